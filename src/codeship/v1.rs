@@ -1,0 +1,253 @@
+//! Codeship API v1, as the original `codeship_restart_build` used it: the API key travels in
+//! the query string (so every URL is redacted before it is printed), projects have numeric ids.
+
+use serde::Deserialize;
+
+use super::{base_url, branch, refuse_own_build, BRANCH_VARS, KEY_VAR};
+use crate::cli::{env_first, CodeshipCommand};
+use crate::error::{Error, Result};
+use crate::http::{encode, register_secret, Request, Response};
+use crate::output::{Outcome, Report};
+use crate::wait::{self, BuildState, Observation, Waited};
+use crate::Ctx;
+
+const DEFAULT_URL: &str = "https://codeship.com";
+const PROJECT_VAR: &str = "CODESHIP_API_PROJECT_ID";
+
+#[derive(Debug, Deserialize)]
+struct Project {
+    #[serde(default)]
+    repository_name: Option<String>,
+    #[serde(default)]
+    builds: Vec<Build>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Build {
+    id: u64,
+    #[serde(default)]
+    uuid: Option<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    commit_id: Option<String>,
+}
+
+struct Api {
+    base: String,
+    key: String,
+    project: u64,
+}
+
+pub fn run(ctx: &Ctx, command: CodeshipCommand) -> Result<Report> {
+    match command {
+        CodeshipCommand::RestartLatest { branch: flag, wait, force } => {
+            let api = Api::from_env()?;
+            let branch = branch(flag, BRANCH_VARS)?;
+            restart_latest(ctx, &api, &branch, wait, force)
+        }
+        other => Err(Error::usage(format!(
+            "`codeship {}` needs Codeship API v2: set CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v1 only restarts builds)",
+            match other {
+                CodeshipCommand::Trigger { .. } => "trigger",
+                CodeshipCommand::Status { .. } => "status",
+                CodeshipCommand::Wait { .. } => "wait",
+                _ => "stop",
+            }
+        ))),
+    }
+}
+
+impl Api {
+    fn from_env() -> Result<Self> {
+        let (_, key) =
+            env_first(&[KEY_VAR]).ok_or_else(|| Error::usage(format!("{KEY_VAR} is not set")))?;
+        register_secret(&key);
+        let (_, raw) = env_first(&[PROJECT_VAR]).ok_or_else(|| {
+            Error::usage(format!(
+                "{PROJECT_VAR} is not set: use the number in the project's Codeship URL"
+            ))
+        })?;
+        let project = raw.parse().map_err(|_| {
+            Error::usage(format!(
+                "{PROJECT_VAR} must be the project's number (from its Codeship URL), not `{raw}`"
+            ))
+        })?;
+        Ok(Api {
+            base: base_url(DEFAULT_URL),
+            key,
+            project,
+        })
+    }
+
+    fn project_url(&self, branch: &str) -> String {
+        format!(
+            "{}/api/v1/projects/{}.json?api_key={}&branch={}",
+            self.base,
+            self.project,
+            encode(&self.key),
+            encode(branch)
+        )
+    }
+
+    fn builds_page(&self) -> String {
+        format!("https://app.codeship.com/projects/{}", self.project)
+    }
+
+    fn build_url(&self, build: u64) -> String {
+        format!("{}/builds/{build}", self.builds_page())
+    }
+
+    fn project(&self, ctx: &Ctx, branch: &str) -> Result<Project> {
+        let resp = ctx.http.send(&Request::get(self.project_url(branch)))?;
+        self.check(&resp, &format!("project {}", self.project))?;
+        resp.decode()
+    }
+
+    /// Names the variable to fix for the refusals a wrong setting causes.
+    fn check(&self, resp: &Response, what: &str) -> Result<()> {
+        match resp.status {
+            200..=299 => Ok(()),
+            401 | 403 => Err(resp.error(&format!("{KEY_VAR} was rejected: check the key in Codeship's account settings"))),
+            404 => Err(resp.error(&format!(
+                "{what} was not found: check {PROJECT_VAR}={} and that {KEY_VAR} belongs to an account that can see it",
+                self.project
+            ))),
+            _ => Err(resp.error("")),
+        }
+    }
+}
+
+fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -> Result<Report> {
+    let project = api.project(ctx, branch)?;
+    let repository = project
+        .repository_name
+        .clone()
+        .unwrap_or_else(|| format!("project {}", api.project));
+    let newest = newest_on_branch(&project.builds, branch).ok_or_else(|| {
+        Error::api(format!(
+            "no builds on branch `{branch}` of {repository}: push to it once, or check CODESHIP_API_BRANCH"
+        ))
+    })?;
+    let id = newest.id.to_string();
+    refuse_own_build(&[&id, newest.uuid.as_deref().unwrap_or("")], force)?;
+    crate::output::event(format!(
+        "restarting build #{id} (commit {}) on {repository}",
+        newest
+            .commit_id
+            .as_deref()
+            .map_or("unknown", |c| &c[..c.len().min(8)])
+    ));
+
+    let restart = Request::post(format!(
+        "{}/api/v1/builds/{id}/restart.json?api_key={}",
+        api.base,
+        encode(&api.key)
+    ))
+    .starts_build(format!(
+        "the builds of {repository} at {}",
+        api.builds_page()
+    ));
+    let resp = ctx.http.send(&restart)?;
+    api.check(&resp, &format!("build #{id}"))?;
+    let restarted: Build = resp.decode().map_err(|_| {
+        Error::api(format!(
+            "Codeship accepted the restart of build #{id} but did not say which build it started: see {}",
+            api.builds_page()
+        ))
+    })?;
+    let new_id = restarted.id.to_string();
+    let url = api.build_url(restarted.id);
+    ctx.out.started(&new_id, Some(&url));
+    crate::output::event(format!("restarted as build #{new_id}: {url}"));
+
+    let mut report = Report {
+        provider: "codeship",
+        action: "restart-latest",
+        id: new_id.clone(),
+        number: Some(restarted.id),
+        url: Some(url),
+        status: restarted.status.clone(),
+        result: Outcome::Started,
+    };
+    if !wait {
+        return Ok(report);
+    }
+    // v1 has no endpoint for one build: the project's build list is where it shows up.
+    let waited = wait::until_finished(ctx.wait, &ctx.http, &format!("build #{new_id}"), || {
+        let project = api.project(ctx, branch)?;
+        Ok(match project.builds.iter().find(|b| b.id == restarted.id) {
+            Some(b) => Observation::new(state_of(&b.status), b.status.clone()),
+            None => Observation::new(BuildState::Running, "not listed yet"),
+        })
+    })?;
+    let (seen, result) = match waited {
+        Waited::Finished(seen) => {
+            let result = Outcome::of(seen.state);
+            (seen, result)
+        }
+        Waited::TimedOut(seen) => (seen, Outcome::Timeout),
+    };
+    report.status = seen.status;
+    report.result = result;
+    Ok(report)
+}
+
+/// The branch's newest build: the highest id, whatever order the API lists them in.
+fn newest_on_branch<'a>(builds: &'a [Build], branch: &str) -> Option<&'a Build> {
+    builds
+        .iter()
+        .filter(|b| b.branch.as_deref() == Some(branch))
+        .max_by_key(|b| b.id)
+}
+
+fn state_of(status: &str) -> BuildState {
+    match status {
+        "success" => BuildState::Success,
+        "error" | "infrastructure_failure" => BuildState::Failed,
+        "stopped" | "ignored" => BuildState::Terminated,
+        _ => BuildState::Running,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(id: u64, branch: &str) -> Build {
+        Build {
+            id,
+            uuid: None,
+            status: "success".into(),
+            branch: Some(branch.into()),
+            commit_id: None,
+        }
+    }
+
+    #[test]
+    fn newest_build_is_the_highest_id_on_the_branch() {
+        let builds = [
+            build(5, "main"),
+            build(9, "dev"),
+            build(7, "main"),
+            build(6, "main"),
+        ];
+        assert_eq!(newest_on_branch(&builds, "main").map(|b| b.id), Some(7));
+        assert_eq!(newest_on_branch(&builds, "dev").map(|b| b.id), Some(9));
+        assert!(newest_on_branch(&builds, "nope").is_none());
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(state_of("success"), BuildState::Success);
+        assert_eq!(state_of("error"), BuildState::Failed);
+        assert_eq!(state_of("infrastructure_failure"), BuildState::Failed);
+        assert_eq!(state_of("stopped"), BuildState::Terminated);
+        assert_eq!(state_of("ignored"), BuildState::Terminated);
+        for running in ["initiated", "waiting", "testing", "something_new"] {
+            assert_eq!(state_of(running), BuildState::Running);
+        }
+    }
+}

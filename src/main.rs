@@ -1,0 +1,37 @@
+//! Multi-call entry point: `cirelay`, `codeship_restart_build` and `codefresh` are one binary.
+
+use cirelay::cli::{self, Action, Personality};
+use cirelay::{execute, http, output};
+
+fn main() {
+    output::start_clock();
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_default();
+    let personality = Personality::from_argv0(&argv0.to_string_lossy());
+    let code = match cli::parse(personality, args.collect()) {
+        Ok(Action::Help(text)) => {
+            println!("{text}");
+            0
+        }
+        Ok(Action::Version) => {
+            println!("cirelay {}", cli::VERSION);
+            0
+        }
+        Ok(Action::Run(globals, command)) => match execute(&globals, *command) {
+            Ok(report) => report.result.exit_code(),
+            Err(e) => fail(&e),
+        },
+        Err(e) => fail(&e),
+    };
+    std::process::exit(code);
+}
+
+fn fail(e: &cirelay::error::Error) -> i32 {
+    if e.exit_code() != 0 {
+        eprintln!(
+            "cirelay: error: {}",
+            http::redact(&e.to_string()).replace('\n', " ")
+        );
+    }
+    e.exit_code()
+}

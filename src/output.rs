@@ -1,0 +1,215 @@
+//! What cirelay prints. stderr: one line per event with the elapsed time (CI logs are not
+//! terminals, so no spinners). stdout: only the id of a started build (text), or one JSON
+//! object at the end (json), so `ID=$(cirelay …)` works.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cli::OutputMode;
+use crate::http::redact;
+use crate::wait::BuildState;
+
+static START: OnceLock<Instant> = OnceLock::new();
+
+/// Starts the clock that event lines count from.
+pub fn start_clock() {
+    START.get_or_init(Instant::now);
+}
+
+/// Prints one progress line to stderr, secrets removed.
+pub fn event(message: impl AsRef<str>) {
+    let elapsed = START.get_or_init(Instant::now).elapsed();
+    let line = redact(message.as_ref()).replace('\n', " ");
+    eprintln!("[{:>7.1}s] {line}", elapsed.as_secs_f64());
+}
+
+/// `1.5s`, `2m05s`: durations as people read them in a log.
+pub fn seconds(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// How a command ended, as the JSON `result` and the exit code say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failed,
+    Terminated,
+    Timeout,
+    /// Started (or read) without waiting for the end.
+    Started,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::Terminated => "terminated",
+            Outcome::Timeout => "timeout",
+            Outcome::Started => "started",
+        }
+    }
+
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Success | Outcome::Started => 0,
+            Outcome::Failed => 1,
+            Outcome::Terminated => 2,
+            Outcome::Timeout => 3,
+        }
+    }
+
+    /// A finished build's outcome; a build still running was only started (or read).
+    pub fn of(state: BuildState) -> Self {
+        match state {
+            BuildState::Success => Outcome::Success,
+            BuildState::Failed => Outcome::Failed,
+            BuildState::Terminated => Outcome::Terminated,
+            BuildState::Running => Outcome::Started,
+        }
+    }
+}
+
+/// The end of a command: what JSON mode prints and what decides the exit code.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub provider: &'static str,
+    pub action: &'static str,
+    pub id: String,
+    pub number: Option<u64>,
+    pub url: Option<String>,
+    /// The provider's own status word (`success`, `error`, `canceled`, …).
+    pub status: String,
+    pub result: Outcome,
+}
+
+impl Report {
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "provider": self.provider,
+            "action": self.action,
+            "id": self.id,
+            "number": self.number,
+            "url": self.url,
+            "status": self.status,
+            "result": self.result.as_str(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub mode: OutputMode,
+}
+
+impl Output {
+    /// A build was started or restarted: its id goes to stdout at once (text mode), and
+    /// its id and URL are exported the CI-native way.
+    pub fn started(&self, id: &str, url: Option<&str>) {
+        if self.mode == OutputMode::Text {
+            stdout_line(id);
+        }
+        export_build(id, url.unwrap_or(""));
+    }
+
+    /// A command's own answer in text mode (e.g. `status` prints the status word).
+    pub fn text(&self, line: &str) {
+        if self.mode == OutputMode::Text {
+            stdout_line(line);
+        }
+    }
+
+    pub fn finish(&self, report: &Report) {
+        if self.mode == OutputMode::Json {
+            stdout_line(&report.to_json().to_string());
+        }
+    }
+}
+
+fn stdout_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", redact(line));
+    let _ = out.flush();
+}
+
+/// Where the CI system running cirelay lets a step hand values to later steps.
+fn export_build(id: &str, url: &str) {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(volume) = env("CF_VOLUME_PATH") {
+        append(
+            &format!("{volume}/env_vars_to_export"),
+            &format!("CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={url}\n"),
+        );
+    }
+    // BASH_ENV alone is an ordinary bash feature; only CircleCI sources it between steps.
+    if let (Some(_), Some(bash_env)) = (env("CIRCLECI"), env("BASH_ENV")) {
+        append(
+            &bash_env,
+            &format!(
+                "export CIRELAY_BUILD_ID={}\nexport CIRELAY_BUILD_URL={}\n",
+                shell_quote(id),
+                shell_quote(url)
+            ),
+        );
+    }
+    if let Some(github_output) = env("GITHUB_OUTPUT") {
+        append(&github_output, &format!("build_id={id}\nbuild_url={url}\n"));
+    }
+}
+
+fn append(path: &str, text: &str) {
+    let written = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        event(format!(
+            "warning: could not export the build id to {path}: {e}"
+        ));
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_for_logs() {
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(seconds(Duration::from_secs(125)), "2m05s");
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn outcomes_map_to_documented_exit_codes() {
+        let codes: Vec<i32> = [
+            Outcome::Success,
+            Outcome::Failed,
+            Outcome::Terminated,
+            Outcome::Timeout,
+            Outcome::Started,
+        ]
+        .iter()
+        .map(|o| o.exit_code())
+        .collect();
+        assert_eq!(codes, vec![0, 1, 2, 3, 0]);
+    }
+}
