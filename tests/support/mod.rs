@@ -351,10 +351,16 @@ pub struct Cli {
     env: Vec<(String, String)>,
 }
 
+/// The binary under test; set for integration tests, not for the `fake-ci` example that
+/// shares this module.
+fn binary() -> &'static str {
+    option_env!("CARGO_BIN_EXE_cirelay").expect("only integration tests run the binary")
+}
+
 /// `cirelay ARGS…`
 pub fn cirelay(args: &[&str]) -> Cli {
     Cli {
-        program: PathBuf::from(env!("CARGO_BIN_EXE_cirelay")),
+        program: PathBuf::from(binary()),
         args: args.iter().map(|s| s.to_string()).collect(),
         env: Vec::new(),
     }
@@ -373,7 +379,7 @@ fn alias(name: &str) -> PathBuf {
     let link = dir.join(name);
     if !link.exists() {
         // Tests in parallel may race to make the same link; only a missing link is an error.
-        if let Err(e) = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_cirelay"), &link) {
+        if let Err(e) = std::os::unix::fs::symlink(binary(), &link) {
             assert!(link.exists(), "cannot link {}: {e}", link.display());
         }
     }

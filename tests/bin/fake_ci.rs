@@ -1,0 +1,36 @@
+//! The project's fake CI as a standalone process: `cargo run --example fake-ci -- SCENARIO`.
+//! Prints the fake's base URL on the first line of stdout, then serves until killed or until
+//! `FAKE_CI_SECONDS` (default 600) pass, so a forgotten one stops by itself.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::io::Write;
+use std::time::Duration;
+
+const USAGE: &str = "usage: fake-ci codeship-v1 [FINAL_STATUS]";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let lifetime = std::env::var("FAKE_CI_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(600);
+    let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
+    // Each fake lives until the process ends.
+    let url = match args.first().map(String::as_str) {
+        Some("codeship-v1") => {
+            let fake = support::codeship_v1::CodeshipV1::start(&arg(1, "success"));
+            let url = fake.server.url.clone();
+            std::mem::forget(fake);
+            url
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    println!("{url}");
+    let _ = std::io::stdout().flush();
+    std::thread::sleep(Duration::from_secs(lifetime));
+}
