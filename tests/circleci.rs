@@ -287,6 +287,20 @@ fn inside_a_circleci_job_slug_and_branch_default_to_the_jobs_and_the_id_is_expor
 }
 
 #[test]
+fn a_host_given_with_the_api_path_means_the_same_host() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .env("CIRCLECI_HOST", &format!("{}/api/v2/", fake.server.url))
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        posts(&fake)[0].line(),
+        format!("POST {}", trigger_path(SLUG))
+    );
+    assert_stderr(&run, &fake.pipeline_url(SLUG, FIRST_NEW));
+}
+
+#[test]
 fn without_a_branch_the_projects_default_branch_is_built() {
     let fake = Circle::start();
     circleci(&fake, &["trigger", SLUG, "--detach"])

@@ -97,7 +97,9 @@ impl Api {
         let host = env_first(&[HOST_VAR])
             .map(|(_, h)| h)
             .unwrap_or_else(|| DEFAULT_HOST.to_string());
-        let host = host.trim_end_matches('/').to_string();
+        // The API's own base URL is an easy thing to paste here; it means the same host.
+        let host = host.trim_end_matches('/');
+        let host = host.strip_suffix("/api/v2").unwrap_or(host).to_string();
         let scheme_ok = ["http://", "https://"].iter().any(|s| {
             host.get(..s.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(s))
