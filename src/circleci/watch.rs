@@ -123,7 +123,7 @@ pub struct Watch<'a> {
     api: &'a Api,
     pipeline_id: String,
     /// Set once known: the pipeline as last read.
-    pub pipeline: Option<Pipeline>,
+    pipeline: Option<Pipeline>,
     /// A reading already made (by `status`/`wait` before waiting) to use instead of a GET.
     prefetched: Option<Pipeline>,
     created: bool,
