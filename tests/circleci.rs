@@ -1,0 +1,1182 @@
+//! `cirelay circleci …` against a fake CircleCI API v2: the exact requests, stdout, stderr
+//! and exit code of every case.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::circleci::{
+    pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
+    MAIN_NEWEST, SLUG, TOKEN,
+};
+use support::{cirelay, read, temp_dir, Cli, Reply, Run};
+
+/// `cirelay circleci ARGS --interval 20ms` with the fake's token and host.
+fn circleci(fake: &Circle, args: &[&str]) -> Cli {
+    let mut all = vec!["circleci"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--interval", "20ms"]);
+    let mut cli = cirelay(&all);
+    for (n, v) in fake.env() {
+        cli = cli.env(n, &v);
+    }
+    cli
+}
+
+fn trigger_path(slug: &str) -> String {
+    format!("/api/v2/project/{slug}/pipeline")
+}
+
+fn posts(fake: &Circle) -> Vec<support::Recorded> {
+    fake.server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect()
+}
+
+fn assert_stderr(run: &Run, needle: &str) {
+    assert!(
+        run.stderr.contains(needle),
+        "stderr lacks {needle:?}:\n{}",
+        run.stderr
+    );
+}
+
+fn new_id() -> String {
+    pipeline_id(FIRST_NEW)
+}
+
+// ---------------------------------------------------------------- trigger
+
+#[test]
+fn trigger_sends_typed_parameters_and_waits_for_every_workflow() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &[
+            "trigger",
+            SLUG,
+            "--branch",
+            "main",
+            "--param",
+            "deploy=true",
+            "--param",
+            "replicas=3",
+            "--param",
+            "env=prod",
+            "--param-string",
+            "image_tag=42",
+        ],
+    )
+    .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+
+    let requests = fake.server.requests();
+    let trigger = &requests[0];
+    assert_eq!(trigger.line(), format!("POST {}", trigger_path(SLUG)));
+    assert_eq!(
+        trigger.json(),
+        json!({
+            "branch": "main",
+            "parameters": {"deploy": true, "replicas": 3, "env": "prod", "image_tag": "42"}
+        })
+    );
+    assert_eq!(trigger.header("content-type"), Some("application/json"));
+    // Every request: the token in the Circle-Token header, never in the query string.
+    for r in &requests {
+        assert_eq!(r.header("circle-token"), Some(TOKEN), "{}", r.line());
+        assert!(!r.target.contains(TOKEN), "{}", r.line());
+    }
+    // Setup first (setup-pending → created), then the workflow list until all finished.
+    let id = new_id();
+    let lines = fake.server.lines();
+    assert_eq!(lines[1], format!("GET /api/v2/pipeline/{id}"));
+    assert_eq!(lines[2], format!("GET /api/v2/pipeline/{id}"));
+    assert_eq!(lines[3], format!("GET /api/v2/pipeline/{id}/workflow"));
+    assert_eq!(
+        fake.server.count("GET", &format!("/api/v2/pipeline/{id}")),
+        lines.len() - 1
+    );
+    assert_eq!(fake.server.count("POST", "/"), 1);
+
+    let url = fake.pipeline_url(SLUG, FIRST_NEW);
+    assert_stderr(
+        &run,
+        &format!("started pipeline #{FIRST_NEW} ({id}): {url}"),
+    );
+    assert_stderr(&run, "pipeline #100: setup-pending");
+    assert_stderr(&run, "pipeline #100: created, no workflows yet");
+    assert_stderr(&run, "pipeline #100: build: running, test: running");
+    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    for w in fake.workflows(FIRST_NEW) {
+        assert_stderr(
+            &run,
+            &format!("workflow {} ({}): {url}/workflows/{}", w.name, w.id, w.id),
+        );
+    }
+    assert_eq!(fake.pipeline(FIRST_NEW).parameters["deploy"], json!(true));
+    run.assert_no_secret(&[TOKEN]);
+}
+
+#[test]
+fn a_boolean_parameter_is_a_json_boolean_and_a_forced_string_is_refused_like_circleci() {
+    let fake = Circle::start();
+    circleci(
+        &fake,
+        &["trigger", SLUG, "--param", "deploy=false", "--detach"],
+    )
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        posts(&fake)[0].json()["parameters"]["deploy"],
+        Value::Bool(false)
+    );
+
+    // The project declares `deploy` a boolean: "true" as a string is a type error.
+    let run = circleci(&fake, &["trigger", SLUG, "--param-string", "deploy=true"]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("400")
+            && line.contains("Type error for argument deploy: expected type: boolean")
+            && line.contains("--param"),
+        "{line}"
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        posts(&fake)[1].json()["parameters"]["deploy"],
+        json!("true")
+    );
+    run.assert_no_secret(&[TOKEN]);
+}
+
+#[test]
+fn an_integer_parameter_is_a_json_number_and_an_undeclared_one_is_named() {
+    let fake = Circle::start();
+    circleci(
+        &fake,
+        &["trigger", SLUG, "--param", "replicas=-2", "--detach"],
+    )
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        posts(&fake)[0].json()["parameters"],
+        json!({"replicas": -2})
+    );
+
+    let run = circleci(&fake, &["trigger", SLUG, "--param", "colour=blue"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line()
+            .contains("Unexpected argument(s) input: [colour]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_tag_is_sent_instead_of_a_branch() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", SLUG, "--tag", "v1.2.3", "--detach"])
+        .env("CIRCLE_BRANCH", "ignored-when-a-tag-is-given")
+        .run();
+    run.assert_code(0);
+    assert_eq!(posts(&fake)[0].json(), json!({"tag": "v1.2.3"}));
+    assert_eq!(fake.pipeline(FIRST_NEW).tag.as_deref(), Some("v1.2.3"));
+}
+
+#[test]
+fn branch_and_tag_together_are_a_usage_error() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "a", "--tag", "b"]).run();
+    run.assert_code(4);
+    assert!(run.error_line().contains("--branch or --tag"));
+    assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn a_definition_id_uses_pipeline_run_with_three_path_segments() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &[
+            "trigger",
+            SLUG,
+            "--definition-id",
+            DEFINITION,
+            "--branch",
+            "release/2.0",
+            "--param",
+            "deploy=true",
+            "--detach",
+        ],
+    )
+    .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+    let post = &posts(&fake)[0];
+    assert_eq!(post.line(), "POST /api/v2/project/gh/acme/app/pipeline/run");
+    assert_eq!(
+        post.json(),
+        json!({
+            "definition_id": DEFINITION,
+            "config": {"branch": "release/2.0"},
+            "checkout": {"branch": "release/2.0"},
+            "parameters": {"deploy": true}
+        })
+    );
+    assert_eq!(
+        fake.pipeline(FIRST_NEW).definition_id.as_deref(),
+        Some(DEFINITION)
+    );
+    assert_eq!(fake.server.requests().len(), 1, "--detach does not poll");
+}
+
+#[test]
+fn a_circleci_slug_uses_pipeline_run_and_waits() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", APP_SLUG, "--tag", "v2"]).run();
+    run.assert_code(0);
+    let post = &posts(&fake)[0];
+    // Three raw segments, not one encoded slug.
+    assert_eq!(
+        post.line(),
+        format!("POST /api/v2/project/{APP_SLUG}/pipeline/run")
+    );
+    assert_eq!(
+        post.json(),
+        json!({"config": {"tag": "v2"}, "checkout": {"tag": "v2"}})
+    );
+    assert_stderr(
+        &run,
+        &format!(
+            "started pipeline #100 ({}): {}",
+            new_id(),
+            fake.pipeline_url(APP_SLUG, FIRST_NEW)
+        ),
+    );
+}
+
+#[test]
+fn inside_a_circleci_job_slug_and_branch_default_to_the_jobs_and_the_id_is_exported() {
+    let fake = Circle::start();
+    let dir = temp_dir("circleci-export");
+    let bash_env = dir.join("bash_env");
+    let run = circleci(&fake, &["trigger", "--detach"])
+        .envs(&[
+            ("CIRCLECI", "true"),
+            ("CIRCLE_PROJECT_USERNAME", "acme"),
+            ("CIRCLE_PROJECT_REPONAME", "app"),
+            ("CIRCLE_BRANCH", "feature/x"),
+            ("BASH_ENV", bash_env.to_str().unwrap()),
+        ])
+        .run();
+    run.assert_code(0);
+    let post = &posts(&fake)[0];
+    assert_eq!(post.line(), format!("POST {}", trigger_path("gh/acme/app")));
+    assert_eq!(post.json(), json!({"branch": "feature/x"}));
+    assert_eq!(
+        read(&bash_env),
+        format!(
+            "export CIRELAY_BUILD_ID='{}'\nexport CIRELAY_BUILD_URL='{}'\n",
+            new_id(),
+            fake.pipeline_url(SLUG, FIRST_NEW)
+        )
+    );
+}
+
+#[test]
+fn a_host_given_with_the_api_path_means_the_same_host() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .env("CIRCLECI_HOST", &format!("{}/api/v2/", fake.server.url))
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        posts(&fake)[0].line(),
+        format!("POST {}", trigger_path(SLUG))
+    );
+    assert_stderr(&run, &fake.pipeline_url(SLUG, FIRST_NEW));
+}
+
+#[test]
+fn without_a_branch_the_projects_default_branch_is_built() {
+    let fake = Circle::start();
+    circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .assert_code(0);
+    assert_eq!(posts(&fake)[0].json(), json!({}));
+}
+
+#[test]
+fn an_empty_workflow_list_right_after_creation_is_not_success() {
+    let mut plan = Plan::new(&[("build", &["running", "success"])]);
+    plan.empty_reads = 4;
+    let fake = Circle::with_plan(plan);
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(0);
+    let id = new_id();
+    // Four empty lists, then the workflow running, then its success.
+    assert_eq!(
+        fake.server
+            .count("GET", &format!("/api/v2/pipeline/{id}/workflow")),
+        6
+    );
+    assert_stderr(&run, "pipeline #100: created, no workflows yet");
+    assert_stderr(&run, "pipeline #100: build: success");
+}
+
+#[test]
+fn a_pipeline_that_never_gets_a_workflow_times_out_with_exit_3() {
+    let fake = Circle::with_plan(Plan::new(&[]));
+    let run = circleci(&fake, &["trigger", SLUG, "--timeout", "400ms"]).run();
+    run.assert_code(3);
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+    assert_stderr(&run, "gave up waiting");
+    assert_stderr(&run, "it is still created, no workflows yet");
+}
+
+#[test]
+fn one_of_three_workflows_failing_fails_the_trigger_across_pages() {
+    let fake = Circle::with_plan(Plan::new(&[
+        ("build", &["running", "success"]),
+        ("test", &["running", "failing", "failing", "failed"]),
+        ("lint", &["running", "success"]),
+    ]));
+    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
+    run.assert_code(1);
+    let id = new_id();
+    // Three workflows at two per page: every read follows next_page_token.
+    let first = fake
+        .server
+        .count("GET", &format!("/api/v2/pipeline/{id}/workflow"));
+    let second = fake
+        .server
+        .lines()
+        .iter()
+        .filter(|l| **l == format!("GET /api/v2/pipeline/{id}/workflow?page-token=pg%3A1"))
+        .count();
+    assert!(second >= 3 && first == second * 2 + 1, "{first} {second}");
+    assert_stderr(&run, "test: failing (jobs still running; it will fail)");
+    assert_stderr(
+        &run,
+        "pipeline #100: build: success, test: failed, lint: success",
+    );
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        report,
+        json!({
+            "provider": "circleci",
+            "action": "trigger",
+            "id": id,
+            "number": FIRST_NEW,
+            "url": fake.pipeline_url(SLUG, FIRST_NEW),
+            "status": "failed",
+            "result": "failed"
+        })
+    );
+}
+
+#[test]
+fn an_errored_pipeline_exits_1_with_every_error_message() {
+    let mut plan = Plan::new(&[("build", &["success"])]);
+    plan.setup = vec!["setup-pending".into(), "setup".into(), "errored".into()];
+    plan.errors = vec![
+        (
+            "config".into(),
+            "Job 'deploy' requires 'build', which is not defined".into(),
+        ),
+        ("plan".into(), "Out of credits".into()),
+    ];
+    let fake = Circle::with_plan(plan);
+    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
+    run.assert_code(1);
+    assert_stderr(
+        &run,
+        "pipeline #100 error (config): Job 'deploy' requires 'build', which is not defined",
+    );
+    assert_stderr(&run, "pipeline #100 error (plan): Out of credits");
+    assert_stderr(&run, "pipeline #100: setup");
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["status"], "errored");
+    assert_eq!(report["result"], "failed");
+    // It never asks an errored pipeline for workflows.
+    assert_eq!(
+        fake.server
+            .count("GET", &format!("/api/v2/pipeline/{}/workflow", new_id())),
+        0
+    );
+}
+
+#[test]
+fn on_hold_keeps_waiting_and_says_it_waits_for_an_approval() {
+    let fake = Circle::with_plan(Plan::new(&[
+        ("build", &["running", "success"]),
+        (
+            "deploy",
+            &["on_hold", "on_hold", "on_hold", "running", "success"],
+        ),
+    ]));
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(0);
+    assert_stderr(&run, "deploy: on_hold (waiting for an approval)");
+    assert_stderr(&run, "pipeline #100: build: success, deploy: success");
+}
+
+#[test]
+fn a_canceled_workflow_exits_2() {
+    let fake = Circle::with_plan(Plan::new(&[
+        ("build", &["running", "canceled"]),
+        ("test", &["running", "success"]),
+    ]));
+    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
+    run.assert_code(2);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["status"], "canceled");
+    assert_eq!(report["result"], "terminated");
+}
+
+#[test]
+fn not_run_fails_only_when_nothing_else_ran() {
+    let fake = Circle::with_plan(Plan::new(&[("deploy", &["not_run"])]));
+    circleci(&fake, &["trigger", SLUG]).run().assert_code(1);
+
+    let fake = Circle::with_plan(Plan::new(&[
+        ("deploy", &["not_run"]),
+        ("build", &["running", "success"]),
+    ]));
+    circleci(&fake, &["trigger", SLUG]).run().assert_code(0);
+}
+
+#[test]
+fn error_and_unauthorized_workflows_fail() {
+    for status in ["error", "unauthorized"] {
+        let fake = Circle::with_plan(Plan::new(&[("build", &["running", status])]));
+        let run = circleci(&fake, &["trigger", SLUG]).run();
+        run.assert_code(1);
+        assert_stderr(&run, &format!("build: {status}"));
+    }
+}
+
+#[test]
+fn an_unknown_status_keeps_polling_and_is_printed_once() {
+    let fake = Circle::with_plan(Plan::new(&[(
+        "build",
+        &[
+            "queued_for_gpu",
+            "queued_for_gpu",
+            "queued_for_gpu",
+            "running",
+            "success",
+        ],
+    )]));
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(0);
+    assert_eq!(
+        run.stderr.matches("build: queued_for_gpu").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_stderr(&run, "pipeline #100: build: success");
+}
+
+#[test]
+fn a_200_without_a_pipeline_is_reported_as_nothing_created() {
+    let fake = Circle::start();
+    fake.state.lock().unwrap().skip_message =
+        Some("No pipeline was created: the commit message asks to skip CI.".into());
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("CircleCI created no pipeline for gh/acme/app on branch main")
+            && line.contains("the commit message asks to skip CI")
+            && line.contains("nothing was started"),
+        "{line}"
+    );
+    assert_eq!(run.stdout, "");
+    assert_eq!(fake.server.requests().len(), 1);
+}
+
+#[test]
+fn a_429_with_retry_after_is_waited_out_on_the_trigger_and_the_polls() {
+    let fake = Circle::start();
+    fake.server.inject(
+        "POST",
+        &trigger_path(SLUG),
+        vec![Reply::json(429, json!({"message": "Too many requests"})).header("Retry-After", "1")],
+    );
+    fake.server.inject(
+        "GET",
+        "/api/v2/pipeline/",
+        vec![Reply::text(429, "").header("Retry-After", "0"); 2],
+    );
+    let started = std::time::Instant::now();
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(0);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    // The refused trigger did nothing, so it was sent again: one pipeline exists.
+    assert_eq!(fake.server.count("POST", &trigger_path(SLUG)), 2);
+    assert_eq!(
+        fake.state.lock().unwrap().pipelines.len(),
+        6,
+        "5 seeded + 1 triggered"
+    );
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+    assert_eq!(
+        run.stderr.matches("rate-limited by the API").count(),
+        3,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_rejected_token_is_exit_5_naming_the_variable_and_never_shown() {
+    let fake = Circle::start();
+    let wrong = "CCIPAT_wrong_9876543210fedcba";
+    let run = circleci(&fake, &["trigger", SLUG, "--verbose"])
+        .env("CIRCLE_TOKEN", wrong)
+        .run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("401")
+            && line.contains("You must log in first.")
+            && line.contains("CIRCLE_TOKEN was rejected"),
+        "{line}"
+    );
+    run.assert_no_secret(&[wrong, TOKEN]);
+}
+
+#[test]
+fn circleci_token_is_an_alias_and_named_when_rejected() {
+    let fake = Circle::start();
+    let run = cirelay(&["circleci", "trigger", SLUG, "--detach"])
+        .env("CIRCLECI_HOST", &fake.server.url)
+        .env("CIRCLECI_TOKEN", TOKEN)
+        .run();
+    run.assert_code(0);
+    assert_eq!(posts(&fake)[0].header("circle-token"), Some(TOKEN));
+
+    let run = cirelay(&["circleci", "status", &pipeline_id(BUSY)])
+        .env("CIRCLECI_HOST", &fake.server.url)
+        .env("CIRCLECI_TOKEN", "not-the-token-1234")
+        .run();
+    run.assert_code(5);
+    assert!(run.error_line().contains("CIRCLECI_TOKEN was rejected"));
+    run.assert_no_secret(&["not-the-token-1234"]);
+}
+
+#[test]
+fn an_unknown_project_is_exit_5_naming_the_slug() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", "gh/acme/nope"]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("404")
+            && line.contains("Project not found")
+            && line.contains("project gh/acme/nope was not found"),
+        "{line}"
+    );
+    run.assert_no_secret(&[TOKEN]);
+}
+
+#[test]
+fn an_unknown_definition_is_exit_5_naming_it() {
+    let fake = Circle::start();
+    let other = "11111111-2222-4333-8444-555555555555";
+    let run = circleci(&fake, &["trigger", SLUG, "--definition-id", other]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("Pipeline definition not found") && line.contains(other),
+        "{line}"
+    );
+}
+
+#[test]
+fn configuration_errors_exit_4_with_one_line_and_send_nothing() {
+    let fake = Circle::start();
+    // The arguments, extra environment, and what the error line must say.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["trigger", SLUG],
+            vec![("CIRCLE_TOKEN", "")],
+            "CIRCLE_TOKEN",
+        ),
+        (vec!["trigger"], vec![], "no project: pass SLUG"),
+        (
+            vec!["trigger"],
+            vec![("CIRCLE_PROJECT_USERNAME", "acme")],
+            "CIRCLE_PROJECT_REPONAME",
+        ),
+        (vec!["trigger", "acme/app"], vec![], "must be VCS/ORG/REPO"),
+        (
+            vec!["trigger", "gitlab/acme/app"],
+            vec![],
+            "gh, github, bb, bitbucket, circleci",
+        ),
+        (
+            vec!["trigger", "gh/acme/app/extra"],
+            vec![],
+            "must be VCS/ORG/REPO",
+        ),
+        (vec!["trigger", "gh//app"], vec![], "must be VCS/ORG/REPO"),
+        (
+            vec!["trigger", SLUG, "--definition-id", "42"],
+            vec![],
+            "--definition-id must be the pipeline definition's UUID",
+        ),
+        (
+            vec!["trigger", SLUG],
+            vec![("CIRCLECI_HOST", "circleci.example.com")],
+            "CIRCLECI_HOST must be a URL",
+        ),
+        (
+            vec!["trigger", SLUG, "--param", "novalue"],
+            vec![],
+            "KEY=VALUE",
+        ),
+        (
+            vec!["status", "25"],
+            vec![],
+            "PIPELINE_ID must be the pipeline's UUID",
+        ),
+        (vec!["wait"], vec![], "PIPELINE_ID"),
+        (vec!["cancel", "not-a-uuid"], vec![], "PIPELINE_ID must be"),
+        (
+            vec!["restart-latest", SLUG],
+            vec![],
+            "no branch: pass --branch",
+        ),
+        (
+            vec!["restart-latest", "bb/only-two"],
+            vec![],
+            "must be VCS/ORG/REPO",
+        ),
+        (vec!["nosuch"], vec![], "unknown command `circleci nosuch`"),
+    ];
+    for (args, env, expected) in cases {
+        let mut cli = circleci(&fake, &args);
+        for (n, v) in &env {
+            cli = cli.env(n, v);
+        }
+        let run = cli.run();
+        run.assert_code(4);
+        let line = run.error_line();
+        assert!(line.contains(expected), "{args:?}: {line}");
+        run.assert_no_secret(&[TOKEN]);
+    }
+    assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn a_5xx_on_the_trigger_is_never_resent_and_exits_6() {
+    let fake = Circle::start();
+    fake.server.inject(
+        "POST",
+        &trigger_path(SLUG),
+        vec![Reply::text(502, "bad gateway")],
+    );
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(6);
+    let line = run.error_line();
+    assert!(
+        line.contains("may have started")
+            && line.contains(&format!("{}/pipelines/{SLUG}", fake.server.url)),
+        "{line}"
+    );
+    assert_eq!(fake.server.count("POST", "/"), 1);
+    assert_eq!(run.stdout, "");
+    run.assert_no_secret(&[TOKEN]);
+}
+
+#[test]
+fn a_trigger_cut_off_mid_answer_is_an_unknown_outcome() {
+    let fake = Circle::start();
+    fake.server
+        .inject("POST", &trigger_path(SLUG), vec![Reply::Close]);
+    let run = circleci(&fake, &["trigger", SLUG, "--definition-id", DEFINITION]).run();
+    // The inject matched the prefix of pipeline/run too.
+    run.assert_code(6);
+    assert!(run.error_line().contains("may have started"));
+    assert_eq!(fake.server.count("POST", "/"), 1);
+}
+
+#[test]
+fn malformed_json_while_waiting_is_exit_5_after_the_id_was_printed() {
+    let fake = Circle::start();
+    let body = format!("<html>gateway {TOKEN} {}</html>", "x".repeat(400));
+    fake.server
+        .inject("GET", "/api/v2/pipeline/", vec![Reply::text(200, &body)]);
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(5);
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+    let line = run.error_line();
+    assert!(line.contains("unusable JSON") && line.len() < 500, "{line}");
+    run.assert_no_secret(&[TOKEN]);
+}
+
+#[test]
+fn transient_5xx_while_waiting_are_retried() {
+    let fake = Circle::start();
+    fake.server.inject(
+        "GET",
+        "/api/v2/pipeline/",
+        vec![Reply::text(503, "busy"), Reply::text(500, "oops")],
+    );
+    let run = circleci(&fake, &["trigger", SLUG]).run();
+    run.assert_code(0);
+    assert_stderr(&run, "it answered 503; retrying in");
+    assert_eq!(fake.server.count("POST", "/"), 1);
+}
+
+#[test]
+fn a_hung_api_trips_the_request_timeout_and_exits_6() {
+    let fake = Circle::start();
+    fake.server.inject(
+        "GET",
+        "/api/v2/pipeline/",
+        vec![Reply::Hang(std::time::Duration::from_secs(5)); 2],
+    );
+    let started = std::time::Instant::now();
+    let run = circleci(
+        &fake,
+        &["status", &pipeline_id(BUSY), "--request-timeout", "300ms"],
+    )
+    .env("CIRELAY_RETRIES", "1")
+    .run();
+    run.assert_code(6);
+    assert!(run
+        .error_line()
+        .contains("no answer within --request-timeout"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    run.assert_no_secret(&[TOKEN]);
+}
+
+#[test]
+fn verbose_and_dry_run_never_show_the_token() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--verbose", "--param", "deploy=true"],
+    )
+    .run();
+    run.assert_code(0);
+    assert_stderr(
+        &run,
+        &format!("POST {}{} -> 201 (", fake.server.url, trigger_path(SLUG)),
+    );
+    run.assert_no_secret(&[TOKEN]);
+
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--dry-run", "--param", "deploy=true"],
+    )
+    .run();
+    run.assert_code(0);
+    assert_stderr(
+        &run,
+        &format!(
+            "dry run: POST {}{} {{\"parameters\":{{\"deploy\":true}}}}",
+            fake.server.url,
+            trigger_path(SLUG)
+        ),
+    );
+    assert_eq!(run.stdout, "");
+    run.assert_no_secret(&[TOKEN]);
+    assert_eq!(
+        fake.server.count("POST", "/"),
+        1,
+        "the dry run sent nothing"
+    );
+}
+
+// ---------------------------------------------------------------- status, wait, cancel
+
+#[test]
+fn status_prints_the_pipeline_and_each_workflow() {
+    let fake = Circle::start();
+    let id = pipeline_id(BUSY);
+    let run = circleci(&fake, &["status", &id]).run();
+    run.assert_code(0);
+    let url = fake.pipeline_url(SLUG, BUSY);
+    let wf = fake.workflows(BUSY);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "pipeline #{BUSY} {SLUG}: on_hold (created) {url}\n\
+             \x20 workflow build: running {url}/workflows/{}\n\
+             \x20 workflow approve: on_hold (waiting for an approval) {url}/workflows/{}\n\
+             \x20 workflow test: success {url}/workflows/{}\n",
+            wf[0].id, wf[1].id, wf[2].id
+        )
+    );
+    assert_eq!(
+        fake.server.lines(),
+        vec![
+            format!("GET /api/v2/pipeline/{id}"),
+            format!("GET /api/v2/pipeline/{id}/workflow"),
+            format!("GET /api/v2/pipeline/{id}/workflow?page-token=pg%3A1"),
+        ]
+    );
+    // The answer is on stdout; stderr stays quiet.
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn status_exits_by_a_finished_pipelines_result() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &["status", &pipeline_id(MAIN_NEWEST), "--output", "json"],
+    )
+    .run();
+    run.assert_code(1);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["action"], "status");
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["number"], MAIN_NEWEST);
+
+    let run = circleci(&fake, &["status", &pipeline_id(DEV_NEWEST)]).run();
+    run.assert_code(2);
+    assert!(run.stdout.starts_with(&format!(
+        "pipeline #{DEV_NEWEST} {SLUG}: canceled (created)"
+    )));
+}
+
+#[test]
+fn status_of_an_errored_pipeline_prints_its_errors() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["status", &pipeline_id(ERRORED)]).run();
+    run.assert_code(1);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "pipeline #{ERRORED} {SLUG}: errored {}",
+            fake.pipeline_url(SLUG, ERRORED)
+        )
+    );
+    assert!(lines[1].starts_with("  error (config): Config does not conform to schema"));
+    assert_eq!(
+        lines[2],
+        "  error (config-fetch): Unable to fetch orb acme/tools@9.9.9"
+    );
+    assert_eq!(lines.len(), 3);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn status_of_an_unknown_pipeline_names_the_id() {
+    let fake = Circle::start();
+    let id = pipeline_id(999);
+    let run = circleci(&fake, &["status", &id]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("404") && line.contains(&format!("pipeline {id} was not found")),
+        "{line}"
+    );
+}
+
+#[test]
+fn wait_on_a_detached_trigger() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["trigger", SLUG, "--detach"]).run();
+    run.assert_code(0);
+    let id = run.stdout.trim().to_string();
+    let run = circleci(&fake, &["wait", &id, "--output", "json"]).run();
+    run.assert_code(0);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["action"], "wait");
+    assert_eq!(report["result"], "success");
+    assert_eq!(report["status"], "success");
+    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    assert_eq!(fake.server.count("POST", "/"), 1);
+}
+
+#[test]
+fn cancel_cancels_only_the_workflows_still_going() {
+    let fake = Circle::start();
+    let id = pipeline_id(BUSY);
+    let run = circleci(&fake, &["cancel", &id]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, "");
+    let wf = fake.workflows(BUSY);
+    let canceled: Vec<String> = posts(&fake).iter().map(|r| r.line()).collect();
+    // build (running) and approve (on_hold); test had already succeeded.
+    let mut expected = vec![
+        format!("POST /api/v2/workflow/{}/cancel", wf[0].id),
+        format!("POST /api/v2/workflow/{}/cancel", wf[1].id),
+    ];
+    expected.sort();
+    let mut got = canceled.clone();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(posts(&fake).iter().all(|r| r.body.is_empty()));
+    assert_eq!(
+        fake.workflows(BUSY)
+            .iter()
+            .map(|w| w.status.as_str())
+            .collect::<Vec<_>>(),
+        vec!["canceled", "canceled", "success"]
+    );
+    assert_stderr(&run, &format!("canceled workflow build ({})", wf[0].id));
+
+    // Nothing is left running: a second cancel sends nothing and says so.
+    let run = circleci(&fake, &["cancel", &id]).run();
+    run.assert_code(0);
+    assert_stderr(&run, "nothing to cancel");
+    assert_eq!(posts(&fake).len(), 2);
+}
+
+#[test]
+fn a_canceled_pipeline_waited_on_exits_2() {
+    let fake = Circle::with_plan(Plan::new(&[(
+        "build",
+        &[
+            "running", "running", "running", "running", "running", "running", "success",
+        ],
+    )]));
+    let run = circleci(&fake, &["trigger", SLUG, "--detach"]).run();
+    let id = run.stdout.trim().to_string();
+    // Let the pipeline get its workflow (each read moves the fake on), then cancel it.
+    let running = (0..10).any(|_| {
+        let status = circleci(&fake, &["status", &id]).run();
+        status.assert_code(0);
+        status.stdout.contains("workflow build: running")
+    });
+    assert!(running);
+    circleci(&fake, &["cancel", &id]).run().assert_code(0);
+    let run = circleci(&fake, &["wait", &id]).run();
+    run.assert_code(2);
+    assert_stderr(&run, "pipeline #100: build: canceled");
+}
+
+// ---------------------------------------------------------------- restart-latest
+
+#[test]
+fn restart_latest_reruns_every_workflow_of_the_newest_pipeline_on_the_branch() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "main"]).run();
+    run.assert_code(0);
+    let id = pipeline_id(MAIN_NEWEST);
+    assert_eq!(run.stdout, format!("{id}\n"));
+    let wf = fake.workflows(MAIN_NEWEST);
+    let lines = fake.server.lines();
+    assert_eq!(
+        lines[0],
+        format!("GET /api/v2/project/{SLUG}/pipeline?branch=main")
+    );
+    assert_eq!(lines[1], format!("GET /api/v2/pipeline/{id}/workflow"));
+    let reruns: Vec<String> = posts(&fake).iter().map(|r| r.line()).collect();
+    assert_eq!(reruns.len(), 2);
+    for w in &wf[..2] {
+        assert!(reruns.contains(&format!("POST /api/v2/workflow/{}/rerun", w.id)));
+    }
+    for post in posts(&fake) {
+        assert_eq!(post.json(), json!({}));
+    }
+    // The new attempts belong to the same pipeline.
+    assert_eq!(fake.workflows(MAIN_NEWEST).len(), 4);
+    assert_stderr(&run, "rerunning workflow test");
+    assert_stderr(
+        &run,
+        &format!(
+            "rerun of test started as workflow {}",
+            fake.workflows(MAIN_NEWEST)[3].id
+        ),
+    );
+}
+
+#[test]
+fn from_failed_reruns_only_the_failed_workflows() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &["restart-latest", SLUG, "--branch", "main", "--from-failed"],
+    )
+    .run();
+    run.assert_code(0);
+    let wf = fake.workflows(MAIN_NEWEST);
+    let posts = posts(&fake);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].line(),
+        format!("POST /api/v2/workflow/{}/rerun", wf[1].id)
+    );
+    assert_eq!(posts[0].json(), json!({"from_failed": true}));
+    assert_stderr(
+        &run,
+        "leaving workflow build alone: it is success, not failed",
+    );
+}
+
+#[test]
+fn from_failed_with_nothing_failed_is_exit_5() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &["restart-latest", SLUG, "--branch", "dev", "--from-failed"],
+    )
+    .run();
+    run.assert_code(5);
+    assert!(run.error_line().contains("nothing to rerun from failed"));
+    assert!(posts(&fake).is_empty());
+}
+
+#[test]
+fn restart_latest_wait_waits_on_the_new_attempts_only() {
+    for (outcome, code) in [("success", 0), ("failed", 1)] {
+        let fake = Circle::start();
+        fake.state.lock().unwrap().rerun_plan =
+            vec!["running".into(), "running".into(), outcome.into()];
+        let run = circleci(
+            &fake,
+            &["restart-latest", SLUG, "--branch", "main", "--wait"],
+        )
+        .run();
+        run.assert_code(code);
+        assert_eq!(run.stdout, format!("{}\n", pipeline_id(MAIN_NEWEST)));
+        assert_stderr(
+            &run,
+            &format!("pipeline #{MAIN_NEWEST} rerun: build: running, test: running"),
+        );
+        assert_stderr(
+            &run,
+            &format!("pipeline #{MAIN_NEWEST} rerun: build: {outcome}, test: {outcome}"),
+        );
+    }
+}
+
+#[test]
+fn after_a_restart_wait_on_the_pipeline_sees_the_new_attempts() {
+    let fake = Circle::start();
+    let run = circleci(
+        &fake,
+        &["restart-latest", SLUG, "--branch", "main", "--from-failed"],
+    )
+    .run();
+    let id = run.stdout.trim().to_string();
+    // The old `test` failed; its rerun succeeds, so the pipeline now succeeds.
+    let run = circleci(&fake, &["wait", &id]).run();
+    run.assert_code(0);
+    assert_stderr(
+        &run,
+        &format!("pipeline #{MAIN_NEWEST}: build: success, test: success"),
+    );
+}
+
+#[test]
+fn restart_latest_defaults_to_the_jobs_project_and_branch() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["restart-latest"])
+        .envs(&[
+            ("CIRCLE_PROJECT_USERNAME", "acme"),
+            ("CIRCLE_PROJECT_REPONAME", "app"),
+            ("CIRCLE_BRANCH", "dev"),
+        ])
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        fake.server.lines()[0],
+        format!("GET /api/v2/project/{SLUG}/pipeline?branch=dev")
+    );
+    assert_eq!(run.stdout, format!("{}\n", pipeline_id(DEV_NEWEST)));
+    assert_eq!(posts(&fake).len(), 3);
+}
+
+#[test]
+fn restart_latest_refuses_its_own_pipeline_unless_forced() {
+    let fake = Circle::start();
+    let own = pipeline_id(MAIN_NEWEST);
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "main"])
+        .env("CIRCLE_PIPELINE_ID", &own)
+        .run();
+    run.assert_code(4);
+    let line = run.error_line();
+    assert!(
+        line.contains("CIRCLE_PIPELINE_ID") && line.contains("--force"),
+        "{line}"
+    );
+    assert!(posts(&fake).is_empty());
+
+    let run = circleci(
+        &fake,
+        &["restart-latest", SLUG, "--branch", "main", "--force"],
+    )
+    .env("CIRCLE_PIPELINE_ID", &own)
+    .run();
+    run.assert_code(0);
+    assert_eq!(posts(&fake).len(), 2);
+
+    // Another pipeline's id is no reason to refuse.
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "dev"])
+        .env("CIRCLE_PIPELINE_ID", &own)
+        .run();
+    run.assert_code(0);
+}
+
+#[test]
+fn restart_latest_with_no_pipeline_on_the_branch_is_exit_5() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "nowhere"]).run();
+    run.assert_code(5);
+    assert!(run
+        .error_line()
+        .contains("no pipelines on branch `nowhere` of gh/acme/app"));
+}
+
+#[test]
+fn a_5xx_on_a_rerun_is_never_resent_and_exits_6_after_printing_what_started() {
+    let fake = Circle::start();
+    let wf = fake.workflows(MAIN_NEWEST);
+    // The first rerun goes through; the second one's answer is lost.
+    let second = format!("/api/v2/workflow/{}/rerun", wf[1].id);
+    fake.server
+        .inject("POST", &second, vec![Reply::text(504, "gateway timeout")]);
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "main"]).run();
+    run.assert_code(6);
+    let line = run.error_line();
+    assert!(
+        line.contains("may have started") && line.contains(&fake.pipeline_url(SLUG, MAIN_NEWEST)),
+        "{line}"
+    );
+    assert_eq!(fake.server.count("POST", &second), 1);
+    assert_eq!(run.stdout, format!("{}\n", pipeline_id(MAIN_NEWEST)));
+}
+
+#[test]
+fn a_rerun_circleci_refuses_shows_its_message() {
+    let fake = Circle::start();
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "busy"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line()
+            .contains("Cannot rerun a workflow that is still running."),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn help_lists_every_circleci_command() {
+    let run = cirelay(&["circleci", "--help"]).run();
+    run.assert_code(0);
+    for word in [
+        "trigger",
+        "status",
+        "wait",
+        "cancel",
+        "restart-latest",
+        "CIRCLE_TOKEN",
+    ] {
+        assert!(run.stdout.contains(word), "{word}");
+    }
+}

@@ -1,0 +1,611 @@
+//! A fake CircleCI API v2. Like the real one: a triggered pipeline is `setup-pending` and
+//! becomes `created` (or `errored`) after some reads; its workflows appear a few reads
+//! later and each moves through its own statuses, one step per read of the workflow list
+//! (which is paginated); the project's config declares typed pipeline parameters and a
+//! trigger with an undeclared one, or one of the wrong type, is refused with CircleCI's
+//! message; reruns add a new attempt of the workflow to the same pipeline; cancels stop it.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Map, Value};
+
+use super::{FakeServer, Recorded, Reply};
+
+pub const TOKEN: &str = "CCIPAT_fake0123456789abcdef_tok";
+/// A GitHub OAuth project, triggered through `POST /project/SLUG/pipeline`.
+pub const SLUG: &str = "gh/acme/app";
+/// A GitHub App project: `circleci/<org id>/<project id>`, triggered through `pipeline/run`.
+pub const APP_SLUG: &str =
+    "circleci/8f6b5c2e-3a1d-4e7f-9b0c-1d2e3f4a5b6c/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d";
+/// A pipeline definition of either project.
+pub const DEFINITION: &str = "2338d0ae-5541-4bbf-88a2-55e9f7281f80";
+
+/// Seeded pipelines of `SLUG`.
+pub const MAIN_OLD: u64 = 40;
+/// The newest on `main`: `build` succeeded, `test` failed.
+pub const MAIN_NEWEST: u64 = 41;
+/// On `dev`: `build` succeeded, `lint` was canceled, `deploy` not run.
+pub const DEV_NEWEST: u64 = 42;
+/// On `broken`: errored while reading its config.
+pub const ERRORED: u64 = 43;
+/// On `busy`: `build` still running, `approve` on hold, `test` succeeded.
+pub const BUSY: u64 = 44;
+/// The number the first triggered pipeline gets.
+pub const FIRST_NEW: u64 = 100;
+
+/// The id of pipeline `number` (seeded and triggered alike).
+pub fn pipeline_id(number: u64) -> String {
+    format!("5034{number:04x}-c7c4-4c43-9457-{number:012x}")
+}
+
+fn workflow_id(seq: u64) -> String {
+    format!("0e53{seq:04x}-521a-4c40-9042-{seq:012x}")
+}
+
+/// What a newly triggered pipeline does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Its state in the trigger's answer, then one per read of the pipeline.
+    pub setup: Vec<String>,
+    /// The errors of a pipeline that ends up `errored`.
+    pub errors: Vec<(String, String)>,
+    /// Reads of the workflow list that are still empty once the pipeline is created.
+    pub empty_reads: usize,
+    /// Each workflow's name and statuses, one per read of the workflow list.
+    pub workflows: Vec<(String, Vec<String>)>,
+}
+
+impl Plan {
+    pub fn new(workflows: &[(&str, &[&str])]) -> Self {
+        Plan {
+            setup: vec![
+                "setup-pending".into(),
+                "setup-pending".into(),
+                "created".into(),
+            ],
+            errors: Vec::new(),
+            empty_reads: 1,
+            workflows: workflows
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.iter().map(|x| x.to_string()).collect()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineRec {
+    pub id: String,
+    pub number: u64,
+    pub slug: String,
+    pub branch: Option<String>,
+    pub tag: Option<String>,
+    pub parameters: Value,
+    pub definition_id: Option<String>,
+    pub state: String,
+    upcoming: VecDeque<String>,
+    errors: Vec<(String, String)>,
+    /// Shown once the pipeline is `errored`.
+    planned_errors: Vec<(String, String)>,
+    empty_reads: usize,
+    pending: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkflowRec {
+    pub id: String,
+    pub pipeline_id: String,
+    pub name: String,
+    pub status: String,
+    upcoming: VecDeque<String>,
+    created_at: String,
+}
+
+pub struct State {
+    pub pipelines: Vec<PipelineRec>,
+    pub workflows: Vec<WorkflowRec>,
+    pub plan: Plan,
+    /// The statuses of a rerun attempt.
+    pub rerun_plan: Vec<String>,
+    pub page_size: usize,
+    /// Parameters the project's config declares, with their types.
+    pub declared: Vec<(String, &'static str)>,
+    /// When set, a trigger answers 200 with this message and creates nothing.
+    pub skip_message: Option<String>,
+    next_number: u64,
+    seq: u64,
+}
+
+pub struct Circle {
+    pub server: FakeServer,
+    pub state: Arc<Mutex<State>>,
+}
+
+impl Circle {
+    /// Triggered pipelines: setup-pending (answer and first read) → created, one empty
+    /// workflow list, then `build`
+    /// (running → success) and `test` (running → running → success).
+    pub fn start() -> Self {
+        Self::with_plan(Plan::new(&[
+            ("build", &["running", "success"]),
+            ("test", &["running", "running", "success"]),
+        ]))
+    }
+
+    pub fn with_plan(plan: Plan) -> Self {
+        let mut state = State {
+            pipelines: Vec::new(),
+            workflows: Vec::new(),
+            plan,
+            rerun_plan: vec!["running".into(), "success".into()],
+            page_size: 2,
+            declared: vec![
+                ("deploy".into(), "boolean"),
+                ("replicas".into(), "integer"),
+                ("env".into(), "string"),
+                ("image_tag".into(), "string"),
+            ],
+            skip_message: None,
+            next_number: FIRST_NEW,
+            seq: 1,
+        };
+        state.seed(
+            MAIN_OLD,
+            "main",
+            &[("build", "success"), ("test", "success")],
+        );
+        state.seed(
+            MAIN_NEWEST,
+            "main",
+            &[("build", "success"), ("test", "failed")],
+        );
+        state.seed(
+            DEV_NEWEST,
+            "dev",
+            &[
+                ("build", "success"),
+                ("lint", "canceled"),
+                ("deploy", "not_run"),
+            ],
+        );
+        state.seed(ERRORED, "broken", &[]);
+        if let Some(p) = state.pipelines.last_mut() {
+            p.state = "errored".into();
+            p.errors = vec![
+                ("config".into(), "Config does not conform to schema: {:workflows {:build {:jobs [(not (valid-job? \"nope\"))]}}}".into()),
+                ("config-fetch".into(), "Unable to fetch orb acme/tools@9.9.9".into()),
+            ];
+        }
+        state.seed(
+            BUSY,
+            "busy",
+            &[
+                ("build", "running"),
+                ("approve", "on_hold"),
+                ("test", "success"),
+            ],
+        );
+        let state = Arc::new(Mutex::new(state));
+        let shared = state.clone();
+        let server = FakeServer::start(move |req| handle(&shared, req));
+        Circle { server, state }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CIRCLE_TOKEN", TOKEN.to_string()),
+            ("CIRCLECI_HOST", self.server.url.clone()),
+        ]
+    }
+
+    /// The web app's links for this fake: the host itself (see `app_url`).
+    pub fn pipeline_url(&self, slug: &str, number: u64) -> String {
+        format!("{}/pipelines/{slug}/{number}", self.server.url)
+    }
+
+    pub fn pipeline(&self, number: u64) -> PipelineRec {
+        let state = self.state.lock().unwrap();
+        state
+            .pipelines
+            .iter()
+            .find(|p| p.number == number)
+            .cloned()
+            .unwrap_or_else(|| panic!("no pipeline #{number}"))
+    }
+
+    /// The workflows of pipeline `number`, oldest first.
+    pub fn workflows(&self, number: u64) -> Vec<WorkflowRec> {
+        let id = pipeline_id(number);
+        let state = self.state.lock().unwrap();
+        state
+            .workflows
+            .iter()
+            .filter(|w| w.pipeline_id == id)
+            .cloned()
+            .collect()
+    }
+}
+
+impl State {
+    fn seed(&mut self, number: u64, branch: &str, workflows: &[(&str, &str)]) {
+        let id = pipeline_id(number);
+        self.pipelines.push(PipelineRec {
+            id: id.clone(),
+            number,
+            slug: SLUG.into(),
+            branch: Some(branch.into()),
+            tag: None,
+            parameters: json!({}),
+            definition_id: None,
+            state: "created".into(),
+            upcoming: VecDeque::new(),
+            errors: Vec::new(),
+            planned_errors: Vec::new(),
+            empty_reads: 0,
+            pending: Vec::new(),
+        });
+        for (name, status) in workflows {
+            self.add_workflow(&id, name, &[status.to_string()]);
+        }
+    }
+
+    fn add_workflow(&mut self, pipeline: &str, name: &str, statuses: &[String]) -> String {
+        let seq = self.seq;
+        self.seq += 1;
+        let mut upcoming: VecDeque<String> = statuses.iter().cloned().collect();
+        let status = upcoming.pop_front().unwrap_or_else(|| "running".into());
+        let id = workflow_id(seq);
+        self.workflows.push(WorkflowRec {
+            id: id.clone(),
+            pipeline_id: pipeline.into(),
+            name: name.into(),
+            status,
+            upcoming,
+            created_at: format!("2026-11-01T10:{:02}:{:02}Z", seq / 60, seq % 60),
+        });
+        id
+    }
+}
+
+fn message(status: u16, text: &str) -> Reply {
+    Reply::json(status, json!({ "message": text }))
+}
+
+fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
+    if req.header("circle-token") != Some(TOKEN) {
+        return message(401, "You must log in first.");
+    }
+    let Some(path) = req.path().strip_prefix("/api/v2/") else {
+        return message(404, "Not found");
+    };
+    let parts: Vec<&str> = path.split('/').collect();
+    let mut state = state.lock().unwrap();
+    match (req.method.as_str(), parts.as_slice()) {
+        ("POST", ["project", vcs, org, repo, "pipeline"]) => {
+            trigger(&mut state, &format!("{vcs}/{org}/{repo}"), req, false)
+        }
+        ("POST", ["project", vcs, org, repo, "pipeline", "run"]) => {
+            trigger(&mut state, &format!("{vcs}/{org}/{repo}"), req, true)
+        }
+        ("GET", ["project", vcs, org, repo, "pipeline"]) => {
+            let slug = format!("{vcs}/{org}/{repo}");
+            if slug != SLUG && slug != APP_SLUG {
+                return message(404, "Project not found");
+            }
+            let branch = req.query("branch");
+            let items: Vec<Value> = state
+                .pipelines
+                .iter()
+                .rev()
+                .filter(|p| p.slug == slug && (branch.is_none() || p.branch == branch))
+                .map(pipeline_json)
+                .collect();
+            Reply::json(200, json!({ "items": items, "next_page_token": null }))
+        }
+        ("GET", ["pipeline", id]) => {
+            let Some(p) = state.pipelines.iter_mut().find(|p| p.id == *id) else {
+                return message(404, "Pipeline not found");
+            };
+            if let Some(next) = p.upcoming.pop_front() {
+                p.state = next;
+                if p.state == "errored" {
+                    p.errors = p.planned_errors.clone();
+                }
+            }
+            let body = pipeline_json(p);
+            Reply::json(200, body)
+        }
+        ("GET", ["pipeline", id, "workflow"]) => workflows(&mut state, id, req),
+        ("POST", ["workflow", id, "rerun"]) => rerun(&mut state, id, req),
+        ("POST", ["workflow", id, "cancel"]) => {
+            let Some(w) = state.workflows.iter_mut().find(|w| w.id == *id) else {
+                return message(404, "Workflow not found");
+            };
+            if !req.body.is_empty() {
+                return message(400, "Unexpected request body provided.");
+            }
+            if !finished(&w.status) {
+                w.status = "canceled".into();
+                w.upcoming.clear();
+            }
+            message(202, "Accepted.")
+        }
+        _ => message(404, "Not found"),
+    }
+}
+
+fn finished(status: &str) -> bool {
+    matches!(
+        status,
+        "success" | "failed" | "error" | "unauthorized" | "not_run" | "canceled"
+    )
+}
+
+fn trigger(state: &mut State, slug: &str, req: &Recorded, run: bool) -> Reply {
+    if slug != SLUG && slug != APP_SLUG {
+        return message(404, "Project not found");
+    }
+    if !run && slug == APP_SLUG {
+        // The older endpoint does not know GitHub App projects.
+        return message(404, "Project not found");
+    }
+    let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&req.body) else {
+        return message(400, "Unexpected request body provided.");
+    };
+    let allowed: &[&str] = if run {
+        &["definition_id", "config", "checkout", "parameters"]
+    } else {
+        &["branch", "tag", "parameters"]
+    };
+    if let Some(k) = body.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return message(400, &format!("Unexpected argument(s) input: [{k}]"));
+    }
+    let (branch, tag) = if run {
+        if let Some(id) = body.get("definition_id").and_then(Value::as_str) {
+            if id != DEFINITION {
+                return message(404, "Pipeline definition not found");
+            }
+        }
+        let refs = |key: &str| body.get(key).cloned().unwrap_or(json!({}));
+        let (config, checkout) = (refs("config"), refs("checkout"));
+        if config != checkout {
+            return message(400, "config and checkout name different refs");
+        }
+        (
+            config
+                .get("branch")
+                .and_then(Value::as_str)
+                .map(String::from),
+            config.get("tag").and_then(Value::as_str).map(String::from),
+        )
+    } else {
+        (
+            body.get("branch").and_then(Value::as_str).map(String::from),
+            body.get("tag").and_then(Value::as_str).map(String::from),
+        )
+    };
+    if branch.is_some() && tag.is_some() {
+        return message(400, "branch and tag are mutually exclusive");
+    }
+    let parameters = body.get("parameters").cloned().unwrap_or(json!({}));
+    if let Err(e) = check_parameters(&state.declared, &parameters) {
+        return message(400, &e);
+    }
+    if let Some(skip) = &state.skip_message {
+        return message(200, skip);
+    }
+    let number = state.next_number;
+    state.next_number += 1;
+    let plan = state.plan.clone();
+    let mut upcoming: VecDeque<String> = plan.setup.iter().cloned().collect();
+    let first = upcoming.pop_front().unwrap_or_else(|| "created".into());
+    let rec = PipelineRec {
+        id: pipeline_id(number),
+        number,
+        slug: slug.into(),
+        branch: if tag.is_none() {
+            branch.or(Some("main".into()))
+        } else {
+            None
+        },
+        tag,
+        parameters,
+        definition_id: body
+            .get("definition_id")
+            .and_then(Value::as_str)
+            .map(String::from),
+        state: first.clone(),
+        upcoming,
+        errors: if first == "errored" {
+            plan.errors.clone()
+        } else {
+            Vec::new()
+        },
+        planned_errors: plan.errors.clone(),
+        empty_reads: plan.empty_reads,
+        pending: plan.workflows.clone(),
+    };
+    let answer = json!({
+        "id": rec.id,
+        "state": first,
+        "number": number,
+        "created_at": "2026-11-01T10:00:00Z",
+    });
+    state.pipelines.push(rec);
+    Reply::json(201, answer)
+}
+
+/// CircleCI checks trigger parameters against the config's declarations, types included.
+fn check_parameters(declared: &[(String, &'static str)], given: &Value) -> Result<(), String> {
+    let Value::Object(given) = given else {
+        return Err("parameters must be an object".into());
+    };
+    let unknown: Vec<&str> = given
+        .keys()
+        .filter(|k| !declared.iter().any(|(d, _)| d == *k))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "Unexpected argument(s) input: [{}]",
+            unknown.join(", ")
+        ));
+    }
+    for (name, ty) in declared {
+        let Some(v) = given.get(name) else { continue };
+        let ok = match *ty {
+            "boolean" => v.is_boolean(),
+            "integer" => v.is_i64() || v.is_u64(),
+            _ => v.is_string(),
+        };
+        if !ok {
+            let actual = match v {
+                Value::Bool(_) => "boolean",
+                Value::Number(_) => "integer",
+                Value::String(_) => "string",
+                _ => "other",
+            };
+            return Err(format!(
+                "Type error for argument {name}: expected type: {ty}, actual value: {v} (type {actual})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn workflows(state: &mut State, id: &str, req: &Recorded) -> Reply {
+    let Some(p) = state.pipelines.iter_mut().find(|p| p.id == id) else {
+        return message(404, "Pipeline not found");
+    };
+    let token = req.query("page-token");
+    let pipeline_id = p.id.clone();
+    // One step of time per read of the whole list, i.e. of its first page.
+    if token.is_none() && p.state == "created" {
+        let existing: Vec<usize> = (0..state.workflows.len())
+            .filter(|&i| state.workflows[i].pipeline_id == pipeline_id)
+            .collect();
+        for i in existing {
+            let w = &mut state.workflows[i];
+            if let Some(next) = w.upcoming.pop_front() {
+                w.status = next;
+            }
+        }
+        let p = state
+            .pipelines
+            .iter_mut()
+            .find(|p| p.id == pipeline_id)
+            .unwrap();
+        if p.empty_reads > 0 {
+            p.empty_reads -= 1;
+        } else {
+            let pending = std::mem::take(&mut p.pending);
+            for (name, statuses) in pending {
+                state.add_workflow(&pipeline_id, &name, &statuses);
+            }
+        }
+    }
+    let p = state
+        .pipelines
+        .iter()
+        .find(|p| p.id == pipeline_id)
+        .unwrap();
+    // Newest first, as CircleCI lists them.
+    let all: Vec<Value> = state
+        .workflows
+        .iter()
+        .rev()
+        .filter(|w| w.pipeline_id == pipeline_id)
+        .map(|w| workflow_json(w, p))
+        .collect();
+    let page: usize = match token.as_deref() {
+        None => 0,
+        Some(t) => match t.strip_prefix("pg:").and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => return message(400, "Invalid page-token"),
+        },
+    };
+    let size = state.page_size.max(1);
+    let items: Vec<Value> = all.iter().skip(page * size).take(size).cloned().collect();
+    let next = if (page + 1) * size < all.len() {
+        json!(format!("pg:{}", page + 1))
+    } else {
+        Value::Null
+    };
+    Reply::json(200, json!({ "items": items, "next_page_token": next }))
+}
+
+fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
+    let Some(w) = state.workflows.iter().find(|w| w.id == id).cloned() else {
+        return message(404, "Workflow not found");
+    };
+    let Ok(Value::Object(body)) = serde_json::from_str::<Value>(&req.body) else {
+        return message(400, "Unexpected request body provided.");
+    };
+    if !finished(&w.status) {
+        return message(400, "Cannot rerun a workflow that is still running.");
+    }
+    let from_failed = body.get("from_failed") == Some(&Value::Bool(true));
+    if from_failed && !matches!(w.status.as_str(), "failed" | "error") {
+        return message(
+            400,
+            "Cannot rerun from failed: the workflow has no failed jobs.",
+        );
+    }
+    let plan = state.rerun_plan.clone();
+    let new_id = state.add_workflow(&w.pipeline_id, &w.name, &plan);
+    Reply::json(202, json!({ "workflow_id": new_id }))
+}
+
+fn pipeline_json(p: &PipelineRec) -> Value {
+    let mut vcs = Map::new();
+    vcs.insert("provider_name".into(), json!("GitHub"));
+    vcs.insert(
+        "origin_repository_url".into(),
+        json!("https://github.com/acme/app"),
+    );
+    vcs.insert(
+        "target_repository_url".into(),
+        json!("https://github.com/acme/app"),
+    );
+    vcs.insert(
+        "revision".into(),
+        json!("f454a02b5d10fcccfd7d9dd7608a76d6493a98b4"),
+    );
+    if let Some(b) = &p.branch {
+        vcs.insert("branch".into(), json!(b));
+    }
+    if let Some(t) = &p.tag {
+        vcs.insert("tag".into(), json!(t));
+    }
+    json!({
+        "id": p.id,
+        "errors": p.errors.iter().map(|(t, m)| json!({"type": t, "message": m})).collect::<Vec<_>>(),
+        "project_slug": p.slug,
+        "updated_at": "2026-11-01T10:00:01Z",
+        "number": p.number,
+        "trigger_parameters": p.parameters,
+        "state": p.state,
+        "created_at": "2026-11-01T10:00:00Z",
+        "trigger": {
+            "type": "api",
+            "received_at": "2026-11-01T10:00:00Z",
+            "actor": {"login": "robot", "avatar_url": null}
+        },
+        "vcs": vcs,
+    })
+}
+
+fn workflow_json(w: &WorkflowRec, p: &PipelineRec) -> Value {
+    json!({
+        "pipeline_id": p.id,
+        "id": w.id,
+        "name": w.name,
+        "project_slug": p.slug,
+        "status": w.status,
+        "started_by": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
+        "pipeline_number": p.number,
+        "created_at": w.created_at,
+        "stopped_at": if finished(&w.status) { json!("2026-11-01T10:30:00Z") } else { Value::Null },
+    })
+}
