@@ -313,6 +313,14 @@ impl Http {
                     if req.effect == Effect::StartsBuild && !never_sent(&e) {
                         return Err(unknown_outcome(req, &failure));
                     }
+                    // An answer too large to read is unusable, not a passing fault: asking
+                    // again would only fetch it again.
+                    if matches!(e, ureq::Error::BodyExceedsLimit(_)) {
+                        return Err(Error::api(format!(
+                            "{} answered, but {failure}",
+                            req.describe()
+                        )));
+                    }
                     if last {
                         return Err(Error::Unreachable(format!(
                             "could not reach the API: {} failed after {attempts} attempts: {failure}",
