@@ -3,6 +3,7 @@
 //! the real `cirelay` binary (also under its multi-call names) with a clean environment.
 #![allow(dead_code)]
 
+pub mod codefresh;
 pub mod codeship_v1;
 
 use std::collections::VecDeque;
