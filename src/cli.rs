@@ -325,7 +325,9 @@ fn parse_codefresh(command: &str, p: &mut Arguments) -> Result<CodefreshCommand>
             CodefreshCommand::Run(run)
         }
         "wait" => {
-            let status = opt_string(p, "--status")?.unwrap_or_else(|| "success".to_string());
+            // `-s` as in the Codefresh CLI, so its `wait ID -s terminated` lines work unchanged.
+            let status =
+                opt_string(p, ["-s", "--status"])?.unwrap_or_else(|| "success".to_string());
             let ids = positionals(p, &name, usize::MAX)?;
             if ids.is_empty() {
                 return Err(Error::usage("codefresh wait needs at least one build ID"));
@@ -670,7 +672,7 @@ USAGE: cirelay codefresh <COMMAND>     (or `codefresh <COMMAND>` via the multi-c
 
 COMMANDS:
   run PIPELINE [flags]                  start a pipeline build and wait for it
-  wait ID... [--status S] [-t N]        wait until every build reaches S [success]
+  wait ID... [-s S] [-t N]              wait until every build reaches S [success]
   status ID                             print a build's status
   terminate ID                          terminate a build
   restart-latest PIPELINE [-b B] [--wait]  rebuild the newest build of the pipeline
@@ -685,7 +687,7 @@ Starts PIPELINE (`project/pipeline` or its id) and waits for the build: exit 0 s
 1 error, 2 terminated, 3 timeout. A variable's value is everything after the first `=`.
 --var-file is a JSON object or KEY=VALUE lines; -v overrides it.",
         (Some("codefresh"), Some("wait")) => "\
-USAGE: codefresh wait ID... [--status S] [-t|--timeout N]
+USAGE: codefresh wait ID... [-s|--status S] [-t|--timeout N]
 
 Waits until every build reaches status S (default success). Under the `codefresh` name a bare
 number given to -t/--timeout counts minutes, as in the Codefresh CLI; 90s or 5m mean what they say.",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod circleci;
+pub mod codefresh;
 pub mod codeship_v1;
 
 use std::collections::VecDeque;

@@ -1,0 +1,494 @@
+//! The Codefresh API as cirelay uses it: the requests, the shapes of their answers, and the
+//! one-line refusals that name what to fix. Paths and parameters follow Codefresh's OpenAPI
+//! description (`https://g.codefresh.io/api`); the run body is built the way the Codefresh
+//! CLI builds it, because the description leaves it as a bare object.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::cli::{env_first, CodefreshRun};
+use crate::error::{Error, Result};
+use crate::http::{encode, register_secret, Request, Response};
+use crate::wait::BuildState;
+use crate::Ctx;
+
+pub const KEY_VAR: &str = "CF_API_KEY";
+pub const URL_VAR: &str = "CF_URL";
+pub const BUILD_ID_VAR: &str = "CF_BUILD_ID";
+pub const DEFAULT_URL: &str = "https://g.codefresh.io";
+
+/// Every status `codefresh wait --status` can name: the Codefresh CLI's list plus the two
+/// waiting states a build can sit in.
+pub const STATUSES: &[&str] = &[
+    "pending",
+    "elected",
+    "running",
+    "pending-approval",
+    "delayed",
+    "terminating",
+    "success",
+    "error",
+    "terminated",
+];
+
+/// One build (Codefresh calls it a workflow) as `GET /api/builds/:id` and the workflow list
+/// describe it. Only `status` is required: everything else is for messages.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Build {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default, rename = "_id")]
+    pub object_id: Option<String>,
+    pub status: String,
+    /// The build's progress job: terminating a build is deleting it.
+    #[serde(default)]
+    pub progress: Option<String>,
+    #[serde(default, rename = "pipelineName")]
+    pub pipeline_name: Option<String>,
+    #[serde(default, rename = "branchName")]
+    pub branch_name: Option<String>,
+}
+
+impl Build {
+    pub fn id(&self) -> Option<&str> {
+        self.id
+            .as_deref()
+            .or(self.object_id.as_deref())
+            .filter(|id| !id.is_empty())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Pipeline {
+    metadata: PipelineMetadata,
+}
+
+#[derive(Debug, Deserialize)]
+struct PipelineMetadata {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkflowList {
+    workflows: WorkflowPage,
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkflowPage {
+    #[serde(default)]
+    docs: Vec<Build>,
+}
+
+pub struct Api {
+    /// `CF_URL` without a trailing slash: the web app, with the API under `/api`.
+    web: String,
+    key: String,
+}
+
+impl Api {
+    pub fn from_env() -> Result<Self> {
+        let (_, key) = env_first(&[KEY_VAR]).ok_or_else(|| {
+            Error::usage(format!(
+                "{KEY_VAR} is not set: create an API key in Codefresh (User Settings → API Keys) and pass it as an encrypted variable"
+            ))
+        })?;
+        register_secret(&key);
+        let web = match env_first(&[URL_VAR]) {
+            Some((_, url)) => web_url(&url)?,
+            None => DEFAULT_URL.to_string(),
+        };
+        Ok(Api { web, key })
+    }
+
+    pub fn build_url(&self, id: &str) -> String {
+        format!("{}/build/{}", self.web, encode(id))
+    }
+
+    /// Where a user sees whether a build started when cirelay cannot tell.
+    pub fn builds_page(&self) -> String {
+        format!("{}/builds2", self.web)
+    }
+
+    fn request(&self, req: Request) -> Request {
+        // Codefresh takes the key itself as the Authorization value, with no scheme word.
+        req.header("Authorization", self.key.clone())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api{path}", self.web)
+    }
+
+    /// `POST /api/pipelines/run/:name`; the answer is the new build's id.
+    pub fn run(&self, ctx: &Ctx, pipeline: &str, body: &Value) -> Result<String> {
+        let req = self
+            .request(Request::post(
+                self.url(&format!("/pipelines/run/{}", encode(pipeline))),
+            ))
+            .json(body)
+            .starts_build(self.check_hint(pipeline));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!(
+                "pipeline {pipeline} not found: use its full name as Codefresh shows it (`project/pipeline`) or its id, and check that {KEY_VAR} belongs to its account"
+            ),
+        )?;
+        self.started_id(&resp, pipeline)
+    }
+
+    /// `GET /api/builds/rebuild/:id`: a GET that starts a build, so it is sent at most once.
+    pub fn rebuild(&self, ctx: &Ctx, id: &str, pipeline: &str) -> Result<String> {
+        let req = self
+            .request(Request::get(
+                self.url(&format!("/builds/rebuild/{}", encode(id))),
+            ))
+            .starts_build(self.check_hint(pipeline));
+        let resp = ctx.http.send(&req)?;
+        self.check(&resp, &build_not_found(id))?;
+        self.started_id(&resp, pipeline)
+    }
+
+    /// `GET /api/builds/:id?noAccount=false` (the parameter is required by the API
+    /// description; the Codefresh CLI sends `false`).
+    pub fn build(&self, ctx: &Ctx, id: &str) -> Result<Build> {
+        let req = self.request(Request::get(
+            self.url(&format!("/builds/{}?noAccount=false", encode(id))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        self.check(&resp, &build_not_found(id))?;
+        resp.decode()
+    }
+
+    /// The pipeline's id, from `GET /api/pipelines/:name`.
+    pub fn pipeline_id(&self, ctx: &Ctx, pipeline: &str) -> Result<String> {
+        let req = self.request(Request::get(
+            self.url(&format!("/pipelines/{}", encode(pipeline))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!(
+                "pipeline {pipeline} not found: use its full name as Codefresh shows it (`project/pipeline`) or its id"
+            ),
+        )?;
+        let found: Pipeline = resp.decode()?;
+        Ok(found.metadata.id)
+    }
+
+    /// The pipeline's newest build (on `branch` when given), from
+    /// `GET /api/workflow?pipeline=ID&branchName=B&limit=1`.
+    pub fn newest_build(
+        &self,
+        ctx: &Ctx,
+        pipeline_id: &str,
+        branch: Option<&str>,
+    ) -> Result<Option<Build>> {
+        let mut url = self.url(&format!("/workflow?pipeline={}", encode(pipeline_id)));
+        if let Some(branch) = branch {
+            url.push_str(&format!("&branchName={}", encode(branch)));
+        }
+        url.push_str("&limit=1");
+        let resp = ctx.http.send(&self.request(Request::get(url)))?;
+        self.check(&resp, "")?;
+        let list: WorkflowList = resp.decode()?;
+        Ok(list.workflows.docs.into_iter().next())
+    }
+
+    /// `DELETE /api/progress/:id`: what terminating a build is.
+    pub fn terminate_progress(&self, ctx: &Ctx, progress: &str, build: &str) -> Result<()> {
+        let req = self.request(Request::delete(
+            self.url(&format!("/progress/{}", encode(progress))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!("the progress job {progress} of build {build} was not found"),
+        )
+    }
+
+    fn check_hint(&self, pipeline: &str) -> String {
+        format!(
+            "the builds of pipeline {pipeline} at {}",
+            self.builds_page()
+        )
+    }
+
+    /// Names the variable or argument to fix for the refusals a wrong setting causes.
+    fn check(&self, resp: &Response, not_found: &str) -> Result<()> {
+        match resp.status {
+            200..=299 => Ok(()),
+            401 => Err(resp.error(&format!(
+                "{KEY_VAR} was rejected: create a new key in Codefresh (User Settings → API Keys)"
+            ))),
+            403 => Err(resp.error(&format!(
+                "{KEY_VAR} may not do this: give the key the scopes it needs (pipelines, builds) or use a key of a user with access"
+            ))),
+            404 if !not_found.is_empty() => Err(resp.error(not_found)),
+            _ => Err(resp.error("")),
+        }
+    }
+
+    /// The id of a build Codefresh just accepted. It answered 2xx, so the build most likely
+    /// exists: an answer without an id is an unknown outcome, not a refusal.
+    fn started_id(&self, resp: &Response, pipeline: &str) -> Result<String> {
+        started_id(&resp.body).ok_or_else(|| {
+            Error::UnknownOutcome(format!(
+                "{} answered {} without a build id ({}); the build may have started — check {} before retrying",
+                resp.request(),
+                resp.status,
+                resp.snippet(),
+                self.check_hint(pipeline)
+            ))
+        })
+    }
+}
+
+fn build_not_found(id: &str) -> String {
+    format!("build {id} not found: check the build id and that {KEY_VAR} belongs to its account")
+}
+
+/// `CF_URL` as users write it: the web address, perhaps with a trailing `/` or `/api`.
+fn web_url(raw: &str) -> Result<String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let trimmed = trimmed.strip_suffix("/api").unwrap_or(trimmed);
+    let host = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match host {
+        Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) => Ok(trimmed.to_string()),
+        _ => Err(Error::usage(format!(
+            "{URL_VAR} must be the Codefresh address such as {DEFAULT_URL}, not `{raw}`"
+        ))),
+    }
+}
+
+/// Codefresh answers a run or a rebuild with the new build's id as a JSON string; an
+/// object carrying `id` and a bare id are accepted too.
+pub fn started_id(body: &str) -> Option<String> {
+    let id = match serde_json::from_str::<Value>(body) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Object(o)) => ["id", "_id", "workflowId"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_string))?,
+        Ok(_) => return None,
+        Err(_) => body.trim().to_string(),
+    };
+    let plausible = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    plausible.then_some(id)
+}
+
+/// Codefresh's build statuses: only `success`, `error` and `terminated` are final.
+/// Everything else (`pending`, `elected`, `running`, `pending-approval`, `delayed`,
+/// `terminating`, or a status added later) means keep waiting.
+pub fn state_of(status: &str) -> BuildState {
+    match status {
+        "success" => BuildState::Success,
+        "error" => BuildState::Failed,
+        "terminated" => BuildState::Terminated,
+        _ => BuildState::Running,
+    }
+}
+
+/// The run request body, as the Codefresh CLI builds it: only the fields that are set.
+pub fn run_body(run: &CodefreshRun, predecessor: Option<&str>) -> Value {
+    let mut body = Map::new();
+    let mut text = |name: &str, value: &Option<String>| {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            body.insert(name.to_string(), json!(v));
+        }
+    };
+    text("branch", &run.branch);
+    text("sha", &run.sha);
+    text("trigger", &run.trigger);
+    let variables = last_wins(&run.variables);
+    if !variables.is_empty() {
+        let list: Vec<Value> = variables
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        body.insert("variables".into(), Value::Array(list));
+    }
+    if let Some(id) = predecessor.filter(|id| !id.is_empty()) {
+        // Codefresh links the new build to the one that started it under this name.
+        body.insert("annotations".into(), json!({"cf_predecessor": id}));
+    }
+    if !run.contexts.is_empty() {
+        body.insert("contexts".into(), json!(run.contexts));
+    }
+    let mut options = Map::new();
+    for (name, on) in [
+        ("noCache", run.no_cache),
+        ("noCfCache", run.no_cf_cache),
+        ("resetVolume", run.reset_volume),
+        ("enableNotifications", run.enable_notifications),
+    ] {
+        if on {
+            options.insert(name.into(), Value::Bool(true));
+        }
+    }
+    for (name, steps) in [("skip", &run.skip), ("only", &run.only)] {
+        if !steps.is_empty() {
+            options.insert(name.into(), json!(steps));
+        }
+    }
+    if !options.is_empty() {
+        body.insert("options".into(), Value::Object(options));
+    }
+    Value::Object(body)
+}
+
+/// One entry per key, in first-seen order, with the last value given (a `-v` overrides
+/// the same key from `--var-file`).
+fn last_wins(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (k, v) in pairs {
+        match out.iter_mut().find(|(seen, _)| seen == k) {
+            Some(entry) => entry.1 = v.clone(),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(state_of("success"), BuildState::Success);
+        assert_eq!(state_of("error"), BuildState::Failed);
+        assert_eq!(state_of("terminated"), BuildState::Terminated);
+        for waiting in [
+            "pending",
+            "elected",
+            "running",
+            "pending-approval",
+            "delayed",
+            "terminating",
+            "something-new",
+            "",
+        ] {
+            assert_eq!(state_of(waiting), BuildState::Running, "{waiting}");
+        }
+        // Every final status is one `wait --status` accepts.
+        for s in ["success", "error", "terminated"] {
+            assert!(STATUSES.contains(&s));
+        }
+    }
+
+    #[test]
+    fn started_ids() {
+        assert_eq!(
+            started_id("\"5f1a2b3c4d5e6f7a8b9c0d1e\"").as_deref(),
+            Some("5f1a2b3c4d5e6f7a8b9c0d1e")
+        );
+        assert_eq!(
+            started_id("{\"id\": \"abc123\"}").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(started_id("abc123\n").as_deref(), Some("abc123"));
+        for bad in [
+            "",
+            "\"\"",
+            "null",
+            "42",
+            "{}",
+            "{\"message\": \"ok\"}",
+            "<html>oops</html>",
+            "\"a/b\"",
+        ] {
+            assert_eq!(started_id(bad), None, "{bad:?}");
+        }
+        assert_eq!(started_id(&format!("\"{}\"", "a".repeat(65))), None);
+    }
+
+    #[test]
+    fn cf_url_forms() {
+        assert_eq!(
+            web_url("https://g.codefresh.io/").unwrap(),
+            "https://g.codefresh.io"
+        );
+        assert_eq!(
+            web_url("https://cf.example.com/api").unwrap(),
+            "https://cf.example.com"
+        );
+        assert_eq!(
+            web_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        for bad in ["g.codefresh.io", "https://", "ftp://x", "https://a b"] {
+            assert_eq!(web_url(bad).unwrap_err().exit_code(), 4, "{bad}");
+        }
+    }
+
+    #[test]
+    fn run_body_has_only_what_is_set() {
+        let empty = CodefreshRun {
+            pipeline: "p".into(),
+            branch: Some(String::new()),
+            ..CodefreshRun::default()
+        };
+        assert_eq!(run_body(&empty, None), json!({}));
+        assert_eq!(run_body(&empty, Some("")), json!({}));
+
+        let full = CodefreshRun {
+            pipeline: "proj/p".into(),
+            branch: Some("main".into()),
+            sha: Some("abc".into()),
+            trigger: Some("trig".into()),
+            variables: vec![
+                ("A".into(), "from-file".into()),
+                ("B".into(), "x=y z".into()),
+                ("A".into(), "from-flag".into()),
+            ],
+            contexts: vec!["ctx1".into(), "ctx2".into()],
+            no_cache: true,
+            no_cf_cache: true,
+            reset_volume: true,
+            enable_notifications: true,
+            skip: vec!["s1".into()],
+            only: vec!["o1".into(), "o2".into()],
+            detach: true,
+            terminate_on_timeout: true,
+        };
+        assert_eq!(
+            run_body(&full, Some("parent01")),
+            json!({
+                "branch": "main",
+                "sha": "abc",
+                "trigger": "trig",
+                "variables": [
+                    {"key": "A", "value": "from-flag"},
+                    {"key": "B", "value": "x=y z"}
+                ],
+                "annotations": {"cf_predecessor": "parent01"},
+                "contexts": ["ctx1", "ctx2"],
+                "options": {
+                    "noCache": true,
+                    "noCfCache": true,
+                    "resetVolume": true,
+                    "enableNotifications": true,
+                    "skip": ["s1"],
+                    "only": ["o1", "o2"]
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn builds_decode_with_either_id_field() {
+        let b: Build = serde_json::from_str(r#"{"_id":"x1","status":"running"}"#).unwrap();
+        assert_eq!(b.id(), Some("x1"));
+        let b: Build =
+            serde_json::from_str(r#"{"id":"x2","_id":"x1","status":"running"}"#).unwrap();
+        assert_eq!(b.id(), Some("x2"));
+        let b: Build = serde_json::from_str(r#"{"status":"running"}"#).unwrap();
+        assert_eq!(b.id(), None);
+        assert!(serde_json::from_str::<Build>(r#"{"id":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,977 @@
+//! `codefresh …` (the multi-call name) and `cirelay codefresh …` against a fake Codefresh
+//! API: the exact requests, stdout, stderr and exit code of every case.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::codefresh::{
+    Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
+};
+use support::{called_as, cirelay, read, temp_dir, Cli, Reply, Run};
+
+fn with_env(cli: Cli, fake: &Codefresh) -> Cli {
+    let mut cli = cli;
+    for (n, v) in fake.env() {
+        cli = cli.env(n, &v);
+    }
+    cli
+}
+
+/// `codefresh ARGS… --interval 20ms` with the fake's key and URL.
+fn codefresh(fake: &Codefresh, args: &[&str]) -> Cli {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--interval", "20ms"]);
+    with_env(called_as("codefresh", &all), fake)
+}
+
+fn first() -> String {
+    Codefresh::new_id(1)
+}
+
+fn run_target(name: &str) -> String {
+    format!("POST /api/pipelines/run/{name}")
+}
+
+fn build_line(id: &str) -> String {
+    format!("GET {}", Codefresh::build_target(id))
+}
+
+fn has(run: &Run, text: &str) {
+    assert!(
+        run.stderr.contains(text),
+        "stderr lacks {text:?}:\n{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------- run
+
+#[test]
+fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"]).run();
+    run.assert_code(0);
+    let id = first();
+    assert_eq!(run.stdout, format!("{id}\n"));
+    assert_eq!(
+        fake.server.lines(),
+        vec![
+            run_target("pipeB"),
+            build_line(&id),
+            build_line(&id),
+            build_line(&id)
+        ]
+    );
+    let requests = fake.server.requests();
+    assert_eq!(
+        requests[0].json(),
+        json!({"branch": "main", "trigger": "trig"})
+    );
+    for r in &requests {
+        // The bare key, as Codefresh wants it: no `Bearer`.
+        assert_eq!(r.header("authorization"), Some(KEY));
+    }
+    assert_eq!(requests[0].header("content-type"), Some("application/json"));
+    has(&run, "running pipeline pipeB (branch main, trigger trig)");
+    has(
+        &run,
+        &format!("started build {id}: {}/build/{id}", fake.server.url),
+    );
+    for status in ["pending", "running", "success"] {
+        has(&run, &format!("build {id}: {status}"));
+    }
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn the_pipeline_name_is_one_url_encoded_path_segment() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "proj/deploy", "--detach"]).run();
+    run.assert_code(0);
+    assert_eq!(fake.server.lines(), vec![run_target("proj%2Fdeploy")]);
+    assert_eq!(fake.build(&first()).pipeline_id, PROJECT_PIPELINE_ID);
+    // A pipeline id works as well.
+    let run = codefresh(&fake, &["run", PIPELINE_ID, "-d"]).run();
+    run.assert_code(0);
+    assert_eq!(fake.build(&Codefresh::new_id(2)).pipeline_id, PIPELINE_ID);
+}
+
+#[test]
+fn detach_prints_the_id_and_does_not_wait() {
+    let fake = Codefresh::start("error");
+    let run = codefresh(&fake, &["run", "pipeB", "-d"]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", first()));
+    assert_eq!(fake.server.lines(), vec![run_target("pipeB")]);
+}
+
+#[test]
+fn every_flag_lands_in_the_body_as_the_codefresh_cli_sends_it() {
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-vars");
+    let var_file = dir.join("vars.json");
+    std::fs::write(
+        &var_file,
+        r#"{"FROM_FILE": "a b", "OVERRIDDEN": "file", "NUM": 3}"#,
+    )
+    .unwrap();
+    let run = codefresh(
+        &fake,
+        &[
+            "run",
+            "pipeB",
+            "--branch",
+            "release/1.2",
+            "--sha",
+            "81d2282b",
+            "--trigger=nightly",
+            "--var-file",
+            var_file.to_str().unwrap(),
+            "-v",
+            "URL=https://x.example/?a=1&b=2",
+            "-v",
+            "GREETING=hello world = yes",
+            "--variable=OVERRIDDEN=flag",
+            "-v",
+            "EMPTY=",
+            "-c",
+            "shared-config",
+            "--context",
+            "secrets",
+            "--no-cache",
+            "--no-cf-cache",
+            "--reset-volume",
+            "--enable-notifications",
+            "--skip",
+            "lint",
+            "--skip",
+            "e2e",
+            "--only",
+            "build",
+            "-d",
+        ],
+    )
+    .run();
+    run.assert_code(0);
+    assert_eq!(
+        fake.server.requests()[0].json(),
+        json!({
+            "branch": "release/1.2",
+            "sha": "81d2282b",
+            "trigger": "nightly",
+            "variables": [
+                // A JSON var file's keys come in sorted order; a `-v` overrides in place.
+                {"key": "FROM_FILE", "value": "a b"},
+                {"key": "NUM", "value": "3"},
+                {"key": "OVERRIDDEN", "value": "flag"},
+                {"key": "URL", "value": "https://x.example/?a=1&b=2"},
+                {"key": "GREETING", "value": "hello world = yes"},
+                {"key": "EMPTY", "value": ""}
+            ],
+            "contexts": ["shared-config", "secrets"],
+            "options": {
+                "noCache": true,
+                "noCfCache": true,
+                "resetVolume": true,
+                "enableNotifications": true,
+                "skip": ["lint", "e2e"],
+                "only": ["build"]
+            }
+        })
+    );
+}
+
+#[test]
+fn a_var_file_of_key_value_lines_is_read() {
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-lines");
+    let file = dir.join("vars.env");
+    std::fs::write(&file, "# comment\nA=1=2\n\nB=x y\n").unwrap();
+    codefresh(
+        &fake,
+        &["run", "pipeB", "--var-file", file.to_str().unwrap(), "-d"],
+    )
+    .run()
+    .assert_code(0);
+    assert_eq!(
+        fake.server.requests()[0].json(),
+        json!({"variables": [{"key": "A", "value": "1=2"}, {"key": "B", "value": "x y"}]})
+    );
+}
+
+#[test]
+fn inside_a_codefresh_build_the_run_is_annotated_with_its_predecessor() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "pipeB", "-b", "main", "-d"])
+        .env("CF_BUILD_ID", "5f9e8d7c6b5a493827161504")
+        .run();
+    run.assert_code(0);
+    assert_eq!(
+        fake.server.requests()[0].json(),
+        json!({"branch": "main", "annotations": {"cf_predecessor": "5f9e8d7c6b5a493827161504"}})
+    );
+}
+
+#[test]
+fn bad_variables_and_var_files_are_usage_errors_and_nothing_is_sent() {
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-bad");
+    let yml = dir.join("vars.yml");
+    std::fs::write(&yml, "A: 1\n").unwrap();
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, "{\"A\": ").unwrap();
+    let missing = dir.join("missing.json");
+    for (args, named) in [
+        (vec!["run", "pipeB", "-v", "NOEQUALS"], "-v"),
+        (vec!["run", "pipeB", "-v", "=value"], "-v"),
+        (
+            vec!["run", "pipeB", "--var-file", yml.to_str().unwrap()],
+            "vars.yml",
+        ),
+        (
+            vec!["run", "pipeB", "--var-file", broken.to_str().unwrap()],
+            "broken.json",
+        ),
+        (
+            vec!["run", "pipeB", "--var-file", missing.to_str().unwrap()],
+            "missing.json",
+        ),
+        (vec!["run"], "PIPELINE"),
+        (vec!["run", "pipeB", "--bogus"], "--bogus"),
+        (vec!["run", "pipeB", "other"], "other"),
+    ] {
+        let run = codefresh(&fake, &args).run();
+        run.assert_code(4);
+        let line = run.error_line();
+        assert!(line.contains(named), "{args:?}: {line}");
+        run.assert_no_secret(&[KEY]);
+    }
+    assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn the_three_final_statuses_are_the_codefresh_cli_exit_codes() {
+    for (final_status, code, result) in [
+        ("success", 0, "success"),
+        ("error", 1, "failed"),
+        ("terminated", 2, "terminated"),
+    ] {
+        let fake = Codefresh::start(final_status);
+        let run = codefresh(&fake, &["run", "pipeB", "--output", "json"]).run();
+        run.assert_code(code);
+        assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+        let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        let id = first();
+        assert_eq!(
+            v,
+            json!({
+                "provider": "codefresh",
+                "action": "run",
+                "id": id,
+                "number": null,
+                "url": format!("{}/build/{id}", fake.server.url),
+                "status": final_status,
+                "result": result,
+            })
+        );
+        has(&run, &format!("build {id}: {final_status}"));
+        assert_eq!(fake.server.count("POST", "/"), 1);
+    }
+}
+
+#[test]
+fn waiting_statuses_keep_waiting_and_an_unknown_one_is_printed_once() {
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().lifecycle = [
+        "pending",
+        "elected",
+        "pending-approval",
+        "delayed",
+        "brand-new-status",
+        "brand-new-status",
+        "brand-new-status",
+        "running",
+        "terminating",
+        "success",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(0);
+    let id = first();
+    assert_eq!(
+        run.stderr
+            .matches(&format!("build {id}: brand-new-status"))
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    for status in ["elected", "pending-approval", "delayed", "terminating"] {
+        has(&run, &format!("build {id}: {status}"));
+    }
+    assert_eq!(fake.server.count("GET", "/api/builds/"), 10);
+}
+
+#[test]
+fn a_timeout_exits_3_and_leaves_the_build_running() {
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().lifecycle = vec!["running".to_string(); 1000];
+    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "300ms"]).run();
+    run.assert_code(3);
+    has(&run, "gave up waiting");
+    assert_eq!(run.stdout, format!("{}\n", first()));
+    assert_eq!(fake.server.count("DELETE", "/"), 0);
+    assert!(fake.state.lock().unwrap().terminated.is_empty());
+}
+
+#[test]
+fn terminate_on_timeout_deletes_the_progress_job_then_exits_3() {
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().lifecycle = vec!["running".to_string(); 1000];
+    let run = codefresh(
+        &fake,
+        &[
+            "run",
+            "pipeB",
+            "--timeout",
+            "300ms",
+            "--terminate-on-timeout",
+            "--output",
+            "json",
+        ],
+    )
+    .run();
+    run.assert_code(3);
+    let id = first();
+    has(
+        &run,
+        &format!("terminating build {id} (--terminate-on-timeout)"),
+    );
+    let lines = fake.server.lines();
+    let n = lines.len();
+    assert_eq!(lines[n - 2], build_line(&id));
+    assert_eq!(lines[n - 1], format!("DELETE /api/progress/p-{id}"));
+    assert_eq!(fake.server.count("DELETE", "/"), 1);
+    assert_eq!(
+        fake.state.lock().unwrap().terminated,
+        vec![format!("p-{id}")]
+    );
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(v["result"], "timeout");
+    assert_eq!(v["status"], "terminating");
+}
+
+#[test]
+fn a_failed_terminate_on_timeout_still_exits_3_and_says_so() {
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().lifecycle = vec!["running".to_string(); 1000];
+    fake.server.inject(
+        "DELETE",
+        "/api/progress/",
+        vec![Reply::json(403, json!({"message": "forbidden"}))],
+    );
+    let run = codefresh(
+        &fake,
+        &[
+            "run",
+            "pipeB",
+            "--timeout",
+            "200ms",
+            "--terminate-on-timeout",
+        ],
+    )
+    .run();
+    run.assert_code(3);
+    has(&run, "warning: could not terminate build");
+    has(&run, "it may still be running");
+    assert!(!run.stderr.contains("cirelay: error:"), "{}", run.stderr);
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn rate_limits_are_waited_out_even_on_the_run_request() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "POST",
+        "/api/pipelines/run/",
+        vec![Reply::json(429, json!({"message": "Too many requests"})).header("Retry-After", "0")],
+    );
+    fake.server.inject(
+        "GET",
+        "/api/builds/",
+        vec![Reply::text(429, "slow down").header("Retry-After", "0")],
+    );
+    let run = codefresh(&fake, &["run", "pipeB", "-b", "main"]).run();
+    run.assert_code(0);
+    has(&run, "rate-limited");
+    // The 429 said nothing was started, so the run was sent again — and one build exists.
+    assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 2);
+    assert_eq!(fake.state.lock().unwrap().next, 2);
+    assert_eq!(run.stdout, format!("{}\n", first()));
+}
+
+#[test]
+fn a_5xx_on_the_run_is_not_retried_and_exits_6() {
+    for reply in [Reply::text(502, "bad gateway"), Reply::Close] {
+        let fake = Codefresh::start("success");
+        fake.server
+            .inject("POST", "/api/pipelines/run/", vec![reply]);
+        let run = codefresh(&fake, &["run", "pipeB"]).run();
+        run.assert_code(6);
+        let line = run.error_line();
+        assert!(
+            line.contains("may have started")
+                && line.contains(&format!("pipeline pipeB at {}/builds2", fake.server.url)),
+            "{line}"
+        );
+        assert_eq!(fake.server.count("POST", "/"), 1);
+        assert_eq!(run.stdout, "");
+        run.assert_no_secret(&[KEY]);
+    }
+}
+
+#[test]
+fn a_run_answer_without_a_build_id_is_an_unknown_outcome() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "POST",
+        "/api/pipelines/run/",
+        vec![Reply::json(200, json!({"message": "ok"}))],
+    );
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(6);
+    let line = run.error_line();
+    assert!(
+        line.contains("without a build id") && line.contains("/builds2"),
+        "{line}"
+    );
+    assert_eq!(fake.server.count("POST", "/"), 1);
+}
+
+#[test]
+fn a_rejected_key_is_exit_5_and_never_shown() {
+    let fake = Codefresh::start("success");
+    let wrong = "wrong-cf-key-0123456789abcdef";
+    let run = codefresh(&fake, &["run", "pipeB", "--verbose"])
+        .env("CF_API_KEY", wrong)
+        .run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("401") && line.contains("CF_API_KEY was rejected"),
+        "{line}"
+    );
+    assert_eq!(fake.server.count("POST", "/"), 1);
+    run.assert_no_secret(&[wrong, KEY]);
+}
+
+#[test]
+fn an_unknown_pipeline_is_exit_5_naming_it() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "proj/nosuch"]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("404") && line.contains("pipeline proj/nosuch not found"),
+        "{line}"
+    );
+    assert_eq!(fake.server.lines(), vec![run_target("proj%2Fnosuch")]);
+}
+
+#[test]
+fn an_unknown_trigger_shows_codefreshs_message() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "pipeB", "-t", "nope"]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("400") && line.contains("Trigger nope does not belong to pipeline pipeB"),
+        "{line}"
+    );
+}
+
+#[test]
+fn missing_or_malformed_configuration_is_exit_4_and_nothing_is_sent() {
+    let fake = Codefresh::start("success");
+    let run = called_as("codefresh", &["run", "pipeB"])
+        .env("CF_URL", &fake.server.url)
+        .run();
+    run.assert_code(4);
+    assert!(run.error_line().contains("CF_API_KEY is not set"));
+
+    for bad in ["g.codefresh.io", "ftp://g.codefresh.io"] {
+        let run = codefresh(&fake, &["run", "pipeB"]).env("CF_URL", bad).run();
+        run.assert_code(4);
+        assert!(run.error_line().contains("CF_URL"), "{}", run.stderr);
+        run.assert_no_secret(&[KEY]);
+    }
+    assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn cf_url_may_end_in_a_slash_or_api() {
+    let fake = Codefresh::start("success");
+    for url in [
+        format!("{}/", fake.server.url),
+        format!("{}/api/", fake.server.url),
+    ] {
+        let run = codefresh(&fake, &["run", "pipeB", "-d"])
+            .env("CF_URL", &url)
+            .run();
+        run.assert_code(0);
+    }
+    assert_eq!(fake.server.count("POST", "/api/pipelines/run/pipeB"), 2);
+}
+
+#[test]
+fn malformed_json_while_waiting_is_exit_5_with_a_short_redacted_snippet() {
+    let fake = Codefresh::start("success");
+    let body = format!("<html>oops {KEY} {}</html>", "x".repeat(500));
+    fake.server
+        .inject("GET", "/api/builds/", vec![Reply::text(200, &body)]);
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(
+        line.contains("unusable JSON") && line.contains("<html>oops ***"),
+        "{line}"
+    );
+    assert!(line.len() < 400, "{line}");
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn a_hung_status_read_trips_the_request_timeout_and_exits_6() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "GET",
+        "/api/builds/",
+        vec![Reply::Hang(Duration::from_secs(5)); 2],
+    );
+    let started = Instant::now();
+    let run = codefresh(&fake, &["run", "pipeB", "--request-timeout", "300ms"])
+        .env("CIRELAY_RETRIES", "1")
+        .run();
+    run.assert_code(6);
+    assert!(
+        run.error_line()
+            .contains("no answer within --request-timeout"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+    // The build was started and its id printed before the reads failed.
+    assert_eq!(run.stdout, format!("{}\n", first()));
+    assert_eq!(fake.server.count("POST", "/"), 1);
+}
+
+#[test]
+fn transient_5xx_on_status_reads_are_retried() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "GET",
+        "/api/builds/",
+        vec![Reply::text(503, "busy"), Reply::text(500, "oops")],
+    );
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(0);
+    has(&run, "it answered 503; retrying in");
+    assert_eq!(fake.server.count("GET", "/api/builds/"), 5);
+}
+
+#[test]
+fn the_started_build_is_exported_like_cf_export() {
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-export");
+    let run = codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .run();
+    run.assert_code(0);
+    let id = first();
+    assert_eq!(
+        read(&dir.join("env_vars_to_export")),
+        format!(
+            "CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={}/build/{id}\n",
+            fake.server.url
+        )
+    );
+}
+
+#[test]
+fn dry_run_prints_the_run_request_and_sends_nothing() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "proj/deploy", "-b", "main", "--dry-run"]).run();
+    run.assert_code(0);
+    has(
+        &run,
+        &format!(
+            "dry run: POST {}/api/pipelines/run/proj%2Fdeploy {{\"branch\":\"main\"}}",
+            fake.server.url
+        ),
+    );
+    assert!(fake.server.requests().is_empty());
+    assert_eq!(run.stdout, "");
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn verbose_logs_every_request_without_the_key() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "pipeB", "--verbose"]).run();
+    run.assert_code(0);
+    has(
+        &run,
+        &format!("POST {}/api/pipelines/run/pipeB -> 200 (", fake.server.url),
+    );
+    has(&run, "?noAccount=false -> 200 (");
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn both_names_work() {
+    let fake = Codefresh::start("success");
+    let run = with_env(
+        cirelay(&["codefresh", "run", "pipeB", "-d", "--interval", "20ms"]),
+        &fake,
+    )
+    .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", first()));
+}
+
+// ---------------------------------------------------------------- wait
+
+#[test]
+fn wait_exits_0_when_the_build_reaches_the_status() {
+    let fake = Codefresh::start("success");
+    let id = "6300000000000000000000c1";
+    fake.add_build(id, &["pending", "running", "success"]);
+    let run = codefresh(&fake, &["wait", id]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, "");
+    has(
+        &run,
+        &format!(
+            "waiting for build {id} to reach success: {}/build/{id}",
+            fake.server.url
+        ),
+    );
+    has(&run, &format!("build {id}: success"));
+    assert_eq!(
+        fake.server.lines(),
+        vec![build_line(id), build_line(id), build_line(id)]
+    );
+}
+
+#[test]
+fn wait_for_another_status_with_either_flag() {
+    let fake = Codefresh::start("success");
+    let id = "6300000000000000000000c2";
+    fake.add_build(id, &["running", "terminating", "terminated"]);
+    codefresh(&fake, &["wait", id, "--status", "terminated"])
+        .run()
+        .assert_code(0);
+
+    let id = "6300000000000000000000c3";
+    fake.add_build(id, &["pending", "running", "success"]);
+    let run = codefresh(&fake, &["wait", id, "-s", "running"]).run();
+    run.assert_code(0);
+    // It stops as soon as the status is reached.
+    assert_eq!(fake.server.count("GET", &format!("/api/builds/{id}")), 2);
+}
+
+#[test]
+fn wait_exits_by_the_result_of_a_build_that_cannot_reach_the_status() {
+    for (statuses, want, code) in [
+        (["running", "error"], "success", 1),
+        (["running", "terminated"], "success", 2),
+        (["running", "success"], "error", 1),
+        (["running", "success"], "terminated", 1),
+    ] {
+        let fake = Codefresh::start("success");
+        let id = "6300000000000000000000c4";
+        fake.add_build(id, &statuses);
+        let run = codefresh(&fake, &["wait", id, "--status", want, "--output", "json"]).run();
+        run.assert_code(code);
+        has(
+            &run,
+            &format!(
+                "build {id} finished with status {}, so it will not reach {want}",
+                statuses[1]
+            ),
+        );
+        let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(v["action"], "wait");
+        assert_eq!(v["status"], statuses[1]);
+    }
+}
+
+#[test]
+fn wait_on_several_builds_needs_all_of_them() {
+    let fake = Codefresh::start("success");
+    let (a, b) = ("6300000000000000000000d1", "6300000000000000000000d2");
+    fake.add_build(a, &["running", "success"]);
+    fake.add_build(b, &["pending", "running", "running", "success"]);
+    let run = codefresh(&fake, &["wait", a, b]).run();
+    run.assert_code(0);
+    has(&run, &format!("{a}: success, {b}: success"));
+    // A build that reached the status is not asked again.
+    assert_eq!(fake.server.count("GET", &format!("/api/builds/{a}")), 2);
+    assert_eq!(fake.server.count("GET", &format!("/api/builds/{b}")), 4);
+
+    let fake = Codefresh::start("success");
+    fake.add_build(a, &["running", "running", "running", "success"]);
+    fake.add_build(b, &["running", "error"]);
+    let run = codefresh(&fake, &["wait", a, b, "--output", "json"]).run();
+    run.assert_code(1);
+    has(&run, &format!("build {b} finished with status error"));
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(v["id"], format!("{a},{b}"));
+    assert_eq!(v["result"], "failed");
+}
+
+#[test]
+fn wait_gives_up_at_the_timeout_with_exit_3() {
+    let fake = Codefresh::start("success");
+    let id = "6300000000000000000000c5";
+    fake.add_build(id, &["running"; 1000]);
+    let run = codefresh(&fake, &["wait", id, "--timeout", "250ms"]).run();
+    run.assert_code(3);
+    has(&run, "gave up waiting");
+    assert_eq!(fake.server.count("DELETE", "/"), 0);
+}
+
+#[test]
+fn wait_t_counts_minutes_under_the_codefresh_name_only() {
+    // The build runs for ~1.3s: `-t 1` is a minute as `codefresh`, a second as `cirelay`.
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().hold_new = Some(Duration::from_millis(1300));
+    codefresh(&fake, &["run", "pipeB", "-d"])
+        .run()
+        .assert_code(0);
+    let id = first();
+    let run = codefresh(&fake, &["wait", &id, "-t", "1"]).run();
+    run.assert_code(0);
+
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().hold_new = Some(Duration::from_millis(1300));
+    codefresh(&fake, &["run", "pipeB", "-d"])
+        .run()
+        .assert_code(0);
+    let run = with_env(
+        cirelay(&["codefresh", "wait", &id, "-t", "1", "--interval", "20ms"]),
+        &fake,
+    )
+    .run();
+    run.assert_code(3);
+    has(&run, "gave up waiting after 1.0s");
+}
+
+#[test]
+fn wait_refuses_a_status_codefresh_does_not_have() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(
+        &fake,
+        &["wait", "6300000000000000000000c6", "--status", "sucess"],
+    )
+    .run();
+    run.assert_code(4);
+    assert!(run.error_line().contains("--status `sucess`"));
+    let run = codefresh(&fake, &["wait"]).run();
+    run.assert_code(4);
+    run.error_line();
+    assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn wait_on_an_unknown_build_is_exit_5_naming_it() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["wait", "6300000000000000000000ff"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line()
+            .contains("build 6300000000000000000000ff not found"),
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------- status, terminate
+
+#[test]
+fn status_prints_the_status_word_and_exits_by_it() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["status", NEWEST_MAIN]).run();
+    run.assert_code(1);
+    assert_eq!(run.stdout, "error\n");
+    has(
+        &run,
+        &format!(
+            "build {NEWEST_MAIN}: error (pipeline proj/deploy, branch main) {}/build/{NEWEST_MAIN}",
+            fake.server.url
+        ),
+    );
+    assert_eq!(fake.server.lines(), vec![build_line(NEWEST_MAIN)]);
+
+    let id = "6300000000000000000000e1";
+    fake.add_build(id, &["running"]);
+    let run = codefresh(&fake, &["status", id, "--output", "json"]).run();
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(v["action"], "status");
+    assert_eq!(v["status"], "running");
+    assert_eq!(v["result"], "started");
+}
+
+#[test]
+fn terminate_deletes_the_builds_progress_job() {
+    let fake = Codefresh::start("success");
+    let id = "6300000000000000000000e2";
+    fake.add_build(id, &["running"]);
+    let run = codefresh(&fake, &["terminate", id]).run();
+    run.assert_code(0);
+    has(&run, &format!("terminating build {id}"));
+    assert_eq!(
+        fake.server.lines(),
+        vec![build_line(id), format!("DELETE /api/progress/p-{id}")]
+    );
+    assert_eq!(fake.build(id).status, "terminating");
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn terminate_leaves_a_finished_build_alone() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["terminate", NEWEST_ANY]).run();
+    run.assert_code(0);
+    has(&run, "already finished (success); nothing to terminate");
+    assert_eq!(fake.server.count("DELETE", "/"), 0);
+}
+
+#[test]
+fn terminate_without_a_progress_job_or_build_is_exit_5() {
+    let fake = Codefresh::start("success");
+    let id = "6300000000000000000000e3";
+    fake.add_build(id, &["pending"]);
+    fake.state.lock().unwrap().hide_progress = true;
+    let run = codefresh(&fake, &["terminate", id]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line().contains("no progress job"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.server.count("DELETE", "/"), 0);
+
+    let run = codefresh(&fake, &["terminate", "6300000000000000000000fe"]).run();
+    run.assert_code(5);
+    assert!(run.error_line().contains("not found"));
+}
+
+// ---------------------------------------------------------------- restart-latest
+
+#[test]
+fn restart_latest_rebuilds_the_newest_build_of_the_branch() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "main"]).run();
+    run.assert_code(0);
+    let id = first();
+    assert_eq!(run.stdout, format!("{id}\n"));
+    assert_eq!(
+        fake.server.lines(),
+        vec![
+            "GET /api/pipelines/proj%2Fdeploy".to_string(),
+            format!("GET /api/workflow?pipeline={PROJECT_PIPELINE_ID}&branchName=main&limit=1"),
+            format!("GET /api/builds/rebuild/{NEWEST_MAIN}"),
+        ]
+    );
+    assert_eq!(fake.build(&id).rebuilt_from.as_deref(), Some(NEWEST_MAIN));
+    has(
+        &run,
+        &format!("rebuilding build {NEWEST_MAIN} (error) of pipeline proj/deploy on branch main"),
+    );
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn restart_latest_without_a_branch_takes_the_newest_build() {
+    let fake = Codefresh::start("success");
+    codefresh(&fake, &["restart-latest", "proj/deploy"])
+        .run()
+        .assert_code(0);
+    let lines = fake.server.lines();
+    assert_eq!(
+        lines[1],
+        format!("GET /api/workflow?pipeline={PROJECT_PIPELINE_ID}&limit=1")
+    );
+    assert_eq!(lines[2], format!("GET /api/builds/rebuild/{NEWEST_ANY}"));
+}
+
+#[test]
+fn restart_latest_wait_exits_by_the_new_builds_result() {
+    for (final_status, code) in [("success", 0), ("error", 1), ("terminated", 2)] {
+        let fake = Codefresh::start(final_status);
+        let run = codefresh(
+            &fake,
+            &["restart-latest", "proj/deploy", "--branch=main", "--wait"],
+        )
+        .run();
+        run.assert_code(code);
+        has(&run, &format!("build {}: {final_status}", first()));
+        assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 1);
+    }
+}
+
+#[test]
+fn restart_latest_refusals() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "feature/x"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line().contains("no builds on branch `feature/x`"),
+        "{}",
+        run.stderr
+    );
+    let run = codefresh(&fake, &["restart-latest", "proj/nosuch"]).run();
+    run.assert_code(5);
+    assert!(run.error_line().contains("pipeline proj/nosuch not found"));
+    // Rebuilding the build this step runs in would loop.
+    let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "main"])
+        .env("CF_BUILD_ID", NEWEST_MAIN)
+        .run();
+    run.assert_code(4);
+    assert!(run.error_line().contains("codefresh run proj/deploy"));
+    assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 0);
+}
+
+#[test]
+fn a_5xx_on_the_rebuild_is_not_retried_although_it_is_a_get() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "GET",
+        "/api/builds/rebuild/",
+        vec![Reply::text(504, "gateway timeout")],
+    );
+    let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "main"]).run();
+    run.assert_code(6);
+    let line = run.error_line();
+    assert!(
+        line.contains("may have started") && line.contains("pipeline proj/deploy"),
+        "{line}"
+    );
+    assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 1);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn help_under_the_codefresh_name() {
+    let run = called_as("codefresh", &["run", "--help"]).run();
+    run.assert_code(0);
+    assert!(run.stdout.contains("--terminate-on-timeout"));
+    let run = called_as("codefresh", &["wait", "--help"]).run();
+    assert!(run.stdout.contains("-s|--status"));
+}

@@ -1,0 +1,389 @@
+//! A fake Codefresh API: pipelines with triggers, builds that advance one status per read
+//! (pending → running → a final status), terminate (deleting a build's progress job),
+//! rebuild, and the workflow list. It checks what the real API would refuse: a missing or
+//! `Bearer`-prefixed key, an unknown pipeline or trigger, and a run body that is not the
+//! shape the Codefresh CLI sends.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{percent_decode, FakeServer, Recorded, Reply};
+
+pub const KEY: &str = "5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef";
+/// The project/pipeline the seed line runs, and its triggers.
+pub const PIPELINE: &str = "pipeB";
+pub const PIPELINE_ID: &str = "60aa00000000000000000b0b";
+pub const PROJECT_PIPELINE: &str = "proj/deploy";
+pub const PROJECT_PIPELINE_ID: &str = "60aa00000000000000000d0d";
+/// Existing builds of `proj/deploy`: the newest on `main`, then one on `dev` that is newer
+/// overall.
+pub const NEWEST_MAIN: &str = "6100000000000000000000a2";
+pub const NEWEST_ANY: &str = "6100000000000000000000a3";
+
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub id: String,
+    pub pipeline_id: String,
+    pub pipeline_name: String,
+    pub branch: String,
+    pub status: String,
+    pub progress: String,
+    /// Statuses still to come, one per read of the build.
+    pub upcoming: VecDeque<String>,
+    /// Until then the build stays as it is, however often it is read.
+    pub hold_until: Option<Instant>,
+    /// The run request that started it (`Null` for builds that were already there).
+    pub request: Value,
+    pub rebuilt_from: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct State {
+    /// Oldest first.
+    pub builds: Vec<Build>,
+    pub next: u64,
+    /// The statuses a new build goes through: the first is how it starts, then one per read.
+    pub lifecycle: Vec<String>,
+    /// Progress jobs deleted (terminated), in order.
+    pub terminated: Vec<String>,
+    /// Leave the progress id out of build answers (a build Codefresh has not scheduled yet).
+    pub hide_progress: bool,
+    /// New builds stay in their first status this long, however often they are read.
+    pub hold_new: Option<Duration>,
+}
+
+pub struct Codefresh {
+    pub server: FakeServer,
+    pub state: Arc<Mutex<State>>,
+}
+
+struct PipelineDef {
+    id: &'static str,
+    name: &'static str,
+    triggers: &'static [&'static str],
+}
+
+const PIPELINES: &[PipelineDef] = &[
+    PipelineDef {
+        id: PIPELINE_ID,
+        name: PIPELINE,
+        triggers: &["trig", "nightly"],
+    },
+    PipelineDef {
+        id: PROJECT_PIPELINE_ID,
+        name: PROJECT_PIPELINE,
+        triggers: &["on-push"],
+    },
+];
+
+impl Codefresh {
+    /// A new build runs `pending`, `running`, then `final_status`.
+    pub fn start(final_status: &str) -> Self {
+        let old = |id: &str, branch: &str, status: &str| Build {
+            id: id.into(),
+            pipeline_id: PROJECT_PIPELINE_ID.into(),
+            pipeline_name: PROJECT_PIPELINE.into(),
+            branch: branch.into(),
+            status: status.into(),
+            progress: format!("p-{id}"),
+            upcoming: VecDeque::new(),
+            hold_until: None,
+            request: Value::Null,
+            rebuilt_from: None,
+        };
+        let state = Arc::new(Mutex::new(State {
+            builds: vec![
+                old("6100000000000000000000a1", "main", "success"),
+                old(NEWEST_MAIN, "main", "error"),
+                old(NEWEST_ANY, "dev", "success"),
+            ],
+            next: 1,
+            lifecycle: vec!["pending".into(), "running".into(), final_status.into()],
+            terminated: Vec::new(),
+            hide_progress: false,
+            hold_new: None,
+        }));
+        let shared = state.clone();
+        let server = FakeServer::start(move |req| handle(&shared, req));
+        Codefresh { server, state }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CF_API_KEY", KEY.to_string()),
+            ("CF_URL", self.server.url.clone()),
+        ]
+    }
+
+    /// The id the n-th build started by this fake gets (1-based).
+    pub fn new_id(n: u64) -> String {
+        format!("{:024x}", 0x6200_0000_0000_0000_0000_0000u128 + n as u128)
+    }
+
+    pub fn build(&self, id: &str) -> Build {
+        self.state
+            .lock()
+            .unwrap()
+            .builds
+            .iter()
+            .find(|b| b.id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no build {id}"))
+    }
+
+    /// Adds a build of `pipeB` that is already going: `statuses[0]` now, then one per read.
+    pub fn add_build(&self, id: &str, statuses: &[&str]) {
+        let mut state = self.state.lock().unwrap();
+        let mut upcoming: VecDeque<String> = statuses.iter().map(|s| s.to_string()).collect();
+        let status = upcoming.pop_front().unwrap();
+        state.builds.push(Build {
+            id: id.into(),
+            pipeline_id: PIPELINE_ID.into(),
+            pipeline_name: PIPELINE.into(),
+            branch: "main".into(),
+            status,
+            progress: format!("p-{id}"),
+            upcoming,
+            hold_until: None,
+            request: Value::Null,
+            rebuilt_from: None,
+        });
+    }
+
+    pub fn build_target(id: &str) -> String {
+        format!("/api/builds/{id}?noAccount=false")
+    }
+}
+
+fn error(status: u16, message: &str) -> Reply {
+    Reply::json(status, json!({"status": status, "message": message}))
+}
+
+fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
+    match req.header("authorization") {
+        Some(KEY) => {}
+        // Codefresh takes the bare key; anything else is not a key it knows.
+        _ => return error(401, "Unauthorized: invalid API key"),
+    }
+    let path = req.path().to_string();
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let mut state = state.lock().unwrap();
+    match (req.method.as_str(), segments.as_slice()) {
+        ("POST", ["api", "pipelines", "run", name]) => run(&mut state, name, req),
+        ("GET", ["api", "builds", "rebuild", id]) => rebuild(&mut state, id),
+        ("GET", ["api", "builds", id]) => {
+            if req.query("noAccount").is_none() {
+                return error(400, "noAccount is required");
+            }
+            read_build(&mut state, id)
+        }
+        ("GET", ["api", "pipelines", name]) => match find_pipeline(name) {
+            Some(p) => Reply::json(
+                200,
+                json!({
+                    "metadata": {"id": p.id, "name": p.name, "project": p.name.split('/').next()},
+                    "spec": {"triggers": p.triggers.iter().map(|t| json!({"name": t})).collect::<Vec<_>>()}
+                }),
+            ),
+            None => error(404, &format!("Pipeline {name} not found")),
+        },
+        ("GET", ["api", "workflow"]) => list(&state, req),
+        ("DELETE", ["api", "progress", progress]) => terminate(&mut state, progress),
+        _ => error(404, "Not found"),
+    }
+}
+
+fn find_pipeline(name: &str) -> Option<&'static PipelineDef> {
+    PIPELINES.iter().find(|p| p.name == name || p.id == name)
+}
+
+/// Refuses any body the Codefresh CLI would not send.
+fn check_run_body(body: &Value) -> Result<(), String> {
+    let Value::Object(o) = body else {
+        return Err("body must be an object".into());
+    };
+    for (k, v) in o {
+        let ok = match k.as_str() {
+            "branch" | "sha" | "trigger" => v.as_str().is_some_and(|s| !s.is_empty()),
+            "variables" => v.as_array().is_some_and(|list| {
+                !list.is_empty()
+                    && list.iter().all(|item| {
+                        item.as_object().is_some_and(|i| {
+                            i.len() == 2
+                                && i.get("key")
+                                    .and_then(Value::as_str)
+                                    .is_some_and(|k| !k.is_empty())
+                                && i.get("value").is_some_and(Value::is_string)
+                        })
+                    })
+            }),
+            "annotations" => v
+                .as_object()
+                .is_some_and(|a| !a.is_empty() && a.values().all(Value::is_string)),
+            "contexts" => v
+                .as_array()
+                .is_some_and(|l| !l.is_empty() && l.iter().all(Value::is_string)),
+            "options" => v.as_object().is_some_and(|opts| {
+                !opts.is_empty()
+                    && opts.iter().all(|(name, value)| match name.as_str() {
+                        "noCache" | "noCfCache" | "resetVolume" | "enableNotifications" => {
+                            value == &Value::Bool(true)
+                        }
+                        "skip" | "only" => value
+                            .as_array()
+                            .is_some_and(|l| !l.is_empty() && l.iter().all(Value::is_string)),
+                        _ => false,
+                    })
+            }),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!("unexpected field `{k}`: {v}"));
+        }
+    }
+    Ok(())
+}
+
+fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str, request: Value) -> Build {
+    let id = Codefresh::new_id(state.next);
+    state.next += 1;
+    let mut upcoming: VecDeque<String> = state.lifecycle.clone().into();
+    let status = upcoming.pop_front().unwrap_or_else(|| "pending".into());
+    let build = Build {
+        id: id.clone(),
+        pipeline_id: pipeline.id.into(),
+        pipeline_name: pipeline.name.into(),
+        branch: branch.into(),
+        status,
+        progress: format!("p-{id}"),
+        upcoming,
+        hold_until: state.hold_new.map(|d| Instant::now() + d),
+        request,
+        rebuilt_from: None,
+    };
+    state.builds.push(build.clone());
+    build
+}
+
+fn run(state: &mut State, name: &str, req: &Recorded) -> Reply {
+    let Some(pipeline) = find_pipeline(name) else {
+        return error(404, &format!("Pipeline {name} not found"));
+    };
+    if req.header("content-type") != Some("application/json") {
+        return error(400, "expected a JSON body");
+    }
+    let body: Value = match serde_json::from_str(&req.body) {
+        Ok(v) => v,
+        Err(e) => return error(400, &format!("invalid JSON: {e}")),
+    };
+    if let Err(e) = check_run_body(&body) {
+        return error(400, &e);
+    }
+    if let Some(trigger) = body.get("trigger").and_then(Value::as_str) {
+        if !pipeline.triggers.contains(&trigger) {
+            return error(
+                400,
+                &format!(
+                    "Trigger {trigger} does not belong to pipeline {}",
+                    pipeline.name
+                ),
+            );
+        }
+    }
+    let branch = body
+        .get("branch")
+        .and_then(Value::as_str)
+        .unwrap_or("master")
+        .to_string();
+    let build = start_build(state, pipeline, &branch, body);
+    Reply::json(200, json!(build.id)).header("Location", &format!("/api/builds/{}", build.id))
+}
+
+fn rebuild(state: &mut State, id: &str) -> Reply {
+    let Some(original) = state.builds.iter().find(|b| b.id == id).cloned() else {
+        return error(404, &format!("Workflow {id} not found"));
+    };
+    let pipeline = find_pipeline(&original.pipeline_id).expect("known pipeline");
+    let mut build = start_build(state, pipeline, &original.branch, Value::Null);
+    build.rebuilt_from = Some(id.to_string());
+    if let Some(b) = state.builds.iter_mut().find(|b| b.id == build.id) {
+        b.rebuilt_from = build.rebuilt_from.clone();
+    }
+    Reply::json(200, json!(build.id))
+}
+
+fn build_json(b: &Build, hide_progress: bool) -> Value {
+    let mut v = json!({
+        "id": b.id,
+        "status": b.status,
+        "pipelineName": b.pipeline_name,
+        "serviceId": b.pipeline_id,
+        "branchName": b.branch,
+        "repoOwner": "acme",
+        "repoName": "app",
+        "revision": "81d2282b9c0e4f5a",
+        "created": "2026-11-01T10:00:00.000Z",
+        "started": "2026-11-01T10:00:01.000Z",
+        "finished": null,
+    });
+    if !hide_progress {
+        v["progress"] = json!(b.progress);
+    }
+    v
+}
+
+/// Answers the build as it is, then moves it one status on (unless held).
+fn read_build(state: &mut State, id: &str) -> Reply {
+    let hide = state.hide_progress;
+    let Some(b) = state.builds.iter_mut().find(|b| b.id == id) else {
+        return error(404, &format!("Workflow {id} not found"));
+    };
+    let answer = build_json(b, hide);
+    if b.hold_until.is_none_or(|t| Instant::now() >= t) {
+        if let Some(next) = b.upcoming.pop_front() {
+            b.status = next;
+        }
+    }
+    Reply::json(200, answer)
+}
+
+fn list(state: &State, req: &Recorded) -> Reply {
+    let pipeline = req.query("pipeline");
+    let branch = req.query("branchName");
+    let limit: usize = req
+        .query("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10);
+    let docs: Vec<Value> = state
+        .builds
+        .iter()
+        .rev() // newest first, as Codefresh lists them
+        .filter(|b| pipeline.as_deref().is_none_or(|p| p == b.pipeline_id))
+        .filter(|b| branch.as_deref().is_none_or(|br| br == b.branch))
+        .take(limit)
+        .map(|b| build_json(b, state.hide_progress))
+        .collect();
+    Reply::json(
+        200,
+        json!({"workflows": {"docs": docs, "total": docs.len(), "limit": limit, "page": 1}}),
+    )
+}
+
+fn terminate(state: &mut State, progress: &str) -> Reply {
+    let Some(b) = state.builds.iter_mut().find(|b| b.progress == progress) else {
+        return error(404, &format!("Progress {progress} not found"));
+    };
+    b.status = "terminating".into();
+    b.upcoming = VecDeque::from(["terminated".to_string()]);
+    b.hold_until = None;
+    state.terminated.push(progress.to_string());
+    Reply::json(200, json!({"_id": progress, "status": "terminating"}))
+}
