@@ -573,7 +573,7 @@ fn positionals(p: &mut Arguments, command: &str, max: usize) -> Result<Vec<Strin
             .map_err(|_| Error::usage(format!("{command}: an argument is not valid UTF-8")))?;
         if arg.starts_with('-') && arg.len() > 1 {
             return Err(Error::usage(format!(
-                "unknown flag `{}` for `{command}` (see `cirelay {command} --help`)",
+                "unknown or repeated flag `{}` for `{command}` (see `cirelay {command} --help`)",
                 arg.split('=').next().unwrap_or(&arg)
             )));
         }

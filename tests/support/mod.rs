@@ -128,7 +128,9 @@ struct Injection {
 }
 
 /// A fake API on 127.0.0.1: every request is recorded, then answered by an injected fault
-/// (first match wins, used up in order) or by the provider fake's handler.
+/// (first match wins, used up in order) or by the provider fake's handler. Clones share the
+/// running fake.
+#[derive(Clone)]
 pub struct FakeServer {
     pub url: String,
     requests: Arc<Mutex<Vec<Recorded>>>,

@@ -1,0 +1,530 @@
+//! Fault injection over every provider and command: each fault against each kind of
+//! request (a read, a repeatable action, a request that starts a build), checking the
+//! documented exit code, a one-line error, no panic, no secret in any output, and that no
+//! build is ever started twice.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{cirelay, FakeServer, Reply, Run};
+
+/// How repeating a request behaves, which decides what a fault must lead to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    /// Harmless to repeat: stop, cancel, terminate.
+    Act,
+    /// Starts or restarts a build.
+    Start,
+}
+
+/// One request of one command: where faults are injected.
+struct Target {
+    name: &'static str,
+    kind: Kind,
+    method: &'static str,
+    path_prefix: String,
+    start: fn() -> Setup,
+    /// The exit code when this request fails for good, where it is not the failure's own:
+    /// a terminate after `--timeout` still ends in the timeout's 3.
+    ends_with: Option<i32>,
+}
+
+/// A fresh fake and the command to run against it.
+struct Setup {
+    server: FakeServer,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+    secrets: Vec<&'static str>,
+}
+
+fn setup(
+    server: FakeServer,
+    env: Vec<(&'static str, String)>,
+    secrets: &[&'static str],
+    args: &[&str],
+) -> Setup {
+    Setup {
+        server,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env,
+        secrets: secrets.to_vec(),
+    }
+}
+
+fn codeship_v1(args: &[&str]) -> Setup {
+    use support::codeship_v1::{CodeshipV1, KEY};
+    let fake = CodeshipV1::start("success");
+    setup(fake.server.clone(), fake.env(), &[KEY], args)
+}
+
+fn codefresh(args: &[&str]) -> Setup {
+    use support::codefresh::{Codefresh, KEY};
+    let fake = Codefresh::start("success");
+    setup(fake.server.clone(), fake.env(), &[KEY], args)
+}
+
+fn circleci(args: &[&str]) -> Setup {
+    use support::circleci::{Circle, TOKEN};
+    let fake = Circle::start();
+    setup(fake.server.clone(), fake.env(), &[TOKEN], args)
+}
+
+fn targets() -> Vec<Target> {
+    use support::circleci::{pipeline_id, BUSY, MAIN_OLD};
+    use support::codefresh::NEWEST_ANY;
+    vec![
+        Target {
+            name: "codeship v1 restart-latest: project read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/v1/projects/".into(),
+            start: || codeship_v1(&["codeship", "restart-latest", "--wait"]),
+            ends_with: None,
+        },
+        Target {
+            name: "codeship v1 restart-latest: restart",
+            kind: Kind::Start,
+            method: "POST",
+            path_prefix: "/api/v1/builds/".into(),
+            start: || codeship_v1(&["codeship", "restart-latest", "--wait"]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh run: run",
+            kind: Kind::Start,
+            method: "POST",
+            path_prefix: "/api/pipelines/run/".into(),
+            start: || codefresh(&["codefresh", "run", "pipeB", "-b", "main"]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh run: build read while waiting",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/builds/".into(),
+            start: || codefresh(&["codefresh", "run", "pipeB", "-b", "main"]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh status: build read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/builds/".into(),
+            start: || codefresh(&["codefresh", "status", NEWEST_ANY]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh restart-latest: pipeline read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/pipelines/".into(),
+            start: || codefresh(&["codefresh", "restart-latest", "proj/deploy", "-b", "main"]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh restart-latest: rebuild",
+            kind: Kind::Start,
+            method: "GET",
+            path_prefix: "/api/builds/rebuild/".into(),
+            start: || codefresh(&["codefresh", "restart-latest", "proj/deploy", "-b", "main"]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh run --terminate-on-timeout: terminate",
+            kind: Kind::Act,
+            method: "DELETE",
+            path_prefix: "/api/progress/".into(),
+            start: || {
+                codefresh(&[
+                    "codefresh",
+                    "run",
+                    "pipeB",
+                    "--terminate-on-timeout",
+                    "--timeout",
+                    "1ms",
+                ])
+            },
+            ends_with: Some(3),
+        },
+        Target {
+            name: "circleci trigger: trigger",
+            kind: Kind::Start,
+            method: "POST",
+            path_prefix: "/api/v2/project/".into(),
+            start: || circleci(&["circleci", "trigger", "gh/acme/app", "--branch", "main"]),
+            ends_with: None,
+        },
+        Target {
+            name: "circleci trigger: pipeline read while waiting",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/v2/pipeline/".into(),
+            start: || circleci(&["circleci", "trigger", "gh/acme/app", "--branch", "main"]),
+            ends_with: None,
+        },
+        Target {
+            name: "circleci status: pipeline read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/v2/pipeline/".into(),
+            start: || circleci(&["circleci", "status", &pipeline_id(MAIN_OLD)]),
+            ends_with: None,
+        },
+        Target {
+            name: "circleci cancel: cancel",
+            kind: Kind::Act,
+            method: "POST",
+            path_prefix: "/api/v2/workflow/".into(),
+            start: || circleci(&["circleci", "cancel", &pipeline_id(BUSY)]),
+            ends_with: None,
+        },
+        Target {
+            name: "circleci restart-latest: pipeline list",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/v2/project/".into(),
+            start: || {
+                circleci(&[
+                    "circleci",
+                    "restart-latest",
+                    "gh/acme/app",
+                    "--branch",
+                    "main",
+                ])
+            },
+            ends_with: None,
+        },
+        Target {
+            name: "circleci restart-latest: rerun",
+            kind: Kind::Start,
+            method: "POST",
+            path_prefix: "/api/v2/workflow/".into(),
+            start: || {
+                circleci(&[
+                    "circleci",
+                    "restart-latest",
+                    "gh/acme/app",
+                    "--branch",
+                    "main",
+                ])
+            },
+            ends_with: None,
+        },
+    ]
+}
+
+fn run(setup: &Setup) -> Run {
+    let mut cli = cirelay(&setup.args.iter().map(String::as_str).collect::<Vec<_>>())
+        .arg("--interval")
+        .arg("20ms")
+        .arg("--request-timeout")
+        .arg("300ms")
+        .env("CIRELAY_RETRIES", "1");
+    for (n, v) in &setup.env {
+        cli = cli.env(n, v);
+    }
+    cli.run()
+}
+
+/// What every run must show, whatever the fault.
+fn assert_well_behaved(target: &Target, fault: &str, setup: &Setup, run: &Run) {
+    let context = format!(
+        "{} / {fault}:\nstdout: {}\nstderr: {}",
+        target.name, run.stdout, run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "panic in {context}");
+    run.assert_no_secret(&setup.secrets);
+    if run.code >= 4 {
+        let errors = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("cirelay: error:"))
+            .count();
+        assert_eq!(errors, 1, "one error line in {context}");
+    }
+}
+
+/// Starts the fault's answers for `times` requests, runs, and returns the run with the
+/// number of requests the fault answered and the number that reached the fake's normal
+/// handler.
+fn with_fault(target: &Target, fault: &Fault, times: usize) -> (Setup, Run, usize, usize) {
+    let setup = (target.start)();
+    let replies = vec![fault.reply.clone(); times];
+    setup
+        .server
+        .inject(target.method, &target.path_prefix, replies);
+    let run = run(&setup);
+    let sent = setup.server.count(target.method, &target.path_prefix);
+    let faulted = sent.min(times);
+    let handled = sent - faulted;
+    assert_well_behaved(target, fault.name, &setup, &run);
+    (setup, run, faulted, handled)
+}
+
+#[derive(Clone)]
+struct Fault {
+    name: &'static str,
+    reply: Reply,
+    /// True when the server said it did nothing (rate limits): even a build-starting
+    /// request may be sent again.
+    refused_before_work: bool,
+    /// A passing fault worth retrying on a read (connection trouble, 5xx, rate limits).
+    transient: bool,
+}
+
+impl Fault {
+    fn is_2xx(&self) -> bool {
+        matches!(
+            self.reply,
+            Reply::Answer {
+                status: 200..=299,
+                ..
+            }
+        )
+    }
+}
+
+fn fault(name: &'static str, reply: Reply, transient: bool, refused_before_work: bool) -> Fault {
+    Fault {
+        name,
+        reply,
+        transient,
+        refused_before_work,
+    }
+}
+
+/// Runs `fault` against every target: persistent (every attempt) and, for transient faults,
+/// once followed by normal answers.
+fn check(fault: Fault) {
+    for target in targets() {
+        // Every attempt gets the fault.
+        let (_, run, faulted, handled) = with_fault(&target, &fault, 2);
+        let name = format!("{} / {} (persistent)", target.name, fault.name);
+        let code = |own: i32| target.ends_with.unwrap_or(own);
+        match (target.kind, fault.transient, fault.refused_before_work) {
+            (Kind::Start, true, false) => {
+                assert_eq!(run.code, 6, "{name}: {}", run.stderr);
+                assert_eq!(
+                    (faulted, handled),
+                    (1, 0),
+                    "{name}: a build-starting request was re-sent"
+                );
+                assert!(
+                    run.error_line().contains("may have started"),
+                    "{name}: {}",
+                    run.stderr
+                );
+            }
+            (_, true, _) => {
+                assert_eq!(run.code, code(6), "{name}: {}", run.stderr);
+                assert_eq!((faulted, handled), (2, 0), "{name}: retried once");
+            }
+            (_, false, _) => {
+                // An action needs nothing from a 2xx answer's body: its status says it worked.
+                let accepted = target.kind == Kind::Act && fault.is_2xx() && run.code == 0;
+                let unusable = run.code == code(5) || (target.kind == Kind::Start && run.code == 6);
+                assert!(
+                    unusable || accepted,
+                    "{name}: exit {}: {}",
+                    run.code,
+                    run.stderr
+                );
+                if !accepted {
+                    assert_eq!(
+                        (faulted, handled),
+                        (1, 0),
+                        "{name}: an unusable answer is not asked again"
+                    );
+                }
+            }
+        }
+        if !fault.transient {
+            continue;
+        }
+        // The fault once, then normal answers.
+        let baseline = run_baseline(&target);
+        let (_, run, faulted, handled) = with_fault(&target, &fault, 1);
+        let name = format!("{} / {} (once)", target.name, fault.name);
+        if target.kind == Kind::Start && !fault.refused_before_work {
+            assert_eq!(run.code, 6, "{name}: {}", run.stderr);
+            assert_eq!(
+                (faulted, handled),
+                (1, 0),
+                "{name}: a build-starting request was re-sent"
+            );
+        } else {
+            assert_eq!(
+                run.code, baseline.0,
+                "{name}: recovers as without the fault: {}",
+                run.stderr
+            );
+            assert_eq!(faulted, 1, "{name}");
+            assert_eq!(
+                handled, baseline.1,
+                "{name}: the same requests as without the fault"
+            );
+        }
+    }
+}
+
+/// The exit code and the number of target requests the command sends without any fault.
+fn run_baseline(target: &Target) -> (i32, usize) {
+    let setup = (target.start)();
+    let run = run(&setup);
+    assert_well_behaved(target, "no fault", &setup, &run);
+    let sent = setup.server.count(target.method, &target.path_prefix);
+    assert!(
+        sent >= 1,
+        "{}: the command never sends the targeted request",
+        target.name
+    );
+    (run.code, sent)
+}
+
+#[test]
+fn every_target_request_is_sent_without_faults() {
+    for target in targets() {
+        let (code, _) = run_baseline(&target);
+        assert!(
+            code == 0 || code == 3,
+            "{}: baseline exit {code}",
+            target.name
+        );
+    }
+}
+
+#[test]
+fn connection_reset_before_an_answer() {
+    check(fault(
+        "connection closed without an answer",
+        Reply::Close,
+        true,
+        false,
+    ));
+}
+
+#[test]
+fn headers_never_sent() {
+    check(fault(
+        "no answer (request timeout)",
+        Reply::Hang(Duration::from_secs(3)),
+        true,
+        false,
+    ));
+}
+
+#[test]
+fn server_errors() {
+    for status in [500, 502, 503, 504] {
+        let reply = Reply::text(status, "upstream trouble");
+        check(fault("5xx", reply, true, false));
+    }
+}
+
+#[test]
+fn rate_limits_with_retry_after() {
+    check(fault(
+        "429 with Retry-After",
+        Reply::text(429, "slow down").header("Retry-After", "0"),
+        true,
+        true,
+    ));
+    check(fault(
+        "403 Rate Limit Exceeded with Retry-After",
+        Reply::text(403, "Rate Limit Exceeded").header("Retry-After", "0"),
+        true,
+        true,
+    ));
+}
+
+#[test]
+fn rate_limits_without_retry_after() {
+    check(fault(
+        "429 without Retry-After",
+        Reply::text(429, "slow down"),
+        true,
+        true,
+    ));
+    check(fault(
+        "403 Rate Limit Exceeded",
+        Reply::text(403, "Rate Limit Exceeded"),
+        true,
+        true,
+    ));
+}
+
+#[test]
+fn connection_reset_mid_answer() {
+    let truncated = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"id\": \"12".to_vec();
+    check(fault(
+        "answer cut mid-body",
+        Reply::Raw(truncated),
+        true,
+        false,
+    ));
+}
+
+#[test]
+fn malformed_and_truncated_json() {
+    check(fault(
+        "malformed JSON",
+        Reply::text(200, "{\"builds\": [ {\"id\": }"),
+        false,
+        false,
+    ));
+    check(fault(
+        "truncated JSON",
+        Reply::text(200, "{\"id\": \"6100000000000000000000a2\", \"sta"),
+        false,
+        false,
+    ));
+}
+
+#[test]
+fn wrong_content_type() {
+    let html = Reply::text(200, "<html><body>Maintenance</body></html>")
+        .header("Content-Type", "text/html");
+    check(fault("HTML instead of JSON", html, false, false));
+}
+
+#[test]
+fn a_50_mb_answer_is_refused() {
+    check(fault(
+        "50 MB answer",
+        Reply::Huge(50 * 1024 * 1024),
+        false,
+        false,
+    ));
+}
+
+#[test]
+fn redirects_to_another_host_are_not_followed() {
+    let elsewhere = FakeServer::start(|_| Reply::json(200, serde_json::json!({})));
+    let reply =
+        Reply::empty(302).header("Location", &format!("{}/steal?api_key=leak", elsewhere.url));
+    check(fault("redirect to another host", reply, false, false));
+    assert!(elsewhere.requests().is_empty(), "a redirect was followed");
+}
+
+#[test]
+fn connection_refused_everywhere_is_exit_6() {
+    for target in targets() {
+        let mut setup = (target.start)();
+        for (name, value) in setup.env.iter_mut() {
+            if name.ends_with("_URL") || name.ends_with("_HOST") {
+                *value = "http://127.0.0.1:9".into();
+            }
+        }
+        let run = run(&setup);
+        assert_well_behaved(&target, "connection refused", &setup, &run);
+        assert_eq!(run.code, 6, "{}: {}", target.name, run.stderr);
+        assert!(
+            run.error_line().contains("could not reach the API"),
+            "{}: {}",
+            target.name,
+            run.stderr
+        );
+    }
+}
