@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod codeship_v1;
+pub mod codeship_v2;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
