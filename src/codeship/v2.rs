@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{base_url, branch, refuse_own_build, BRANCH_VARS, ORG_VARS, PROJECT_UUID_VARS};
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
-use crate::http::{encode, register_secret, Request, Response};
+use crate::http::{days_from_civil, encode, register_secret, Request, Response};
 use crate::output::{self, Outcome, Report};
 use crate::wait::{self, BuildState, Observation, WaitConfig, Waited};
 use crate::Ctx;
@@ -858,14 +858,7 @@ fn unix_time(ts: &str) -> Option<i64> {
             sign * (hours * 3600 + minutes * 60)
         }
     };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = days_from_civil(year, month, day);
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
