@@ -643,13 +643,7 @@ fn follow(ctx: &Ctx, api: &Api, mut report: Report, began: Instant) -> Result<Re
         let b = api.build(ctx, &uuid)?;
         Ok(Observation::new(b.state(), b.status()))
     })?;
-    let (seen, result) = match waited {
-        Waited::Finished(seen) => {
-            let result = Outcome::of(seen.state);
-            (seen, result)
-        }
-        Waited::TimedOut(seen) => (seen, Outcome::Timeout),
-    };
+    let (seen, result) = waited.outcome();
     report.status = seen.status;
     report.result = result;
     Ok(report)
