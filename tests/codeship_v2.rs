@@ -13,22 +13,25 @@ use support::codeship_v2::{
 };
 use support::{called_as, cirelay, read, temp_dir, Cli, Reply, Run};
 
-fn with_env(cli: Cli, fake: &CodeshipV2) -> Cli {
-    let mut cli = cli;
-    for (n, v) in fake.env() {
-        cli = cli.env(n, &v);
-    }
-    cli
-}
-
 /// `cirelay codeship ARGS… --interval 20ms` with the fake's environment (Pro project).
 fn codeship(fake: &CodeshipV2, args: &[&str]) -> Cli {
+    codeship_without(fake, "", args)
+}
+
+/// The same, without the variable `missing` set.
+fn codeship_without(fake: &CodeshipV2, missing: &str, args: &[&str]) -> Cli {
     let mut all = vec!["codeship"];
     all.extend_from_slice(args);
     if !args.contains(&"--interval") {
         all.extend_from_slice(&["--interval", "20ms"]);
     }
-    with_env(cirelay(&all), fake)
+    let mut cli = cirelay(&all);
+    for (n, v) in fake.env() {
+        if n != missing {
+            cli = cli.env(n, &v);
+        }
+    }
+    cli
 }
 
 /// Asserts no password, Basic credential or token the fake handed out was printed.
@@ -914,15 +917,8 @@ fn the_organization_is_chosen_by_exact_name_or_uuid() {
 #[test]
 fn without_an_organization_the_only_one_is_used_and_several_are_named() {
     let fake = CodeshipV2::start("success");
-    let unset = |fake: &CodeshipV2| {
-        let mut cli = cirelay(&["codeship", "restart-latest", "--interval", "20ms"]);
-        for (n, v) in fake.env() {
-            if n != "CODESHIP_API_ORG" {
-                cli = cli.env(n, &v);
-            }
-        }
-        cli.run()
-    };
+    let unset =
+        |fake: &CodeshipV2| codeship_without(fake, "CODESHIP_API_ORG", &["restart-latest"]).run();
     let run = unset(&fake);
     run.assert_code(5);
     assert!(
@@ -1132,17 +1128,6 @@ fn dry_run_prints_the_sign_in_and_sends_nothing() {
 #[test]
 fn configuration_errors_exit_4_name_the_fix_and_send_nothing() {
     let fake = CodeshipV2::start("success");
-    let without = |missing: &str, args: &[&str]| {
-        let mut all = vec!["codeship"];
-        all.extend_from_slice(args);
-        let mut cli = cirelay(&all);
-        for (n, v) in fake.env() {
-            if n != missing {
-                cli = cli.env(n, &v);
-            }
-        }
-        cli.run()
-    };
     for (missing, args, named) in [
         (
             "CODESHIP_API_PROJECT_UUID",
@@ -1177,7 +1162,7 @@ fn configuration_errors_exit_4_name_the_fix_and_send_nothing() {
             "--sha must be a commit SHA",
         ),
     ] {
-        let run = without(missing, args);
+        let run = codeship_without(&fake, missing, args).run();
         run.assert_code(4);
         let line = run.error_line();
         assert!(line.contains(named), "{missing} {args:?}: {line}");
