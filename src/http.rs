@@ -489,15 +489,20 @@ fn parse_http_date(v: &str) -> Option<u64> {
     let [h, m, s] = hms.as_slice() else {
         return None;
     };
-    // Days from civil (Howard Hinnant's algorithm).
+    let days = days_from_civil(year, month, day);
+    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
+}
+
+/// Days since 1970-01-01 of a calendar date (Howard Hinnant's algorithm); for the timestamps
+/// APIs send.
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
+    era * 146_097 + doe - 719_468
 }
 
 /// Exponential backoff with jitter: 0.5s, 1s, 2s, … up to 30s, each scaled by 50–100%.

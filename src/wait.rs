@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::http::Http;
-use crate::output;
+use crate::output::{self, Outcome};
 
 /// Every provider's status words map into this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,19 @@ pub struct WaitConfig {
 pub enum Waited {
     Finished(Observation),
     TimedOut(Observation),
+}
+
+impl Waited {
+    /// The last reading, and how the command ends: by the build's result, or `Timeout`.
+    pub fn outcome(self) -> (Observation, Outcome) {
+        match self {
+            Waited::Finished(seen) => {
+                let result = Outcome::of(seen.state);
+                (seen, result)
+            }
+            Waited::TimedOut(seen) => (seen, Outcome::Timeout),
+        }
+    }
 }
 
 /// Polls unchanged readings ever more slowly (×1.5 each time, to at most a minute), so a

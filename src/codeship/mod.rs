@@ -22,6 +22,16 @@ pub const PASSWORD_VARS: &[&str] = &[
     "BUILD_RESTART_MACHINE_USER_PASSWORD",
 ];
 pub const BRANCH_VARS: &[&str] = &["CODESHIP_API_BRANCH", "BUILD_RESTART_API_BRANCH"];
+/// API v2 only: the organization by name or uuid, and the project by uuid.
+pub const ORG_VARS: &[&str] = &[
+    "CODESHIP_API_ORG",
+    "CODESHIP_ORG_NAME",
+    "BUILD_RESTART_ORG_NAME",
+];
+pub const PROJECT_UUID_VARS: &[&str] = &[
+    "CODESHIP_API_PROJECT_UUID",
+    "BUILD_RESTART_API_PROJECT_UUID",
+];
 pub const KEY_VAR: &str = "CODESHIP_API_KEY";
 
 pub fn run(ctx: &Ctx, command: CodeshipCommand) -> Result<Report> {

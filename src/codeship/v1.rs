@@ -8,7 +8,7 @@ use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::output::{Outcome, Report};
-use crate::wait::{self, BuildState, Observation, Waited};
+use crate::wait::{self, BuildState, Observation};
 use crate::Ctx;
 
 const DEFAULT_URL: &str = "https://codeship.com";
@@ -183,13 +183,7 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
             None => Observation::new(BuildState::Running, "not listed yet"),
         })
     })?;
-    let (seen, result) = match waited {
-        Waited::Finished(seen) => {
-            let result = Outcome::of(seen.state);
-            (seen, result)
-        }
-        Waited::TimedOut(seen) => (seen, Outcome::Timeout),
-    };
+    let (seen, result) = waited.outcome();
     report.status = seen.status;
     report.result = result;
     Ok(report)
