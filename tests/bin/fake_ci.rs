@@ -8,7 +8,8 @@ mod support;
 use std::io::Write;
 use std::time::Duration;
 
-const USAGE: &str = "usage: fake-ci codeship-v1 [FINAL_STATUS]";
+const USAGE: &str =
+    "usage: fake-ci codeship-v1|codeship-v2|codefresh [FINAL_STATUS] | fake-ci circleci";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,14 +18,24 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(600);
     let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
-    // Each fake lives until the process ends.
+    // A fake serves from its own thread until the process ends; its handle can go.
     let url = match args.first().map(String::as_str) {
         Some("codeship-v1") => {
-            let fake = support::codeship_v1::CodeshipV1::start(&arg(1, "success"));
-            let url = fake.server.url.clone();
-            std::mem::forget(fake);
-            url
+            support::codeship_v1::CodeshipV1::start(&arg(1, "success"))
+                .server
+                .url
         }
+        Some("codeship-v2") => {
+            support::codeship_v2::CodeshipV2::start(&arg(1, "success"))
+                .server
+                .url
+        }
+        Some("codefresh") => {
+            support::codefresh::Codefresh::start(&arg(1, "success"))
+                .server
+                .url
+        }
+        Some("circleci") => support::circleci::Circle::start().server.url,
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
