@@ -8,7 +8,7 @@ use super::{GitRef, Slug, OWN_PIPELINE_VAR};
 use crate::cli::{env_first, CircleciTrigger};
 use crate::error::{Error, Result};
 use crate::output::{self, Outcome, Report};
-use crate::wait::{self, Waited};
+use crate::wait;
 use crate::Ctx;
 
 const PROVIDER: &str = "circleci";
@@ -105,10 +105,7 @@ pub fn wait(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
 fn wait_on(ctx: &Ctx, watch: &mut Watch, what: &str, mut report: Report) -> Result<Report> {
     let waited = wait::until_finished(ctx.wait, &ctx.http, what, || watch.poll(ctx))?;
     report.status = watch.status_word();
-    report.result = match waited {
-        Waited::Finished(seen) => Outcome::of(seen.state),
-        Waited::TimedOut(_) => Outcome::Timeout,
-    };
+    report.result = waited.outcome().1;
     Ok(report)
 }
 

@@ -91,18 +91,12 @@ fn follow(
         let build = api.build(ctx, id)?;
         Ok(Observation::new(state_of(&build.status), build.status))
     })?;
-    match waited {
-        Waited::Finished(seen) => {
-            report.result = Outcome::of(seen.state);
-            report.status = seen.status;
-        }
-        Waited::TimedOut(seen) => {
-            report.result = Outcome::Timeout;
-            report.status = seen.status;
-            if terminate_on_timeout {
-                terminate_after_timeout(ctx, api, id, report);
-            }
-        }
+    let timed_out = matches!(waited, Waited::TimedOut(_));
+    let (seen, result) = waited.outcome();
+    report.result = result;
+    report.status = seen.status;
+    if timed_out && terminate_on_timeout {
+        terminate_after_timeout(ctx, api, id, report);
     }
     Ok(())
 }

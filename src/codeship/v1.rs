@@ -200,7 +200,8 @@ fn newest_on_branch<'a>(builds: &'a [Build], branch: &str) -> Option<&'a Build> 
 fn state_of(status: &str) -> BuildState {
     match status {
         "success" => BuildState::Success,
-        "error" | "infrastructure_failure" => BuildState::Failed,
+        // `failed` is v2's word; v1 answers for the same builds may carry it too.
+        "error" | "failed" | "infrastructure_failure" => BuildState::Failed,
         "stopped" | "ignored" => BuildState::Terminated,
         _ => BuildState::Running,
     }
@@ -237,6 +238,7 @@ mod tests {
     fn statuses() {
         assert_eq!(state_of("success"), BuildState::Success);
         assert_eq!(state_of("error"), BuildState::Failed);
+        assert_eq!(state_of("failed"), BuildState::Failed);
         assert_eq!(state_of("infrastructure_failure"), BuildState::Failed);
         assert_eq!(state_of("stopped"), BuildState::Terminated);
         assert_eq!(state_of("ignored"), BuildState::Terminated);
