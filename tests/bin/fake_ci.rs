@@ -1,6 +1,8 @@
 //! The project's fake CI as a standalone process: `cargo run --example fake-ci -- SCENARIO`.
 //! Prints the fake's base URL on the first line of stdout, then serves until killed or until
 //! `FAKE_CI_SECONDS` (default 600) pass, so a forgotten one stops by itself.
+//! `FAKE_CI_HOLD_SECONDS` (codefresh): new builds stay in their first status this long, so a
+//! wait can be watched polling a build that keeps running.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -31,9 +33,12 @@ fn main() {
                 .url
         }
         Some("codefresh") => {
-            support::codefresh::Codefresh::start(&arg(1, "success"))
-                .server
-                .url
+            let fake = support::codefresh::Codefresh::start(&arg(1, "success"));
+            fake.state.lock().unwrap().hold_new = std::env::var("FAKE_CI_HOLD_SECONDS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map(Duration::from_secs);
+            fake.server.url
         }
         Some("circleci") => support::circleci::Circle::start().server.url,
         _ => {

@@ -2,7 +2,8 @@
 //! (pending → running → a final status), terminate (deleting a build's progress job),
 //! rebuild, and the workflow list. It checks what the real API would refuse: a missing or
 //! `Bearer`-prefixed key, an unknown pipeline or trigger, and a run body that is not the
-//! shape the Codefresh CLI sends.
+//! shape the Codefresh CLI sends. It also answers the user read the Codefresh CLI starts
+//! with, so the benchmarks can run that CLI against it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -196,6 +197,13 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
             None => error(404, &format!("Pipeline {name} not found")),
         },
         ("GET", ["api", "workflow"]) => list(&state, req),
+        // The Codefresh CLI checks a key from `CF_API_KEY` by reading the user before anything
+        // else; it needs only a successful answer.
+        ("GET", ["api", "user"]) => Reply::json(
+            200,
+            json!({"userName": "bench", "activeAccountName": "acme", "roles": ["User"],
+                   "account": [{"name": "acme"}]}),
+        ),
         ("DELETE", ["api", "progress", progress]) => terminate(&mut state, progress),
         _ => error(404, "Not found"),
     }
@@ -213,35 +221,41 @@ fn check_run_body(body: &Value) -> Result<(), String> {
     for (k, v) in o {
         let ok = match k.as_str() {
             "branch" | "sha" | "trigger" => v.as_str().is_some_and(|s| !s.is_empty()),
+            // The Codefresh CLI sends `variables`, `annotations`, `contexts`, `options` and
+            // `userMachineConfig` always, empty when no flag fills them.
             "variables" => v.as_array().is_some_and(|list| {
-                !list.is_empty()
-                    && list.iter().all(|item| {
-                        item.as_object().is_some_and(|i| {
-                            i.len() == 2
-                                && i.get("key")
-                                    .and_then(Value::as_str)
-                                    .is_some_and(|k| !k.is_empty())
-                                && i.get("value").is_some_and(Value::is_string)
-                        })
+                list.iter().all(|item| {
+                    item.as_object().is_some_and(|i| {
+                        i.len() == 2
+                            && i.get("key")
+                                .and_then(Value::as_str)
+                                .is_some_and(|k| !k.is_empty())
+                            && i.get("value").is_some_and(Value::is_string)
                     })
+                })
             }),
             "annotations" => v
                 .as_object()
-                .is_some_and(|a| !a.is_empty() && a.values().all(Value::is_string)),
-            "contexts" => v
-                .as_array()
-                .is_some_and(|l| !l.is_empty() && l.iter().all(Value::is_string)),
+                .is_some_and(|a| a.values().all(Value::is_string)),
+            "contexts" => v.as_array().is_some_and(|l| l.iter().all(Value::is_string)),
             "options" => v.as_object().is_some_and(|opts| {
-                !opts.is_empty()
-                    && opts.iter().all(|(name, value)| match name.as_str() {
-                        "noCache" | "noCfCache" | "resetVolume" | "enableNotifications" => {
-                            value == &Value::Bool(true)
-                        }
-                        "skip" | "only" => value
-                            .as_array()
-                            .is_some_and(|l| !l.is_empty() && l.iter().all(Value::is_string)),
-                        _ => false,
-                    })
+                opts.iter().all(|(name, value)| match name.as_str() {
+                    "noCache" | "noCfCache" | "resetVolume" | "enableNotifications" => {
+                        value == &Value::Bool(true)
+                    }
+                    "skip" | "only" => value
+                        .as_array()
+                        .is_some_and(|l| !l.is_empty() && l.iter().all(Value::is_string)),
+                    _ => false,
+                })
+            }),
+            "userMachineConfig" => v.as_object().is_some_and(|machine| {
+                machine.iter().all(|(name, value)| {
+                    matches!(
+                        name.as_str(),
+                        "cpu" | "memory" | "disk" | "runtimeName" | "packName"
+                    ) && value.is_string()
+                })
             }),
             _ => false,
         };
