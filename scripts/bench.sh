@@ -88,20 +88,13 @@ pyrun() { python3 -c "$py" "$@"; }
 # The fake is on loopback; no proxy may see these requests.
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/fake-ci.sh
+. scripts/fake-ci.sh || die "the fake CI did not build"
 
 # ---------------------------------------------------------------------------------------------
 echo "--- building the static binary and the fake CI" >&2
 scripts/build-static.sh >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "scripts/build-static.sh failed"; }
-cargo build --quiet --example fake-ci || die "the fake CI did not build"
 bin=$PWD/target/x86_64-unknown-linux-musl/release/cirelay
-fake_bin=$PWD/target/debug/examples/fake-ci
 # The launcher that measures one run: wall time, and the child's CPU time and peak RSS from
 # wait4. It is a tiny static program because a child's peak RSS counts the memory of the
 # process it was forked from (until exec): `cirelay --version` peaks at 0.9 MB forked from
@@ -147,20 +140,6 @@ musl-gcc -static -Os -o "$work/measure" "$work/measure.c" || die "could not buil
 mkdir "$work/bin"
 ln -s "$bin" "$work/bin/codefresh" # the drop-in name, as a Codefresh step would call it
 
-start_fake() { # SCENARIO [FINAL_STATUS] -> $fake_url; FAKE_CI_HOLD_SECONDS passes through
-    local out="$work/fake-${#pids[@]}"
-    FAKE_CI_SECONDS=900 "$fake_bin" "$@" >"$out" &
-    pids+=($!)
-    for _ in $(seq 200); do
-        if [ -s "$out" ]; then
-            fake_url=$(head -n1 "$out")
-            return
-        fi
-        sleep 0.05
-    done
-    die "the fake CI ($1) did not start"
-}
-stop_fake() { kill "${pids[-1]}" 2>/dev/null || true; }
 request_count() { pyrun requests "$1" | wc -l; }
 
 # measure NAME EXPECTED_EXIT ENV... -- ARGV...: one run of ARGV with only ENV (and PATH) set,

@@ -7,37 +7,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "--- building cirelay and the fake CI"
-cargo build --quiet --bin cirelay --example fake-ci
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+cargo build --quiet --bin cirelay
+# shellcheck source=scripts/fake-ci.sh
+. scripts/fake-ci.sh
 
 # The multi-call name, as a Codeship Basic step would install it.
 ln -s "$PWD/target/debug/cirelay" "$work/codeship_restart_build"
-
-start_fake() { # SCENARIO ARGS... -> prints the fake's URL
-    local out="$work/fake-$RANDOM"
-    FAKE_CI_SECONDS=300 target/debug/examples/fake-ci "$@" >"$out" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        [ -s "$out" ] && { head -n1 "$out"; return; }
-        sleep 0.05
-    done
-    echo "the fake CI did not start" >&2
-    exit 1
-}
 
 export CODESHIP_API_KEY=v1key-9f8e7d6c5b4a39281706 # the fake's key (tests/support/codeship_v1.rs)
 export CODESHIP_API_PROJECT_ID=12345 CODESHIP_API_BRANCH=main CIRELAY_INTERVAL=300ms
 
 echo
 echo "--- 1. codeship_restart_build --wait: the restarted build passes"
-CODESHIP_API_URL=$(start_fake codeship-v1 success)
-export CODESHIP_API_URL
+start_fake codeship-v1 success
+export CODESHIP_API_URL=$fake_url
 id=$("$work/codeship_restart_build" --wait)
 echo "    stdout carried the new build id: $id; exit code 0"
 
@@ -47,7 +30,8 @@ echo "--- 2. the same with --verbose: every request, the API key redacted"
 
 echo
 echo "--- 3. the downstream build fails: so does this step"
-CODESHIP_API_URL=$(start_fake codeship-v1 error)
+start_fake codeship-v1 error
+CODESHIP_API_URL=$fake_url
 set +e
 target/debug/cirelay codeship restart-latest --wait --output json
 code=$?

@@ -7,16 +7,8 @@ cd "$(dirname "$0")/.."
 
 bin=target/x86_64-unknown-linux-musl/release/cirelay
 [ -x "$bin" ] || scripts/build-static.sh
-cargo build --quiet --example fake-ci
-fake=target/debug/examples/fake-ci
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=scripts/fake-ci.sh
+. scripts/fake-ci.sh
 fail() { echo "scratch-smoke: FAIL: $*" >&2; exit 1; }
 
 root="$work/root"
@@ -40,17 +32,6 @@ run_in_root() { # ENV... -- ARGS...
     fi
 }
 
-start_fake() { # SCENARIO ARGS... -> prints the URL
-    local out="$work/fake-$RANDOM"
-    FAKE_CI_SECONDS=120 "$fake" "$@" >"$out" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        [ -s "$out" ] && { head -n1 "$out"; return; }
-        sleep 0.05
-    done
-    fail "the fake CI did not start"
-}
-
 version=$(run_in_root -- /cirelay --version)
 [[ "$version" == "cirelay "* ]] || fail "--version printed '$version'"
 echo "ok: $version runs in an empty root"
@@ -59,14 +40,16 @@ v1_env() {
     echo CODESHIP_API_KEY=v1key-9f8e7d6c5b4a39281706 CODESHIP_API_PROJECT_ID=12345 CODESHIP_API_BRANCH=main "CODESHIP_API_URL=$1"
 }
 
-url=$(start_fake codeship-v1 success)
+start_fake codeship-v1 success
+url=$fake_url
 # shellcheck disable=SC2046
 out=$(run_in_root $(v1_env "$url") -- /codeship_restart_build --wait --interval 50ms 2>"$work/err") \
     || fail "codeship_restart_build exited $?: $(cat "$work/err")"
 [ "$out" = 2000 ] || fail "expected build id 2000 on stdout, got '$out'"
 echo "ok: codeship_restart_build restarted and waited in an empty root (build $out)"
 
-url=$(start_fake codeship-v1 error)
+start_fake codeship-v1 error
+url=$fake_url
 set +e
 # shellcheck disable=SC2046
 run_in_root $(v1_env "$url") -- /cirelay codeship restart-latest --wait --interval 50ms >/dev/null 2>"$work/err"
@@ -83,7 +66,7 @@ if command -v openssl >/dev/null 2>&1; then
         -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
     port=$((20000 + RANDOM % 20000))
     openssl s_server -quiet -accept "127.0.0.1:$port" -cert "$work/cert.pem" -key "$work/key.pem" -www >/dev/null 2>&1 &
-    pids+=($!)
+    keep_pid $!
     sleep 0.5
     set +e
     # shellcheck disable=SC2046
