@@ -54,15 +54,6 @@ fn openapi_to_json_schema(v: &mut Value) {
     }
 }
 
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// A validator for one request schema. `$ref`s point into `#/components/schemas/…`, so the
 /// spec's (converted) schemas travel along in the same document.
 fn validator(spec: &Value, schema: &Value) -> jsonschema::Validator {
@@ -75,7 +66,7 @@ fn validator(spec: &Value, schema: &Value) -> jsonschema::Validator {
     // built-in format only later, so it is checked by hand.
     jsonschema::draft4::options()
         .should_validate_formats(true)
-        .with_format("uuid", is_uuid)
+        .with_format("uuid", cirelay::circleci::is_uuid)
         .build(&document)
         .expect("the request schema compiles")
 }

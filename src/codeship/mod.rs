@@ -8,6 +8,7 @@ mod v2;
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
 use crate::output::Report;
+use crate::wait::BuildState;
 use crate::Ctx;
 
 /// Both generations of Codeship's script spelled these differently; the first set wins.
@@ -84,4 +85,16 @@ pub fn refuse_own_build(ids: &[&str], force: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Codeship's status words, the same in both API versions.
+pub(crate) fn state_of(status: &str) -> BuildState {
+    match status {
+        "success" => BuildState::Success,
+        "error" | "failed" | "infrastructure_failure" => BuildState::Failed,
+        "stopped" | "ignored" => BuildState::Terminated,
+        // initiated, waiting, testing, queued, running, blocked, and any status Codeship
+        // adds later: keep polling (the wait loop prints it once).
+        _ => BuildState::Running,
+    }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{base_url, branch, refuse_own_build, BRANCH_VARS, KEY_VAR};
+use super::{base_url, branch, refuse_own_build, state_of, BRANCH_VARS, KEY_VAR};
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
@@ -195,16 +195,6 @@ fn newest_on_branch<'a>(builds: &'a [Build], branch: &str) -> Option<&'a Build> 
         .iter()
         .filter(|b| b.branch.as_deref() == Some(branch))
         .max_by_key(|b| b.id)
-}
-
-fn state_of(status: &str) -> BuildState {
-    match status {
-        "success" => BuildState::Success,
-        // `failed` is v2's word; v1 answers for the same builds may carry it too.
-        "error" | "failed" | "infrastructure_failure" => BuildState::Failed,
-        "stopped" | "ignored" => BuildState::Terminated,
-        _ => BuildState::Running,
-    }
 }
 
 #[cfg(test)]

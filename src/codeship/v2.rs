@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{base_url, branch, refuse_own_build, BRANCH_VARS, ORG_VARS, PROJECT_UUID_VARS};
+use super::{
+    base_url, branch, refuse_own_build, state_of, BRANCH_VARS, ORG_VARS, PROJECT_UUID_VARS,
+};
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
 use crate::http::{days_from_civil, encode, register_secret, Request, Response};
@@ -688,17 +690,6 @@ fn stop(ctx: &Ctx, api: &Api, uuid: &str) -> Result<Report> {
     ));
     report.status = after.status().to_string();
     Ok(report)
-}
-
-fn state_of(status: &str) -> BuildState {
-    match status {
-        "success" => BuildState::Success,
-        "error" | "failed" | "infrastructure_failure" => BuildState::Failed,
-        "stopped" | "ignored" => BuildState::Terminated,
-        // initiated, waiting, testing, queued, running, blocked, and any status Codeship
-        // adds later: keep polling (the wait loop prints it once).
-        _ => BuildState::Running,
-    }
 }
 
 /// The organization named by uuid or exact name; without one, the user's only organization.
