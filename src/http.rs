@@ -125,6 +125,22 @@ pub struct Response {
 }
 
 impl Response {
+    /// An answer as if received for `request` (`METHOD url`): for exercising the code that
+    /// reads answers without a server (the fuzz targets).
+    pub(crate) fn received(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        request: &str,
+    ) -> Self {
+        Response {
+            status,
+            headers,
+            body,
+            request: redact(request),
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -568,6 +584,19 @@ pub fn redact(text: &str) -> String {
         out = redact_param(&out, param);
     }
     out
+}
+
+/// Forgets every registered secret, so a fuzz target can start each input afresh.
+pub(crate) fn forget_secrets() {
+    SECRETS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+/// What the HTTP layer reads from any answer before a provider sees it: whether it is a
+/// rate limit, how long it asks to pause, and its one-line error; for the fuzz targets.
+pub(crate) fn read_answer(resp: &Response) {
+    let _ = is_rate_limited(resp);
+    let _ = rate_limit_pause(resp);
+    let _ = resp.error("a hint");
 }
 
 fn redact_param(text: &str, param: &str) -> String {

@@ -2,8 +2,8 @@
 //! `codeship_restart_build` used) and API v2 (a machine user's email and password).
 //! v2 is chosen when a user and password are set, otherwise v1 when an API key is.
 
-mod v1;
-mod v2;
+pub(crate) mod v1;
+pub(crate) mod v2;
 
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
@@ -84,4 +84,9 @@ pub fn refuse_own_build(ids: &[&str], force: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A commit id as progress lines show it: its first 8 characters.
+pub fn short_commit(commit: Option<&str>) -> &str {
+    commit.map_or("unknown", |c| &c[..c.len().min(8)])
 }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{base_url, branch, refuse_own_build, BRANCH_VARS, ORG_VARS, PROJECT_UUID_VARS};
+use super::{
+    base_url, branch, refuse_own_build, short_commit, BRANCH_VARS, ORG_VARS, PROJECT_UUID_VARS,
+};
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
 use crate::http::{days_from_civil, encode, register_secret, Request, Response};
@@ -85,9 +87,7 @@ impl Build {
     }
 
     fn commit(&self) -> &str {
-        self.commit_sha
-            .as_deref()
-            .map_or("unknown", |c| &c[..c.len().min(8)])
+        short_commit(self.commit_sha.as_deref())
     }
 }
 
@@ -876,6 +876,55 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Everything cirelay reads from a Codeship API v2 answer, without a server: the sign-in
+/// (token, organization, expiry), a page of builds (newest on a branch, the build a trigger
+/// or restart started, statuses, timestamps) and one build. For the fuzz targets.
+pub(crate) fn read_answers(body: &str) {
+    let resp = Response::received(200, Vec::new(), body.to_string(), "POST /v2/auth");
+    if let Ok(auth) = resp.decode::<Auth>() {
+        let _ = choose_org(&auth.organizations, None, "bot");
+        for org in &auth.organizations {
+            let _ = choose_org(&auth.organizations, Some((ORG_VARS[0], &org.name)), "bot");
+            let _ = choose_org(&auth.organizations, Some((ORG_VARS[0], &org.uuid)), "bot");
+        }
+        let _ = auth
+            .expires_at
+            .map(|at| refresh_time(at as u64, now_unix()));
+    }
+    let mut builds = Vec::new();
+    if let Ok(page) = resp.decode::<BuildPage>() {
+        let count = page.builds.len();
+        let _ = is_last_page(count, count, page.total, page.per_page);
+        builds = page.builds;
+    }
+    if let Ok(one) = resp.decode::<OneBuild>() {
+        builds.push(one.build);
+    }
+    for b in &builds {
+        let _ = (
+            b.state(),
+            b.commit(),
+            b.finished_at.as_deref().map(unix_time),
+        );
+        let Some(branch) = branch_of(b) else {
+            continue;
+        };
+        // As if the request had been sent at a fixed time, with nothing listed before it,
+        // or everything, and this build restarted in place.
+        let sent_at = 1_790_000_000;
+        for before in [&builds[..0], &builds[..]] {
+            let expect = Expect {
+                branch,
+                sha: b.commit_sha.as_deref(),
+                before,
+                rerun: vec![b.uuid.clone()],
+                sent_at,
+            };
+            let _ = started_build(&expect, &builds);
+        }
+    }
 }
 
 #[cfg(test)]
