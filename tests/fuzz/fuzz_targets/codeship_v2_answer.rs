@@ -1,0 +1,11 @@
+//! Every answer cirelay reads from Codeship API v2 (sign-in, pages of builds, one build), decoded and mapped as the provider does
+//! with a real one. Property: no answer panics (a bad one is an error, exit 5).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(body) = std::str::from_utf8(data) {
+        cirelay::fuzzing::codeship_v2_answer(body);
+    }
+});
