@@ -487,7 +487,7 @@ pub fn parse_duration_with_unit(
     }
     let n: u64 = digits.parse().map_err(|_| bad())?;
     let millis_per = match unit {
-        "" => bare_unit_secs * 1000,
+        "" => bare_unit_secs.checked_mul(1000).ok_or_else(bad)?,
         "ms" => 1,
         "s" => 1000,
         "m" => 60_000,
@@ -763,6 +763,13 @@ mod tests {
         assert_eq!(
             parse_duration_with_unit("90s", 60),
             Ok(Duration::from_secs(90))
+        );
+        // Found by fuzzing: a bare unit too large for milliseconds overflowed.
+        assert!(parse_duration_with_unit("737464438981918716", 71_788_209_565_797_119).is_err());
+        assert!(parse_duration_with_unit("1", u64::MAX / 999).is_err());
+        assert_eq!(
+            parse_duration_with_unit("0", u64::MAX / 1000),
+            Ok(Duration::ZERO)
         );
         for bad in [
             "",
