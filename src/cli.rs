@@ -452,6 +452,7 @@ pub fn parse_var_file(text: &str) -> std::result::Result<Vec<(String, String)>, 
         return object
             .into_iter()
             .map(|(k, v)| match v {
+                _ if k.trim().is_empty() => Err("a variable's name is empty".to_string()),
                 Value::String(s) => Ok((k, s)),
                 Value::Number(_) | Value::Bool(_) => Ok((k, v.to_string())),
                 _ => Err(format!(
@@ -812,6 +813,13 @@ mod tests {
         assert!(parse_var_file("{\"A\": [1]}").is_err());
         assert!(parse_var_file("{broken").is_err());
         assert!(parse_var_file("NOEQUALS").unwrap_err().contains("line 1"));
+        // Found by fuzzing: a JSON file could name a variable with nothing.
+        for blank in [r#"  {"": "x", "K": 1.5e3}"#, r#"{"A": "1", " ": true}"#] {
+            assert!(
+                parse_var_file(blank).unwrap_err().contains("name is empty"),
+                "{blank}"
+            );
+        }
     }
 
     #[test]
