@@ -574,17 +574,29 @@ pub fn register_secret(secret: &str) {
 
 /// Removes every registered secret and every `api_key=…`-style query value.
 pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
     let mut out = text.to_string();
-    for secret in SECRETS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
+    // A secret that itself contains `*` (a password may) can be formed again by a `***`
+    // and the text around it: repeat until a pass changes nothing. Should some text never
+    // settle, none of it is printed.
+    for _ in 0..MAX_REDACT_PASSES {
+        let before = out.clone();
+        for secret in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "***");
+            }
+        }
+        for param in SECRET_PARAMS {
+            out = redact_param(&out, param);
+        }
+        if out == before {
+            return out;
         }
     }
-    for param in SECRET_PARAMS {
-        out = redact_param(&out, param);
-    }
-    out
+    "***".to_string()
 }
+
+const MAX_REDACT_PASSES: usize = 16;
 
 /// Forgets every registered secret, so a fuzz target can start each input afresh.
 pub(crate) fn forget_secrets() {
@@ -672,6 +684,22 @@ mod tests {
         // Not a parameter of its own: left alone.
         assert_eq!(redact("my_api_key=value"), "my_api_key=value");
         assert_eq!(redact("api_key=&x=1"), "api_key=&x=1");
+    }
+
+    #[test]
+    fn secrets_containing_the_mask_do_not_reappear() {
+        // Found by fuzzing: replacing "~\0\u{0}4" left "***" next to "\0", which is the other
+        // secret again.
+        register_secret("~\0\u{0}4");
+        register_secret("***\0");
+        let red = redact("\0\0a~\0\u{0}4***\0~\0\u{0}4%2A%2A%2A%00\0\0attedn#i");
+        assert!(
+            !red.contains("***\0") && !red.contains("~\0\u{0}4"),
+            "{red:?}"
+        );
+        assert_eq!(red, "\0\0a************attedn#i");
+        register_secret("z***");
+        assert_eq!(redact("zzzz***!"), "***!");
     }
 
     #[test]
