@@ -505,12 +505,21 @@ fn parse_http_date(v: &str) -> Option<u64> {
     let [h, m, s] = hms.as_slice() else {
         return None;
     };
+    // Out of range, the arithmetic below could overflow: such a date is not one.
+    let valid = (1..=9999).contains(&year)
+        && (1..=31).contains(&day)
+        && (0..24).contains(h)
+        && (0..60).contains(m)
+        && (0..=60).contains(s);
+    if !valid {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
 }
 
 /// Days since 1970-01-01 of a calendar date (Howard Hinnant's algorithm); for the timestamps
-/// APIs send.
+/// APIs send. Callers keep `year` to four digits (1..=9999), where nothing can overflow.
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -741,6 +750,23 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // Found by fuzzing: a huge year (or hour) overflowed the date arithmetic.
+        for bad in [
+            "items 06 Nov 184467440737095516 18446744:49:27 GMT",
+            "Sun, 06 Nov 1994 9223372036854775807:00:00 GMT",
+            "Sun, 06 Nov -9223372036854775807 08:49:37 GMT",
+            "Sun, 99 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
+        }
+        let r = response(
+            429,
+            &[("Retry-After", "x 06 Nov 184467440737095516 1:2:3 GMT")],
+            "",
+        );
+        assert_eq!(rate_limit_pause(&r), None);
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
