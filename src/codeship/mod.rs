@@ -86,7 +86,25 @@ pub fn refuse_own_build(ids: &[&str], force: bool) -> Result<()> {
     Ok(())
 }
 
-/// A commit id as progress lines show it: its first 8 characters.
+/// A commit id as progress lines show it: its first 8 characters (characters, not bytes:
+/// the id is whatever the API sent).
 pub fn short_commit(commit: Option<&str>) -> &str {
-    commit.map_or("unknown", |c| &c[..c.len().min(8)])
+    commit.map_or("unknown", |c| {
+        c.char_indices().nth(8).map_or(c, |(end, _)| &c[..end])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_shortened_by_characters() {
+        assert_eq!(short_commit(Some("81d2282b8f1e0000")), "81d2282b");
+        assert_eq!(short_commit(Some("abc")), "abc");
+        assert_eq!(short_commit(None), "unknown");
+        // Found by fuzzing: cutting at byte 8 split a character and panicked.
+        assert_eq!(short_commit(Some("80d228日本")), "80d228日本");
+        assert_eq!(short_commit(Some("1234567éxyz")), "1234567é");
+    }
 }

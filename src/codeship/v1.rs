@@ -259,6 +259,15 @@ mod tests {
         assert!(newest_on_branch(&builds, "nope").is_none());
     }
 
+    /// Answers the fuzz target reaches that once panicked; each must be read without one.
+    #[test]
+    fn fuzzed_answers_are_read_without_panicking() {
+        // The newest build's commit was cut at byte 8, inside `é`.
+        read_answers(
+            r#"{"builds": [{"id": 1, "status": "success", "branch": "main", "commit_id": "1234567éxyz"}]}"#,
+        );
+    }
+
     #[test]
     fn statuses() {
         assert_eq!(state_of("success"), BuildState::Success);

@@ -967,6 +967,15 @@ mod tests {
         }
     }
 
+    /// Answers the fuzz target found a panic in; each must be read without one.
+    #[test]
+    fn fuzzed_answers_are_read_without_panicking() {
+        // The commit was cut at byte 8, inside `日`.
+        read_answers(
+            r#"{"builds": [{"uuid": "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "ren": "heads/main", "branch": "main", "commit_sha": "80d228日本", "status": "testing", "queued_at": "2026-11-00T12:00:01.19300+:00", "finished_at": null}, {"uuid": "old", "ref": "refs/heads/main", "commit_,ha": "81d2", "status": "success", "queued_a+": "2017running19:13:55+02:00", "finished_at": "2017-09-13T12:13:55-0500"}], "total": 75, "per_page": 30, "page": 1}"#,
+        );
+    }
+
     #[test]
     fn timestamps() {
         assert_eq!(unix_time("1970-01-01T00:00:00Z"), Some(0));
