@@ -1,6 +1,7 @@
 //! `--timeout`/`--interval`/`--request-timeout` values and the `CIRELAY_*` defaults.
 //! Properties: no input panics; `N<unit>` means N units exactly, or is refused when that
-//! does not fit; whatever parses reads back the same written in milliseconds.
+//! does not fit; whatever parses reads back the same written in milliseconds and can be
+//! added to the clock as a deadline.
 #![no_main]
 
 use std::time::Duration;
@@ -15,6 +16,11 @@ fuzz_target!(|input: (&str, u64, u64)| {
         let millis = u64::try_from(d.as_millis()).expect("parsed from whole milliseconds");
         assert_eq!(parse_duration(&format!("{millis}ms")), Ok(d), "{raw:?}");
         assert_eq!(d.subsec_nanos() % 1_000_000, 0, "{raw:?}");
+        // A --timeout becomes a deadline.
+        assert!(
+            std::time::Instant::now().checked_add(d).is_some(),
+            "{raw:?}"
+        );
     }
     let _ = parse_duration_with_unit(raw, 60);
     let _ = parse_duration_with_unit(raw, bare_unit);
