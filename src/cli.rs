@@ -452,6 +452,7 @@ pub fn parse_var_file(text: &str) -> std::result::Result<Vec<(String, String)>, 
         return object
             .into_iter()
             .map(|(k, v)| match v {
+                _ if k.trim().is_empty() => Err("a variable's name is empty".to_string()),
                 Value::String(s) => Ok((k, s)),
                 Value::Number(_) | Value::Bool(_) => Ok((k, v.to_string())),
                 _ => Err(format!(
@@ -487,7 +488,7 @@ pub fn parse_duration_with_unit(
     }
     let n: u64 = digits.parse().map_err(|_| bad())?;
     let millis_per = match unit {
-        "" => bare_unit_secs * 1000,
+        "" => bare_unit_secs.checked_mul(1000).ok_or_else(bad)?,
         "ms" => 1,
         "s" => 1000,
         "m" => 60_000,
@@ -764,6 +765,13 @@ mod tests {
             parse_duration_with_unit("90s", 60),
             Ok(Duration::from_secs(90))
         );
+        // Found by fuzzing: a bare unit too large for milliseconds overflowed.
+        assert!(parse_duration_with_unit("737464438981918716", 71_788_209_565_797_119).is_err());
+        assert!(parse_duration_with_unit("1", u64::MAX / 999).is_err());
+        assert_eq!(
+            parse_duration_with_unit("0", u64::MAX / 1000),
+            Ok(Duration::ZERO)
+        );
         for bad in [
             "",
             "s",
@@ -805,6 +813,13 @@ mod tests {
         assert!(parse_var_file("{\"A\": [1]}").is_err());
         assert!(parse_var_file("{broken").is_err());
         assert!(parse_var_file("NOEQUALS").unwrap_err().contains("line 1"));
+        // Found by fuzzing: a JSON file could name a variable with nothing.
+        for blank in [r#"  {"": "x", "K": 1.5e3}"#, r#"{"A": "1", " ": true}"#] {
+            assert!(
+                parse_var_file(blank).unwrap_err().contains("name is empty"),
+                "{blank}"
+            );
+        }
     }
 
     #[test]

@@ -125,6 +125,22 @@ pub struct Response {
 }
 
 impl Response {
+    /// An answer as if received for `request` (`METHOD url`): for exercising the code that
+    /// reads answers without a server (the fuzz targets).
+    pub(crate) fn received(
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        request: &str,
+    ) -> Self {
+        Response {
+            status,
+            headers,
+            body,
+            request: redact(request),
+        }
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -489,12 +505,21 @@ fn parse_http_date(v: &str) -> Option<u64> {
     let [h, m, s] = hms.as_slice() else {
         return None;
     };
+    // Out of range, the arithmetic below could overflow: such a date is not one.
+    let valid = (1..=9999).contains(&year)
+        && (1..=31).contains(&day)
+        && (0..24).contains(h)
+        && (0..60).contains(m)
+        && (0..=60).contains(s);
+    if !valid {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
 }
 
 /// Days since 1970-01-01 of a calendar date (Howard Hinnant's algorithm); for the timestamps
-/// APIs send.
+/// APIs send. Callers keep `year` to four digits (1..=9999), where nothing can overflow.
 pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
@@ -558,16 +583,41 @@ pub fn register_secret(secret: &str) {
 
 /// Removes every registered secret and every `api_key=…`-style query value.
 pub fn redact(text: &str) -> String {
+    let secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
     let mut out = text.to_string();
-    for secret in SECRETS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
+    // A secret that itself contains `*` (a password may) can be formed again by a `***`
+    // and the text around it: repeat until a pass changes nothing. Should some text never
+    // settle, none of it is printed.
+    for _ in 0..MAX_REDACT_PASSES {
+        let before = out.clone();
+        for secret in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "***");
+            }
+        }
+        for param in SECRET_PARAMS {
+            out = redact_param(&out, param);
+        }
+        if out == before {
+            return out;
         }
     }
-    for param in SECRET_PARAMS {
-        out = redact_param(&out, param);
-    }
-    out
+    "***".to_string()
+}
+
+const MAX_REDACT_PASSES: usize = 16;
+
+/// Forgets every registered secret, so a fuzz target can start each input afresh.
+pub(crate) fn forget_secrets() {
+    SECRETS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
+
+/// What the HTTP layer reads from any answer before a provider sees it: whether it is a
+/// rate limit, how long it asks to pause, and its one-line error; for the fuzz targets.
+pub(crate) fn read_answer(resp: &Response) {
+    let _ = is_rate_limited(resp);
+    let _ = rate_limit_pause(resp);
+    let _ = resp.error("a hint");
 }
 
 fn redact_param(text: &str, param: &str) -> String {
@@ -646,6 +696,22 @@ mod tests {
     }
 
     #[test]
+    fn secrets_containing_the_mask_do_not_reappear() {
+        // Found by fuzzing: replacing "~\0\u{0}4" left "***" next to "\0", which is the other
+        // secret again.
+        register_secret("~\0\u{0}4");
+        register_secret("***\0");
+        let red = redact("\0\0a~\0\u{0}4***\0~\0\u{0}4%2A%2A%2A%00\0\0attedn#i");
+        assert!(
+            !red.contains("***\0") && !red.contains("~\0\u{0}4"),
+            "{red:?}"
+        );
+        assert_eq!(red, "\0\0a************attedn#i");
+        register_secret("z***");
+        assert_eq!(redact("zzzz***!"), "***!");
+    }
+
+    #[test]
     fn short_values_are_not_treated_as_secrets() {
         register_secret("ab");
         assert_eq!(redact("tab"), "tab");
@@ -684,6 +750,23 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        // Found by fuzzing: a huge year (or hour) overflowed the date arithmetic.
+        for bad in [
+            "items 06 Nov 184467440737095516 18446744:49:27 GMT",
+            "Sun, 06 Nov 1994 9223372036854775807:00:00 GMT",
+            "Sun, 06 Nov -9223372036854775807 08:49:37 GMT",
+            "Sun, 99 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
+        }
+        let r = response(
+            429,
+            &[("Retry-After", "x 06 Nov 184467440737095516 1:2:3 GMT")],
+            "",
+        );
+        assert_eq!(rate_limit_pause(&r), None);
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {

@@ -10,6 +10,52 @@ pub mod http;
 pub mod output;
 pub mod wait;
 
+/// Entry points for the fuzz targets in `tests/fuzz`: each runs the code that reads a
+/// provider's answers on arbitrary text, with no network and no `Ctx`. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::http::{self, Response};
+
+    pub fn codeship_v1_answer(body: &str) {
+        crate::codeship::v1::read_answers(body);
+    }
+
+    pub fn codeship_v2_answer(body: &str) {
+        crate::codeship::v2::read_answers(body);
+    }
+
+    pub fn codefresh_answer(body: &str) {
+        crate::codefresh::read_answers(body);
+    }
+
+    pub fn circleci_answer(body: &str) {
+        crate::circleci::read_answers(body);
+    }
+
+    /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.
+    pub fn http_answer(status: u16, headers: &[(&str, &str)], body: &str) {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        http::read_answer(&Response::received(
+            status,
+            headers,
+            body.to_string(),
+            "GET /x",
+        ));
+    }
+
+    /// Redacts `text` with `secrets` as the only registered secrets.
+    pub fn redact_with(secrets: &[&str], text: &str) -> String {
+        http::forget_secrets();
+        for s in secrets {
+            http::register_secret(s);
+        }
+        http::redact(text)
+    }
+}
+
 use cli::{Command, Globals};
 use error::Result;
 use http::Http;

@@ -311,3 +311,33 @@ fn refusal(resp: &Response, hint: &str) -> Error {
     }
     Error::api(crate::http::redact(&line))
 }
+
+/// Everything cirelay reads from a CircleCI answer, without a server: a trigger's answer, a
+/// pipeline (and the failure an errored one reports), a page of workflows (the current
+/// attempts and the pipeline's result), a page of pipelines, a rerun, and a refusal's
+/// message. For the fuzz targets.
+pub(crate) fn read_answers(body: &str) {
+    use super::watch;
+    let resp = Response::received(200, Vec::new(), body.to_string(), "GET /api/v2/pipeline/x");
+    let _ = resp.decode::<Created>();
+    if let Ok(p) = resp.decode::<Pipeline>() {
+        let _ = watch::errored(&p, false);
+    }
+    if let Ok(page) = resp.decode::<Page<Workflow>>() {
+        let current = watch::current_attempts(page.items);
+        let statuses = current.iter().map(|w| w.status.as_str());
+        let _ = (
+            watch::overall(statuses.clone()),
+            watch::summary_word(statuses),
+        );
+        for w in &current {
+            let _ = watch::describe(&w.status);
+        }
+    }
+    if let Ok(page) = resp.decode::<Page<Pipeline>>() {
+        let _ = page.items.iter().max_by_key(|p| p.number);
+    }
+    let _ = resp.decode::<Rerun>().map(|r| r.workflow_id);
+    let refused = Response::received(400, Vec::new(), body.to_string(), "POST /api/v2/x");
+    let _ = refusal(&refused, "a hint");
+}

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::output::Report;
 use crate::Ctx;
 
+pub(crate) use api::read_answers;
 pub use api::Api;
 
 pub const TOKEN_VARS: &[&str] = &["CIRCLE_TOKEN", "CIRCLECI_TOKEN"];

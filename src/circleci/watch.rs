@@ -245,7 +245,7 @@ impl<'a> Watch<'a> {
 }
 
 /// An errored pipeline fails with every message CircleCI gave, one event line each.
-fn errored(p: &Pipeline, print: bool) -> Observation {
+pub(super) fn errored(p: &Pipeline, print: bool) -> Observation {
     for e in p.errors.iter().filter(|_| print) {
         let kind = if e.kind.is_empty() { "error" } else { &e.kind };
         output::event(format!(

@@ -354,6 +354,42 @@ fn last_wins(pairs: &[(String, String)]) -> Vec<(String, String)> {
     out
 }
 
+/// Everything cirelay reads from a Codefresh answer, without a server: a started build's id,
+/// a build and its status (and how `wait` weighs it against each status it can wait for),
+/// a pipeline's id, the newest build of a workflow list, and a refusal. For the fuzz targets.
+pub(crate) fn read_answers(body: &str) {
+    let resp = Response::received(200, Vec::new(), body.to_string(), "GET /api/builds/x");
+    let _ = started_id(body);
+    let mut builds = Vec::new();
+    if let Ok(b) = resp.decode::<Build>() {
+        builds.push(b);
+    }
+    let _ = resp.decode::<Pipeline>().map(|p| p.metadata.id);
+    if let Ok(list) = resp.decode::<WorkflowList>() {
+        builds.extend(list.workflows.docs);
+    }
+    let ids: Vec<String> = builds
+        .iter()
+        .map(|b| b.id().unwrap_or("x").to_string())
+        .collect();
+    for want in STATUSES {
+        let standings: Vec<_> = builds
+            .iter()
+            .map(|b| super::Standing::of(&b.status, want))
+            .collect();
+        if !ids.is_empty() {
+            let _ = super::combine(&ids, &standings);
+        }
+    }
+    let api = Api {
+        web: DEFAULT_URL.to_string(),
+        key: "fuzz-key".to_string(),
+    };
+    let refused = Response::received(404, Vec::new(), body.to_string(), "GET /api/builds/x");
+    let _ = api.check(&refused, "build x not found");
+    let _ = api.started_id(&resp, "p");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

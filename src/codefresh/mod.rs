@@ -3,6 +3,7 @@
 
 mod api;
 
+pub(crate) use api::read_answers;
 use api::{state_of, Api, Build, BUILD_ID_VAR, STATUSES};
 
 use crate::cli::{env_first, CodefreshCommand, CodefreshRun};

@@ -2,8 +2,8 @@
 //! `codeship_restart_build` used) and API v2 (a machine user's email and password).
 //! v2 is chosen when a user and password are set, otherwise v1 when an API key is.
 
-mod v1;
-mod v2;
+pub(crate) mod v1;
+pub(crate) mod v2;
 
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
@@ -96,5 +96,28 @@ pub(crate) fn state_of(status: &str) -> BuildState {
         // initiated, waiting, testing, queued, running, blocked, and any status Codeship
         // adds later: keep polling (the wait loop prints it once).
         _ => BuildState::Running,
+    }
+}
+
+/// A commit id as progress lines show it: its first 8 characters (characters, not bytes:
+/// the id is whatever the API sent).
+pub fn short_commit(commit: Option<&str>) -> &str {
+    commit.map_or("unknown", |c| {
+        c.char_indices().nth(8).map_or(c, |(end, _)| &c[..end])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commits_are_shortened_by_characters() {
+        assert_eq!(short_commit(Some("81d2282b8f1e0000")), "81d2282b");
+        assert_eq!(short_commit(Some("abc")), "abc");
+        assert_eq!(short_commit(None), "unknown");
+        // Found by fuzzing: cutting at byte 8 split a character and panicked.
+        assert_eq!(short_commit(Some("80d228日本")), "80d228日本");
+        assert_eq!(short_commit(Some("1234567éxyz")), "1234567é");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{base_url, branch, refuse_own_build, state_of, BRANCH_VARS, KEY_VAR};
+use super::{base_url, branch, refuse_own_build, short_commit, state_of, BRANCH_VARS, KEY_VAR};
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
@@ -135,10 +135,7 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
     refuse_own_build(&[&id, newest.uuid.as_deref().unwrap_or("")], force)?;
     crate::output::event(format!(
         "restarting build #{id} (commit {}) on {repository}",
-        newest
-            .commit_id
-            .as_deref()
-            .map_or("unknown", |c| &c[..c.len().min(8)])
+        short_commit(newest.commit_id.as_deref())
     ));
 
     let restart = Request::post(format!(
@@ -197,6 +194,35 @@ fn newest_on_branch<'a>(builds: &'a [Build], branch: &str) -> Option<&'a Build> 
         .max_by_key(|b| b.id)
 }
 
+/// Everything cirelay reads from a Codeship API v1 answer, without a server: the project
+/// (its newest build on a branch, statuses, commit) and a restart's answer, as a 200 and as
+/// a refusal. For the fuzz targets.
+pub(crate) fn read_answers(body: &str) {
+    let api = Api {
+        base: DEFAULT_URL.to_string(),
+        key: "fuzz-key".to_string(),
+        project: 1,
+    };
+    let resp = Response::received(200, Vec::new(), body.to_string(), "GET /project");
+    if let Ok(project) = resp.decode::<Project>() {
+        for b in &project.builds {
+            let _ = state_of(&b.status);
+            if let Some(newest) =
+                newest_on_branch(&project.builds, b.branch.as_deref().unwrap_or(""))
+            {
+                let _ = short_commit(newest.commit_id.as_deref());
+                let _ = api.build_url(newest.id);
+            }
+        }
+    }
+    if let Ok(restarted) = resp.decode::<Build>() {
+        let _ = state_of(&restarted.status);
+        let _ = api.build_url(restarted.id);
+    }
+    let refused = Response::received(404, Vec::new(), body.to_string(), "GET /project");
+    let _ = api.check(&refused, "project 1");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +248,15 @@ mod tests {
         assert_eq!(newest_on_branch(&builds, "main").map(|b| b.id), Some(7));
         assert_eq!(newest_on_branch(&builds, "dev").map(|b| b.id), Some(9));
         assert!(newest_on_branch(&builds, "nope").is_none());
+    }
+
+    /// Answers the fuzz target reaches that once panicked; each must be read without one.
+    #[test]
+    fn fuzzed_answers_are_read_without_panicking() {
+        // The newest build's commit was cut at byte 8, inside `é`.
+        read_answers(
+            r#"{"builds": [{"id": 1, "status": "success", "branch": "main", "commit_id": "1234567éxyz"}]}"#,
+        );
     }
 
     #[test]

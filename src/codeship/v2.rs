@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    base_url, branch, refuse_own_build, state_of, BRANCH_VARS, ORG_VARS, PROJECT_UUID_VARS,
+    base_url, branch, refuse_own_build, short_commit, state_of, BRANCH_VARS, ORG_VARS,
+    PROJECT_UUID_VARS,
 };
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
@@ -87,9 +88,7 @@ impl Build {
     }
 
     fn commit(&self) -> &str {
-        self.commit_sha
-            .as_deref()
-            .map_or("unknown", |c| &c[..c.len().min(8)])
+        short_commit(self.commit_sha.as_deref())
     }
 }
 
@@ -840,9 +839,20 @@ fn unix_time(ts: &str) -> Option<i64> {
                 .unwrap_or("0")
                 .parse()
                 .ok()?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
             sign * (hours * 3600 + minutes * 60)
         }
     };
+    // Out of range, the arithmetic below could overflow: such a time is not one.
+    let valid = (1..=9999).contains(&year)
+        && (0..24).contains(&hour)
+        && (0..60).contains(&minute)
+        && (0..=60).contains(&second);
+    if !valid {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
@@ -867,6 +877,55 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Everything cirelay reads from a Codeship API v2 answer, without a server: the sign-in
+/// (token, organization, expiry), a page of builds (newest on a branch, the build a trigger
+/// or restart started, statuses, timestamps) and one build. For the fuzz targets.
+pub(crate) fn read_answers(body: &str) {
+    let resp = Response::received(200, Vec::new(), body.to_string(), "POST /v2/auth");
+    if let Ok(auth) = resp.decode::<Auth>() {
+        let _ = choose_org(&auth.organizations, None, "bot");
+        for org in &auth.organizations {
+            let _ = choose_org(&auth.organizations, Some((ORG_VARS[0], &org.name)), "bot");
+            let _ = choose_org(&auth.organizations, Some((ORG_VARS[0], &org.uuid)), "bot");
+        }
+        let _ = auth
+            .expires_at
+            .map(|at| refresh_time(at as u64, now_unix()));
+    }
+    let mut builds = Vec::new();
+    if let Ok(page) = resp.decode::<BuildPage>() {
+        let count = page.builds.len();
+        let _ = is_last_page(count, count, page.total, page.per_page);
+        builds = page.builds;
+    }
+    if let Ok(one) = resp.decode::<OneBuild>() {
+        builds.push(one.build);
+    }
+    for b in &builds {
+        let _ = (
+            b.state(),
+            b.commit(),
+            b.finished_at.as_deref().map(unix_time),
+        );
+        let Some(branch) = branch_of(b) else {
+            continue;
+        };
+        // As if the request had been sent at a fixed time, with nothing listed before it,
+        // or everything, and this build restarted in place.
+        let sent_at = 1_790_000_000;
+        for before in [&builds[..0], &builds[..]] {
+            let expect = Expect {
+                branch,
+                sha: b.commit_sha.as_deref(),
+                before,
+                rerun: vec![b.uuid.clone()],
+                sent_at,
+            };
+            let _ = started_build(&expect, &builds);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -909,6 +968,19 @@ mod tests {
         }
     }
 
+    /// Answers the fuzz target found a panic in; each must be read without one.
+    #[test]
+    fn fuzzed_answers_are_read_without_panicking() {
+        // A finished_at in the year 99999999999999 overflowed.
+        read_answers(
+            r#"{"build": {"uuid": "u", "status": "success", "finished_at": " 99999999999999-12-31T23:59:59Z"}}"#,
+        );
+        // The commit was cut at byte 8, inside `日`.
+        read_answers(
+            r#"{"builds": [{"uuid": "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "ren": "heads/main", "branch": "main", "commit_sha": "80d228日本", "status": "testing", "queued_at": "2026-11-00T12:00:01.19300+:00", "finished_at": null}, {"uuid": "old", "ref": "refs/heads/main", "commit_,ha": "81d2", "status": "success", "queued_a+": "2017running19:13:55+02:00", "finished_at": "2017-09-13T12:13:55-0500"}], "total": 75, "per_page": 30, "page": 1}"#,
+        );
+    }
+
     #[test]
     fn timestamps() {
         assert_eq!(unix_time("1970-01-01T00:00:00Z"), Some(0));
@@ -927,6 +999,20 @@ mod tests {
         );
         assert_eq!(unix_time("2024-02-29T00:00:00Z"), Some(1_709_164_800));
         for bad in ["", "yesterday", "2017-13-01T00:00:00Z", "2017-09-13"] {
+            assert_eq!(unix_time(bad), None, "{bad}");
+        }
+        // Found by fuzzing: a huge year overflowed the arithmetic. Hours, minutes, seconds
+        // and zone offsets out of range are refused for the same reason.
+        for bad in [
+            " 99999999999999-12-31T23:59:59Z",
+            "2017-09-13T9223372036854775807:00:00Z",
+            "2017-09-13T17:9223372036854775807Z",
+            "2017-09-13T17:13:9223372036854775807Z",
+            "2017-09-13T17:13:55+00:9223372036854775807",
+            "2017-09-13T17:13:55+99:00",
+            "2017-09-13T24:00:00Z",
+            "0-09-13T17:13:55Z",
+        ] {
             assert_eq!(unix_time(bad), None, "{bad}");
         }
     }
