@@ -422,6 +422,8 @@ fn never_sent(e: &ureq::Error) -> bool {
     use std::io::ErrorKind;
     match e {
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed | ureq::Error::BadUri(_) => true,
+        // The proxy refused the tunnel: the request itself was never written.
+        ureq::Error::ConnectProxyFailed(_) => true,
         ureq::Error::Timeout(t) => matches!(t, ureq::Timeout::Resolve | ureq::Timeout::Connect),
         ureq::Error::Io(io) => matches!(
             io.kind(),
@@ -438,6 +440,10 @@ fn describe_error(e: &ureq::Error) -> String {
             format!("the answer is larger than {} MiB", MAX_BODY >> 20)
         }
         ureq::Error::HostNotFound => "the host name was not found".to_string(),
+        ureq::Error::ConnectProxyFailed(why) => format!(
+            "the proxy refused to connect ({}); check HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, or list the API host in NO_PROXY",
+            redact(why)
+        ),
         ureq::Error::Io(io) => format!("{io}"),
         other => redact(&other.to_string()),
     }

@@ -9,7 +9,7 @@ use serde_json::json;
 use support::codefresh::{
     Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
 };
-use support::{called_as, cirelay, read, temp_dir, Cli, Reply, Run};
+use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply, Run};
 
 fn with_env(cli: Cli, fake: &Codefresh) -> Cli {
     let mut cli = cli;
@@ -974,4 +974,41 @@ fn help_under_the_codefresh_name() {
     assert!(run.stdout.contains("--terminate-on-timeout"));
     let run = called_as("codefresh", &["wait", "--help"]).run();
     assert!(run.stdout.contains("-s|--status"));
+}
+
+// ---------------------------------------------------------------- proxies
+
+#[test]
+fn a_run_through_a_proxy_that_refuses_was_never_sent_so_it_is_retried() {
+    let fake = Codefresh::start("success");
+    let proxy = Proxy::start(Vec::new());
+    let run = codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("CF_URL", "http://codefresh.test")
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("CIRELAY_RETRIES", "2")
+        .run();
+    // Not "the build may have started": the tunnel was refused before the request went out.
+    run.assert_code(6);
+    let error = run.error_line();
+    assert!(error.contains("could not reach the API"), "{error}");
+    assert!(error.contains("the proxy refused to connect"), "{error}");
+    assert!(error.contains("NO_PROXY"), "{error}");
+    assert_eq!(proxy.connects(), vec!["codefresh.test:80"; 3]);
+    assert!(fake.server.lines().is_empty());
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn a_run_through_a_proxy_starts_one_build() {
+    let fake = Codefresh::start("success");
+    let proxy = Proxy::start(vec![("codefresh.test:80".into(), fake.server.url.clone())]);
+    let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"])
+        .env("CF_URL", "http://codefresh.test")
+        .env("https_proxy", &proxy.url)
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", first()));
+    assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 1);
+    assert_eq!(proxy.connects().len(), fake.server.lines().len());
+    run.assert_no_secret(&[KEY]);
 }

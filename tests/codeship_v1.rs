@@ -4,7 +4,7 @@
 mod support;
 
 use support::codeship_v1::{CodeshipV1, KEY, PROJECT};
-use support::{called_as, cirelay, read, temp_dir, Cli, Reply};
+use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply};
 
 fn with_env(cli: Cli, fake: &CodeshipV1) -> Cli {
     let mut cli = cli;
@@ -490,4 +490,69 @@ fn help_and_version() {
         run.stdout,
         format!("cirelay {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+// ---------------------------------------------------------------- proxies
+
+/// The fake Codeship, reachable only through a CONNECT proxy as `codeship.test`.
+fn behind_proxy(fake: &CodeshipV1) -> Proxy {
+    Proxy::start(vec![("codeship.test:80".into(), fake.server.url.clone())])
+}
+
+#[test]
+fn requests_go_through_the_proxy_the_environment_names() {
+    for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "ALL_PROXY"] {
+        let fake = CodeshipV1::start("success");
+        let proxy = behind_proxy(&fake);
+        let run = restart(&fake, &[])
+            .env("CODESHIP_API_URL", "http://codeship.test")
+            .env(var, &proxy.url)
+            .run();
+        run.assert_code(0);
+        assert_eq!(run.stdout, "2000\n", "{var}");
+        assert_eq!(proxy.connects(), vec!["codeship.test:80"; 2], "{var}");
+        assert_eq!(fake.server.lines().len(), 2, "{var}");
+        run.assert_no_secret(&[KEY]);
+    }
+}
+
+#[test]
+fn no_proxy_hosts_are_reached_directly() {
+    let fake = CodeshipV1::start("success");
+    let proxy = Proxy::start(Vec::new());
+    let run = restart(&fake, &[])
+        .env("HTTPS_PROXY", &proxy.url)
+        .env("NO_PROXY", "localhost,127.0.0.1")
+        .run();
+    run.assert_code(0);
+    assert!(proxy.connects().is_empty());
+    assert_eq!(fake.server.lines().len(), 2);
+}
+
+#[test]
+fn a_proxy_that_refuses_is_exit_6_and_its_password_is_never_shown() {
+    let fake = CodeshipV1::start("success");
+    let proxy = Proxy::start(Vec::new());
+    let password = "proxy-pw-7c1e9a";
+    let with_credentials = proxy
+        .url
+        .replace("http://", &format!("http://builder:{password}@"));
+    let run = restart(&fake, &["--verbose"])
+        .env("CODESHIP_API_URL", "http://codeship.test")
+        .env("HTTPS_PROXY", &with_credentials)
+        .env("CIRELAY_RETRIES", "1")
+        .run();
+    run.assert_code(6);
+    assert!(
+        run.error_line().contains("the proxy refused to connect"),
+        "{}",
+        run.stderr
+    );
+    // The credentials were offered to the proxy, and the read was retried once.
+    let basic = proxy.credentials();
+    assert_eq!(basic.len(), 2);
+    let offered = basic[0].clone().expect("Proxy-Authorization sent");
+    assert!(offered.starts_with("Basic "));
+    assert!(fake.server.lines().is_empty());
+    run.assert_no_secret(&[KEY, password, offered.trim_start_matches("Basic ")]);
 }
