@@ -15,11 +15,7 @@ fn circleci(fake: &Circle, args: &[&str]) -> Cli {
     let mut all = vec!["circleci"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--interval", "20ms"]);
-    let mut cli = cirelay(&all);
-    for (n, v) in fake.env() {
-        cli = cli.env(n, &v);
-    }
-    cli
+    cirelay(&all).env_all(fake.env())
 }
 
 fn trigger_path(slug: &str) -> String {

@@ -32,18 +32,10 @@ fn run(fake: &Circle, args: &[&str]) -> i32 {
     let mut all = vec!["circleci"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--interval", "10ms"]);
-    let mut cli = cirelay(&all);
-    for (n, v) in fake.env() {
-        cli = cli.env(n, &v);
-    }
-    let run = cli.run();
-    assert!(
-        [0, 1, 2].contains(&run.code),
-        "{args:?} exited {}: {}",
-        run.code,
-        run.stderr
-    );
-    run.code
+    cirelay(&all)
+        .env_all(fake.env())
+        .run()
+        .assert_code_in(&[0, 1, 2])
 }
 
 #[test]

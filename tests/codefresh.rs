@@ -12,11 +12,7 @@ use support::codefresh::{
 use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply, Run};
 
 fn with_env(cli: Cli, fake: &Codefresh) -> Cli {
-    let mut cli = cli;
-    for (n, v) in fake.env() {
-        cli = cli.env(n, &v);
-    }
-    cli
+    cli.env_all(fake.env())
 }
 
 /// `codefresh ARGS… --interval 20ms` with the fake's key and URL.

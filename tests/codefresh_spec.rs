@@ -22,18 +22,11 @@ fn spec() -> Spec {
 fn run(fake: &Codefresh, args: &[&str], env: &[(&str, &str)]) -> i32 {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--interval", "10ms"]);
-    let mut cli = called_as("codefresh", &all);
-    for (n, v) in fake.env() {
-        cli = cli.env(n, &v);
-    }
-    let run = cli.envs(env).run();
-    assert!(
-        [0, 1, 2, 3].contains(&run.code),
-        "{args:?} exited {}: {}",
-        run.code,
-        run.stderr
-    );
-    run.code
+    called_as("codefresh", &all)
+        .env_all(fake.env())
+        .envs(env)
+        .run()
+        .assert_code_in(&[0, 1, 2, 3])
 }
 
 #[test]

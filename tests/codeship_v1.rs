@@ -7,11 +7,7 @@ use support::codeship_v1::{CodeshipV1, KEY, PROJECT};
 use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply};
 
 fn with_env(cli: Cli, fake: &CodeshipV1) -> Cli {
-    let mut cli = cli;
-    for (n, v) in fake.env() {
-        cli = cli.env(n, &v);
-    }
-    cli
+    cli.env_all(fake.env())
 }
 
 fn restart(fake: &CodeshipV1, extra: &[&str]) -> Cli {

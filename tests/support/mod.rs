@@ -357,6 +357,17 @@ impl Run {
         errors[0]
     }
 
+    /// For runs whose result is not the point: any of these codes, else the stderr.
+    pub fn assert_code_in(&self, codes: &[i32]) -> i32 {
+        assert!(
+            codes.contains(&self.code),
+            "exited {} (expected one of {codes:?}): {}",
+            self.code,
+            self.stderr
+        );
+        self.code
+    }
+
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
@@ -422,6 +433,13 @@ impl Cli {
         for (n, v) in vars {
             self.env.push((n.to_string(), v.to_string()));
         }
+        self
+    }
+
+    /// A fake's environment (`Fake::env()`): its credentials and base URL.
+    pub fn env_all(mut self, vars: Vec<(&'static str, String)>) -> Self {
+        self.env
+            .extend(vars.into_iter().map(|(n, v)| (n.to_string(), v)));
         self
     }
 
