@@ -185,6 +185,22 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
         _ => None,
     };
 
+    // `cirelay help [PROVIDER [COMMAND]]` and `cirelay PROVIDER help [COMMAND]`, as in git.
+    if provider.as_deref() == Some("help") && personality == Personality::Cirelay {
+        let provider = command;
+        let command = p.subcommand().map_err(pico_error)?;
+        return Ok(Action::Help(help_text(
+            provider.as_deref(),
+            command.as_deref(),
+        )?));
+    }
+    if command.as_deref() == Some("help") {
+        let command = p.subcommand().map_err(pico_error)?;
+        return Ok(Action::Help(help_text(
+            provider.as_deref(),
+            command.as_deref(),
+        )?));
+    }
     if help {
         return Ok(Action::Help(help_text(
             provider.as_deref(),
@@ -195,14 +211,19 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
         return Ok(Action::Version);
     }
     let Some(provider) = provider else {
-        return Err(Error::usage(
-            "missing provider: use `cirelay codeship|codefresh|circleci COMMAND` (see `cirelay --help`)",
-        ));
+        return Err(misplaced_flag(p, "cirelay PROVIDER COMMAND").unwrap_or_else(|| {
+            Error::usage(
+                "missing provider: use `cirelay codeship|codefresh|circleci COMMAND` (see `cirelay --help`)",
+            )
+        }));
     };
     let Some(command) = command else {
-        return Err(Error::usage(format!(
-            "missing command: use `cirelay {provider} COMMAND` (see `cirelay {provider} --help`)"
-        )));
+        let usage = format!("cirelay {provider} COMMAND");
+        return Err(misplaced_flag(p, &usage).unwrap_or_else(|| {
+            Error::usage(format!(
+                "missing command: use `cirelay {provider} COMMAND` (see `cirelay {provider} --help`)"
+            ))
+        }));
     };
 
     // The Codefresh CLI's `wait -t N` counts minutes; keep that meaning under its name.
@@ -328,6 +349,9 @@ fn parse_codefresh(command: &str, p: &mut Arguments) -> Result<CodefreshCommand>
             // `-s` as in the Codefresh CLI, so its `wait ID -s terminated` lines work unchanged.
             let status =
                 opt_string(p, ["-s", "--status"])?.unwrap_or_else(|| "success".to_string());
+            // The Codefresh CLI's `-v`/`-d`/`--debug` ask it to show each status on the way;
+            // cirelay's wait always does, so they are accepted and change nothing.
+            let _descriptive = p.contains("-v") | p.contains("-d") | p.contains("--debug");
             let ids = positionals(p, &name, usize::MAX)?;
             if ids.is_empty() {
                 return Err(Error::usage("codefresh wait needs at least one build ID"));
@@ -468,26 +492,29 @@ pub fn parse_var_file(text: &str) -> std::result::Result<Vec<(String, String)>, 
         .collect()
 }
 
-/// `250ms`, `10s`, `5m`, `1h`, or a bare number of seconds.
+/// `250ms`, `10s`, `5m`, `1h`, or a bare number of seconds; a decimal (`1.5m`, `0.5`) as well.
 pub fn parse_duration(raw: &str) -> std::result::Result<Duration, String> {
     parse_duration_with_unit(raw, 1)
 }
 
 /// Like [`parse_duration`], but a bare number counts `bare_unit_secs` seconds each.
+/// Anything finer than a millisecond is dropped.
 pub fn parse_duration_with_unit(
     raw: &str,
     bare_unit_secs: u64,
 ) -> std::result::Result<Duration, String> {
     let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (digits, unit) = raw.split_at(split);
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
     let bad =
         || format!("`{raw}` is not a duration: use 250ms, 10s, 5m, 1h or a number of seconds");
-    if digits.is_empty() {
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || fraction.contains('.') || (number.contains('.') && fraction.is_empty()) {
         return Err(bad());
     }
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let millis_per = match unit {
+    let millis_per: u64 = match unit {
         "" => bare_unit_secs.checked_mul(1000).ok_or_else(bad)?,
         "ms" => 1,
         "s" => 1000,
@@ -495,7 +522,23 @@ pub fn parse_duration_with_unit(
         "h" => 3_600_000,
         _ => return Err(bad()),
     };
-    n.checked_mul(millis_per)
+    let whole_millis = whole
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(millis_per))
+        .ok_or_else(bad)?;
+    // The fraction in millis: at most the first 9 digits count (nanosecond precision of
+    // the unit, more than enough), computed in u128 so no unit can overflow it.
+    let digits = &fraction[..fraction.len().min(9)];
+    let fraction_millis = if digits.is_empty() {
+        0
+    } else {
+        let scale = 10u128.pow(digits.len() as u32);
+        let value: u128 = digits.parse().map_err(|_| bad())?;
+        u64::try_from(value * u128::from(millis_per) / scale).map_err(|_| bad())?
+    };
+    whole_millis
+        .checked_add(fraction_millis)
         .map(Duration::from_millis)
         .ok_or_else(bad)
 }
@@ -601,6 +644,19 @@ fn optional_positional(p: &mut Arguments, command: &str) -> Result<Option<String
     Ok(positionals(p, command, 1)?.pop())
 }
 
+/// A command's flag written before the provider or command (`cirelay --branch main codeship
+/// restart-latest`) is read as neither: say where it goes instead of "missing provider".
+fn misplaced_flag(p: Arguments, usage: &str) -> Option<Error> {
+    let first = p.finish().into_iter().next()?;
+    let first = first.to_string_lossy();
+    let flag = first.split('=').next().unwrap_or(&first);
+    flag.starts_with('-').then(|| {
+        Error::usage(format!(
+            "`{flag}` is not a global option: a command's options go after the command (`{usage} {flag} …`)"
+        ))
+    })
+}
+
 fn unknown_command(provider: &str, command: &str) -> Error {
     Error::usage(format!(
         "unknown command `{provider} {command}` (see `cirelay {provider} --help`)"
@@ -691,7 +747,8 @@ Starts PIPELINE (`project/pipeline` or its id) and waits for the build: exit 0 s
 USAGE: codefresh wait ID... [-s|--status S] [-t|--timeout N]
 
 Waits until every build reaches status S (default success). Under the `codefresh` name a bare
-number given to -t/--timeout counts minutes, as in the Codefresh CLI; 90s or 5m mean what they say.",
+number given to -t/--timeout counts minutes (0.5 too), as in the Codefresh CLI; 90s or 5m mean
+what they say. The Codefresh CLI's -v/-d/--debug are accepted: each status change is always shown.",
         (Some("codefresh"), Some("status" | "terminate")) => "\
 USAGE: codefresh status ID | terminate ID",
         (Some("codefresh"), Some("restart-latest")) => "\
@@ -772,12 +829,27 @@ mod tests {
             parse_duration_with_unit("0", u64::MAX / 1000),
             Ok(Duration::ZERO)
         );
+        // Decimals, as the Codefresh CLI's `wait -t 0.5` (minutes) allows.
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(
+            parse_duration_with_unit("0.5", 60),
+            Ok(Duration::from_secs(30))
+        );
+        assert_eq!(parse_duration("1.0005s"), Ok(Duration::from_millis(1000)));
+        assert_eq!(
+            parse_duration("2.999999999999999999999h"),
+            Ok(Duration::from_millis(3 * 3_600_000 - 1))
+        );
         for bad in [
             "",
             "s",
             "5x",
             "-1",
-            "1.5m",
+            ".5",
+            "5.",
+            "1.2.3",
+            "1.5.m",
             "5 m",
             "99999999999999999999",
             "18446744073709551615h",
@@ -921,6 +993,21 @@ mod tests {
         .unwrap();
         let Action::Run(g, _) = seconds else { panic!() };
         assert_eq!(g.timeout, Some(Duration::from_secs(2)));
+        // A Codefresh CLI line with fractional minutes and its "show progress" flags.
+        let line = parse(
+            Personality::Codefresh,
+            args(&["wait", "abc", "-t", "0.5", "-v", "-d", "--debug"]),
+        )
+        .unwrap();
+        let Action::Run(g, c) = line else { panic!() };
+        assert_eq!(g.timeout, Some(Duration::from_secs(30)));
+        assert_eq!(
+            *c,
+            Command::Codefresh(CodefreshCommand::Wait {
+                ids: vec!["abc".into()],
+                status: "success".into()
+            })
+        );
     }
 
     #[test]
@@ -965,6 +1052,43 @@ mod tests {
         assert_eq!(t.parameters["deploy"], Value::Bool(true));
         assert_eq!(t.parameters["n"], Value::from(3));
         assert_eq!(t.parameters["s"], Value::from("3"));
+    }
+
+    #[test]
+    fn help_as_a_word() {
+        for (line, wanted) in [
+            (&["help"][..], "PROVIDERS:"),
+            (&["help", "circleci"], "COMMANDS:"),
+            (&["help", "codefresh", "run"], "--terminate-on-timeout"),
+            (&["circleci", "help"], "COMMANDS:"),
+            (&["codeship", "help", "trigger"], "--sha SHA"),
+        ] {
+            match parse(Personality::Cirelay, args(line)).unwrap() {
+                Action::Help(h) => assert!(h.contains(wanted), "{line:?}: {h}"),
+                other => panic!("{line:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse(Personality::Codefresh, args(&["help", "wait"])).unwrap(),
+            Action::Help(h) if h.contains("counts minutes")
+        ));
+        assert!(parse(Personality::Cirelay, args(&["help", "nosuch"])).is_err());
+    }
+
+    #[test]
+    fn a_commands_flag_before_the_command_says_where_it_goes() {
+        for line in [
+            &["--branch", "main", "codeship", "restart-latest"][..],
+            &["codeship", "--branch=main", "restart-latest"],
+        ] {
+            let err = parse(Personality::Cirelay, args(line)).unwrap_err();
+            assert_eq!(err.exit_code(), 4);
+            let msg = err.to_string();
+            assert!(msg.contains("`--branch` is not a global option"), "{msg}");
+            assert!(msg.contains("after the command"), "{msg}");
+        }
+        let err = parse(Personality::Cirelay, args(&["codeship"])).unwrap_err();
+        assert!(err.to_string().contains("missing command"), "{err}");
     }
 
     #[test]
