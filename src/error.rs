@@ -24,7 +24,9 @@ pub enum Error {
     UnknownOutcome(String),
 
     /// `--dry-run` printed the request whose answer the next step would need.
-    #[error("dry run: stopped before sending {0}")]
+    #[error(
+        "dry run: nothing was sent; what would follow {0} needs its answer, so cirelay stops here"
+    )]
     DryRunStop(String),
 }
 

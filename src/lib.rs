@@ -77,9 +77,7 @@ impl Ctx {
                 timeout: globals.timeout,
                 interval: globals.interval,
             },
-            out: Output {
-                mode: globals.output,
-            },
+            out: Output::new(globals.output),
         })
     }
 }
@@ -87,11 +85,14 @@ impl Ctx {
 /// Runs one parsed command; JSON mode prints its report at the end.
 pub fn execute(globals: &Globals, command: Command) -> Result<Report> {
     let ctx = Ctx::new(globals)?;
-    let report = match command {
-        Command::Codeship(c) => codeship::run(&ctx, c)?,
-        Command::Codefresh(c) => codefresh::run(&ctx, c)?,
-        Command::Circleci(c) => circleci::run(&ctx, c)?,
+    let ran = match command {
+        Command::Codeship(c) => codeship::run(&ctx, c),
+        Command::Codefresh(c) => codefresh::run(&ctx, c),
+        Command::Circleci(c) => circleci::run(&ctx, c),
     };
-    ctx.out.finish(&report);
-    Ok(report)
+    match &ran {
+        Ok(report) => ctx.out.finish(report),
+        Err(_) => ctx.out.finish_after_error(),
+    }
+    ran
 }

@@ -1,7 +1,7 @@
 //! Multi-call entry point: `cirelay`, `codeship_restart_build` and `codefresh` are one binary.
 
 use cirelay::cli::{self, Action, Personality};
-use cirelay::{execute, http, output};
+use cirelay::{execute, output};
 
 fn main() {
     output::start_clock();
@@ -27,11 +27,10 @@ fn main() {
 }
 
 fn fail(e: &cirelay::error::Error) -> i32 {
-    if e.exit_code() != 0 {
-        eprintln!(
-            "cirelay: error: {}",
-            http::redact(&e.to_string()).replace('\n', " ")
-        );
+    if e.exit_code() == 0 {
+        output::event(e.to_string());
+    } else {
+        output::error(e.to_string());
     }
     e.exit_code()
 }

@@ -2,12 +2,13 @@
 //! terminals, so no spinners). stdout: only the id of a started build (text), or one JSON
 //! object at the end (json), so `ID=$(cirelay …)` works.
 
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::OutputMode;
 use crate::http::redact;
@@ -25,6 +26,11 @@ pub fn event(message: impl AsRef<str>) {
     let elapsed = START.get_or_init(Instant::now).elapsed();
     let line = redact(message.as_ref()).replace('\n', " ");
     eprintln!("[{:>7.1}s] {line}", elapsed.as_secs_f64());
+}
+
+/// The one line a failed command ends with; `cirelay: error:` keeps it easy to find in a log.
+pub fn error(message: impl AsRef<str>) {
+    event(format!("cirelay: error: {}", message.as_ref()));
 }
 
 /// `1.5s`, `2m05s`: durations as people read them in a log.
@@ -92,33 +98,57 @@ pub struct Report {
     pub result: Outcome,
 }
 
+/// The JSON object, its keys in the contract's order.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    provider: &'a str,
+    action: &'a str,
+    id: &'a str,
+    number: Option<u64>,
+    url: Option<&'a str>,
+    status: &'a str,
+    result: &'a str,
+}
+
 impl Report {
-    pub fn to_json(&self) -> serde_json::Value {
-        json!({
-            "provider": self.provider,
-            "action": self.action,
-            "id": self.id,
-            "number": self.number,
-            "url": self.url,
-            "status": self.status,
-            "result": self.result.as_str(),
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&JsonReport {
+            provider: self.provider,
+            action: self.action,
+            id: &self.id,
+            number: self.number,
+            url: self.url.as_deref(),
+            status: &self.status,
+            result: self.result.as_str(),
         })
+        .expect("a report is plain data")
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Output {
     pub mode: OutputMode,
+    /// The build this command started, kept so that JSON mode can still print it when the
+    /// command fails afterwards (the id must not be lost with the error).
+    started: RefCell<Option<Report>>,
 }
 
 impl Output {
+    pub fn new(mode: OutputMode) -> Self {
+        Output {
+            mode,
+            started: RefCell::new(None),
+        }
+    }
+
     /// A build was started or restarted: its id goes to stdout at once (text mode), and
     /// its id and URL are exported the CI-native way.
-    pub fn started(&self, id: &str, url: Option<&str>) {
+    pub fn started(&self, build: &Report) {
         if self.mode == OutputMode::Text {
-            stdout_line(id);
+            stdout_line(&build.id);
         }
-        export_build(id, url.unwrap_or(""));
+        export_build(&build.id, build.url.as_deref().unwrap_or(""));
+        *self.started.borrow_mut() = Some(build.clone());
     }
 
     /// A command's own answer in text mode (e.g. `status` prints the status word).
@@ -130,7 +160,19 @@ impl Output {
 
     pub fn finish(&self, report: &Report) {
         if self.mode == OutputMode::Json {
-            stdout_line(&report.to_json().to_string());
+            stdout_line(&report.to_json());
+        }
+    }
+
+    /// The command failed (exit 4–6). In JSON mode, a build it had started is still
+    /// printed, as far as it was known (`result: started`); otherwise stdout stays empty.
+    pub fn finish_after_error(&self) {
+        if self.mode == OutputMode::Json {
+            if let Some(build) = self.started.borrow().as_ref() {
+                let mut build = build.clone();
+                build.result = Outcome::Started;
+                stdout_line(&build.to_json());
+            }
         }
     }
 }
@@ -196,6 +238,23 @@ mod tests {
     #[test]
     fn shell_quoting() {
         assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn json_keys_come_in_the_contracts_order() {
+        let report = Report {
+            provider: "codefresh",
+            action: "run",
+            id: "abc".into(),
+            number: None,
+            url: Some("https://g.codefresh.io/build/abc".into()),
+            status: "success".into(),
+            result: Outcome::Success,
+        };
+        assert_eq!(
+            report.to_json(),
+            r#"{"provider":"codefresh","action":"run","id":"abc","number":null,"url":"https://g.codefresh.io/build/abc","status":"success","result":"success"}"#
+        );
     }
 
     #[test]

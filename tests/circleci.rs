@@ -795,23 +795,35 @@ fn verbose_and_dry_run_never_show_the_token() {
 
 // ---------------------------------------------------------------- status, wait, cancel
 
+/// stderr without the clock: `[    0.0s] text` → `text`.
+fn events(run: &Run) -> Vec<&str> {
+    run.stderr
+        .lines()
+        .map(|l| l.split_once("] ").map_or(l, |(_, text)| text))
+        .collect()
+}
+
 #[test]
-fn status_prints_the_pipeline_and_each_workflow() {
+fn status_prints_its_word_and_the_pipeline_and_each_workflow() {
     let fake = Circle::start();
     let id = pipeline_id(BUSY);
     let run = circleci(&fake, &["status", &id]).run();
     run.assert_code(0);
+    // stdout: one word, as for every provider's `status`.
+    assert_eq!(run.stdout, "on_hold\n");
     let url = fake.pipeline_url(SLUG, BUSY);
     let wf = fake.workflows(BUSY);
     assert_eq!(
-        run.stdout,
-        format!(
-            "pipeline #{BUSY} {SLUG}: on_hold (created) {url}\n\
-             \x20 workflow build: running {url}/workflows/{}\n\
-             \x20 workflow approve: on_hold (waiting for an approval) {url}/workflows/{}\n\
-             \x20 workflow test: success {url}/workflows/{}\n",
-            wf[0].id, wf[1].id, wf[2].id
-        )
+        events(&run),
+        vec![
+            format!("pipeline #{BUSY} {SLUG}: on_hold (created) {url}"),
+            format!("  workflow build: running {url}/workflows/{}", wf[0].id),
+            format!(
+                "  workflow approve: on_hold (waiting for an approval) {url}/workflows/{}",
+                wf[1].id
+            ),
+            format!("  workflow test: success {url}/workflows/{}", wf[2].id),
+        ]
     );
     assert_eq!(
         fake.server.lines(),
@@ -821,8 +833,6 @@ fn status_prints_the_pipeline_and_each_workflow() {
             format!("GET /api/v2/pipeline/{id}/workflow?page-token=pg%3A1"),
         ]
     );
-    // The answer is on stdout; stderr stays quiet.
-    assert_eq!(run.stderr, "");
 }
 
 #[test]
@@ -841,7 +851,8 @@ fn status_exits_by_a_finished_pipelines_result() {
 
     let run = circleci(&fake, &["status", &pipeline_id(DEV_NEWEST)]).run();
     run.assert_code(2);
-    assert!(run.stdout.starts_with(&format!(
+    assert_eq!(run.stdout, "canceled\n");
+    assert!(events(&run)[0].starts_with(&format!(
         "pipeline #{DEV_NEWEST} {SLUG}: canceled (created)"
     )));
 }
@@ -851,7 +862,8 @@ fn status_of_an_errored_pipeline_prints_its_errors() {
     let fake = Circle::start();
     let run = circleci(&fake, &["status", &pipeline_id(ERRORED)]).run();
     run.assert_code(1);
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(run.stdout, "errored\n");
+    let lines = events(&run);
     assert_eq!(
         lines[0],
         format!(
@@ -865,7 +877,6 @@ fn status_of_an_errored_pipeline_prints_its_errors() {
         "  error (config-fetch): Unable to fetch orb acme/tools@9.9.9"
     );
     assert_eq!(lines.len(), 3);
-    assert_eq!(run.stderr, "");
 }
 
 #[test]
@@ -946,7 +957,7 @@ fn a_canceled_pipeline_waited_on_exits_2() {
     let running = (0..10).any(|_| {
         let status = circleci(&fake, &["status", &id]).run();
         status.assert_code(0);
-        status.stdout.contains("workflow build: running")
+        status.stderr.contains("workflow build: running")
     });
     assert!(running);
     circleci(&fake, &["cancel", &id]).run().assert_code(0);

@@ -274,7 +274,41 @@ fn the_three_final_statuses_are_the_codefresh_cli_exit_codes() {
         );
         has(&run, &format!("build {id}: {final_status}"));
         assert_eq!(fake.server.count("POST", "/"), 1);
+        // The keys come in the contract's order, for readers that care.
+        assert!(
+            run.stdout
+                .starts_with(r#"{"provider":"codefresh","action":"run","id":"#),
+            "{}",
+            run.stdout
+        );
     }
+}
+
+#[test]
+fn json_mode_still_prints_a_started_build_when_waiting_fails() {
+    let fake = Codefresh::start("success");
+    fake.server
+        .inject("GET", "/api/builds/", vec![Reply::text(500, "down"); 2]);
+    let run = codefresh(&fake, &["run", "pipeB", "--output", "json"])
+        .env("CIRELAY_RETRIES", "1")
+        .run();
+    run.assert_code(6);
+    assert!(run.error_line().contains("500"), "{}", run.stderr);
+    let id = first();
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(v["id"], json!(id));
+    assert_eq!(v["action"], "run");
+    assert_eq!(v["url"], json!(format!("{}/build/{id}", fake.server.url)));
+    assert_eq!(v["result"], "started");
+    assert_eq!(run.stdout.lines().count(), 1);
+
+    // Nothing started, nothing on stdout: the error says it all.
+    let fake = Codefresh::start("success");
+    fake.server
+        .inject("POST", "/api/pipelines/run/", vec![Reply::text(401, "")]);
+    let run = codefresh(&fake, &["run", "pipeB", "--output", "json"]).run();
+    run.assert_code(5);
+    assert_eq!(run.stdout, "");
 }
 
 #[test]

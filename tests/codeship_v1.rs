@@ -400,6 +400,13 @@ fn dry_run_prints_the_first_request_and_sends_nothing() {
     );
     assert!(fake.server.requests().is_empty());
     assert_eq!(run.stdout, "");
+    // The last line says why the restart itself is not shown; it is not an error.
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.ends_with("needs its answer, so cirelay stops here"),
+        "{last}"
+    );
+    assert!(!support::is_error_line(last));
     run.assert_no_secret(&[KEY]);
 }
 

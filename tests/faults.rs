@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{cirelay, FakeServer, Reply, Run};
+use support::{cirelay, is_error_line, FakeServer, Reply, Run};
 
 /// How repeating a request behaves, which decides what a fault must lead to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -313,11 +313,7 @@ fn assert_well_behaved(target: &Target, fault: &str, setup: &Setup, run: &Run) {
     let secrets = (setup.secrets)();
     run.assert_no_secret(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
     if run.code >= 4 {
-        let errors = run
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("cirelay: error:"))
-            .count();
+        let errors = run.stderr.lines().filter(|l| is_error_line(l)).count();
         assert_eq!(errors, 1, "one error line in {context}");
     }
 }

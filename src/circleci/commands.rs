@@ -73,18 +73,17 @@ pub fn trigger(
         )));
     };
     let url = api.pipeline_url(&slug.to_string(), number);
-    ctx.out.started(&id, Some(&url));
-    output::event(format!("started pipeline #{number} ({id}): {url}"));
-    let state = created.state.unwrap_or_else(|| "setup-pending".into());
     let report = Report {
         provider: PROVIDER,
         action: "trigger",
         id: id.clone(),
         number: Some(number),
-        url: Some(url),
-        status: state,
+        url: Some(url.clone()),
+        status: created.state.unwrap_or_else(|| "setup-pending".into()),
         result: Outcome::Started,
     };
+    ctx.out.started(&report);
+    output::event(format!("started pipeline #{number} ({id}): {url}"));
     if args.detach {
         return Ok(report);
     }
@@ -121,7 +120,8 @@ fn pipeline_report(api: &Api, p: &Pipeline, action: &'static str) -> Report {
     }
 }
 
-/// Prints the pipeline and each workflow; exits by the pipeline's result when it finished.
+/// Prints the status word on stdout (as every provider's `status` does) and the pipeline and
+/// each workflow on stderr; exits by the pipeline's result when it finished.
 pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     let pipeline = api.pipeline(ctx, id)?;
     let mut report = pipeline_report(api, &pipeline, "status");
@@ -129,17 +129,16 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     let head = format!("pipeline #{} {}", pipeline.number, pipeline.project_slug);
     let mut watch = Watch::new(api, id).with_pipeline(pipeline.clone()).quiet();
     let seen = watch.poll(ctx)?;
+    let word = watch.status_word();
     match pipeline.state.as_str() {
         "created" => {
-            let word = watch.status_word();
             if watch.workflows.is_empty() {
-                ctx.out
-                    .text(&format!("{head}: created, no workflows yet {url}"));
+                output::event(format!("{head}: created, no workflows yet {url}"));
             } else {
-                ctx.out.text(&format!("{head}: {word} (created) {url}"));
+                output::event(format!("{head}: {word} (created) {url}"));
             }
             for w in &watch.workflows {
-                ctx.out.text(&format!(
+                output::event(format!(
                     "  workflow {}: {} {}",
                     w.name,
                     describe(&w.status),
@@ -148,17 +147,18 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
             }
         }
         state => {
-            ctx.out.text(&format!("{head}: {state} {url}"));
+            output::event(format!("{head}: {state} {url}"));
             for e in &pipeline.errors {
                 let kind = if e.kind.is_empty() { "error" } else { &e.kind };
-                ctx.out.text(&format!(
+                output::event(format!(
                     "  error ({kind}): {}",
                     e.message.split_whitespace().collect::<Vec<_>>().join(" ")
                 ));
             }
         }
     }
-    report.status = watch.status_word();
+    ctx.out.text(&word);
+    report.status = word;
     report.result = Outcome::of(seen.state);
     Ok(report)
 }
@@ -275,6 +275,15 @@ pub fn restart_latest(
         ));
     }
 
+    let report = Report {
+        provider: PROVIDER,
+        action: "restart-latest",
+        id: newest.id.clone(),
+        number: Some(newest.number),
+        url: Some(url),
+        status: "running".into(),
+        result: Outcome::Started,
+    };
     let mut new_ids = Vec::new();
     for w in &chosen {
         output::event(format!(
@@ -288,21 +297,12 @@ pub fn restart_latest(
         let new_id = api.rerun(ctx, w, opts.from_failed)?;
         if new_ids.is_empty() {
             // As soon as anything was started: a later failure must not hide it.
-            ctx.out.started(&newest.id, Some(&url));
+            ctx.out.started(&report);
         }
         output::event(format!("rerun of {} started as workflow {new_id}", w.name));
         new_ids.push(new_id);
     }
 
-    let report = Report {
-        provider: PROVIDER,
-        action: "restart-latest",
-        id: newest.id.clone(),
-        number: Some(newest.number),
-        url: Some(url),
-        status: "running".into(),
-        result: Outcome::Started,
-    };
     if !opts.wait {
         return Ok(report);
     }

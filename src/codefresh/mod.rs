@@ -74,10 +74,13 @@ fn run_pipeline(ctx: &Ctx, api: &Api, run: &CodefreshRun) -> Result<Report> {
 
 /// A build was started: its id goes to stdout and the CI-native export, its link to the log.
 fn announce(ctx: &Ctx, api: &Api, action: &'static str, id: &str) -> Report {
-    let url = api.build_url(id);
-    ctx.out.started(id, Some(&url));
-    output::event(format!("started build {id}: {url}"));
-    report(api, action, id, "pending")
+    let report = report(api, action, id, "pending");
+    ctx.out.started(&report);
+    output::event(format!(
+        "started build {id}: {}",
+        report.url.as_deref().unwrap_or_default()
+    ));
+    report
 }
 
 /// Waits for one build to finish and records how it ended in `report`.

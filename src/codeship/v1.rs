@@ -157,18 +157,17 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
     })?;
     let new_id = restarted.id.to_string();
     let url = api.build_url(restarted.id);
-    ctx.out.started(&new_id, Some(&url));
-    crate::output::event(format!("restarted as build #{new_id}: {url}"));
-
     let mut report = Report {
         provider: "codeship",
         action: "restart-latest",
         id: new_id.clone(),
         number: Some(restarted.id),
-        url: Some(url),
+        url: Some(url.clone()),
         status: restarted.status.clone(),
         result: Outcome::Started,
     };
+    ctx.out.started(&report);
+    crate::output::event(format!("restarted as build #{new_id}: {url}"));
     if !wait {
         return Ok(report);
     }

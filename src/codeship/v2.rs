@@ -611,7 +611,7 @@ fn announce(
 ) -> Result<Report> {
     let report = report(api, action, build);
     let url = report.url.clone().unwrap_or_default();
-    ctx.out.started(&build.uuid, Some(&url));
+    ctx.out.started(&report);
     output::event(format!("build {}: {url}", build.uuid));
     if wait {
         follow(ctx, api, report, began)

@@ -320,6 +320,12 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// `[   0.4s] cirelay: error: …`: the line a failed run ends with.
+pub fn is_error_line(line: &str) -> bool {
+    line.split_once("] ")
+        .is_some_and(|(clock, rest)| clock.starts_with('[') && rest.starts_with("cirelay: error:"))
+}
+
 /// The result of one run of the binary.
 #[derive(Debug)]
 pub struct Run {
@@ -343,11 +349,7 @@ impl Run {
 
     /// The error line: exactly one line starting `cirelay: error:`.
     pub fn error_line(&self) -> &str {
-        let errors: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("cirelay: error:"))
-            .collect();
+        let errors: Vec<&str> = self.stderr.lines().filter(|l| is_error_line(l)).collect();
         assert_eq!(
             errors.len(),
             1,
