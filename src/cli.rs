@@ -350,7 +350,8 @@ fn parse_codefresh(command: &str, p: &mut Arguments) -> Result<CodefreshCommand>
             let status =
                 opt_string(p, ["-s", "--status"])?.unwrap_or_else(|| "success".to_string());
             // The Codefresh CLI's `-v`/`-d`/`--debug` ask it to show each status on the way;
-            // cirelay's wait always does, so they are accepted and change nothing.
+            // cirelay's wait always does, so they are accepted and change nothing. (`|`, not
+            // `||`: each one must be taken off the line, or it reads as an unknown flag.)
             let _descriptive = p.contains("-v") | p.contains("-d") | p.contains("--debug");
             let ids = positionals(p, &name, usize::MAX)?;
             if ids.is_empty() {
