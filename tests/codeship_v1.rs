@@ -471,12 +471,58 @@ fn usage_errors_exit_4_with_one_line() {
         run.assert_code(4);
         run.error_line();
     }
-    let run = with_env(cirelay(&["codeship", "restart-latest"]), &fake)
-        .env("CIRELAY_TIMEOUT", "soon")
-        .run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("CIRELAY_TIMEOUT"));
+    for (var, value) in [
+        ("CIRELAY_TIMEOUT", "soon"),
+        ("CIRELAY_INTERVAL", "0"),
+        ("CIRELAY_INTERVAL", "5x"),
+        ("CIRELAY_REQUEST_TIMEOUT", "-1"),
+        ("CIRELAY_OUTPUT", "yaml"),
+        ("CIRELAY_VERBOSE", "maybe"),
+        ("CIRELAY_RETRIES", "many"),
+    ] {
+        let run = with_env(cirelay(&["codeship", "restart-latest"]), &fake)
+            .env(var, value)
+            .run();
+        run.assert_code(4);
+        assert!(
+            run.error_line().contains(var),
+            "{var}={value}: {}",
+            run.stderr
+        );
+    }
     assert!(fake.server.requests().is_empty());
+}
+
+#[test]
+fn global_options_come_from_the_environment_too() {
+    let fake = CodeshipV1::start("success");
+    let run = with_env(cirelay(&["codeship", "restart-latest", "--wait"]), &fake)
+        .env("CIRELAY_OUTPUT", "json")
+        .env("CIRELAY_VERBOSE", "1")
+        .env("CIRELAY_INTERVAL", "20ms")
+        .env("CIRELAY_REQUEST_TIMEOUT", "5s")
+        .env("CIRELAY_TIMEOUT", "30s")
+        .run();
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(v["result"], "success");
+    // Verbose: one log line per request, the key redacted.
+    let logged = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" -> 200 ("))
+        .count();
+    assert_eq!(logged, fake.server.lines().len());
+    run.assert_no_secret(&[KEY]);
+    // A flag wins over its variable.
+    let run = with_env(
+        cirelay(&["codeship", "restart-latest", "--output", "text"]),
+        &fake,
+    )
+    .env("CIRELAY_OUTPUT", "json")
+    .run();
+    run.assert_code(0);
+    assert!(run.stdout.trim().parse::<u64>().is_ok(), "{}", run.stdout);
 }
 
 #[test]
