@@ -79,6 +79,16 @@ fn codefresh(args: &[&str]) -> Setup {
     setup(fake.server.clone(), fake.env(), &[KEY], args)
 }
 
+/// A Codefresh build that is running, for the commands that act on one.
+const CF_RUNNING: &str = "6300000000000000000000f1";
+
+fn codefresh_with_a_running_build(args: &[&str]) -> Setup {
+    use support::codefresh::{Codefresh, KEY};
+    let fake = Codefresh::start("success");
+    fake.add_build(CF_RUNNING, &["running"]);
+    setup(fake.server.clone(), fake.env(), &[KEY], args)
+}
+
 fn circleci(args: &[&str]) -> Setup {
     use support::circleci::{Circle, TOKEN};
     let fake = Circle::start();
@@ -86,7 +96,7 @@ fn circleci(args: &[&str]) -> Setup {
 }
 
 fn targets() -> Vec<Target> {
-    use support::circleci::{pipeline_id, BUSY, MAIN_OLD};
+    use support::circleci::{pipeline_id, BUSY, DEFINITION, MAIN_OLD};
     use support::codefresh::NEWEST_ANY;
     use support::codeship_v2::{ORG, PRO, PRO_HOTFIX, PRO_MASTER};
     vec![
@@ -130,6 +140,14 @@ fn targets() -> Vec<Target> {
             method: "GET",
             path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds/{PRO_HOTFIX}"),
             start: || codeship_v2(&["codeship", "status", PRO_HOTFIX]),
+            ends_with: None,
+        },
+        Target {
+            name: "codeship v2 wait: build read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds/{PRO_HOTFIX}"),
+            start: || codeship_v2(&["codeship", "wait", PRO_HOTFIX]),
             ends_with: None,
         },
         Target {
@@ -181,6 +199,22 @@ fn targets() -> Vec<Target> {
             ends_with: None,
         },
         Target {
+            name: "codefresh wait: build read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/builds/".into(),
+            start: || codefresh(&["codefresh", "wait", NEWEST_ANY]),
+            ends_with: None,
+        },
+        Target {
+            name: "codefresh terminate: terminate",
+            kind: Kind::Act,
+            method: "DELETE",
+            path_prefix: "/api/progress/".into(),
+            start: || codefresh_with_a_running_build(&["codefresh", "terminate", CF_RUNNING]),
+            ends_with: None,
+        },
+        Target {
             name: "codefresh restart-latest: pipeline read",
             kind: Kind::Read,
             method: "GET",
@@ -222,6 +256,24 @@ fn targets() -> Vec<Target> {
             ends_with: None,
         },
         Target {
+            name: "circleci trigger --definition-id: pipeline/run",
+            kind: Kind::Start,
+            method: "POST",
+            path_prefix: "/api/v2/project/".into(),
+            start: || {
+                circleci(&[
+                    "circleci",
+                    "trigger",
+                    "gh/acme/app",
+                    "--definition-id",
+                    DEFINITION,
+                    "--branch",
+                    "main",
+                ])
+            },
+            ends_with: None,
+        },
+        Target {
             name: "circleci trigger: pipeline read while waiting",
             kind: Kind::Read,
             method: "GET",
@@ -235,6 +287,14 @@ fn targets() -> Vec<Target> {
             method: "GET",
             path_prefix: "/api/v2/pipeline/".into(),
             start: || circleci(&["circleci", "status", &pipeline_id(MAIN_OLD)]),
+            ends_with: None,
+        },
+        Target {
+            name: "circleci wait: pipeline read",
+            kind: Kind::Read,
+            method: "GET",
+            path_prefix: "/api/v2/pipeline/".into(),
+            start: || circleci(&["circleci", "wait", &pipeline_id(MAIN_OLD)]),
             ends_with: None,
         },
         Target {
@@ -332,6 +392,15 @@ fn with_fault(target: &Target, fault: &Fault, times: usize) -> (Setup, Run, usiz
     let faulted = sent.min(times);
     let handled = sent - faulted;
     assert_well_behaved(target, fault.name, &setup, &run);
+    if let (Some(says), true) = (fault.error_says, run.code >= 4) {
+        let line = run.error_line();
+        assert!(
+            line.contains(says),
+            "{} / {}: {line}",
+            target.name,
+            fault.name
+        );
+    }
     (setup, run, faulted, handled)
 }
 
@@ -346,6 +415,8 @@ struct Fault {
     refused_before_work: bool,
     /// A passing fault worth retrying on a read (connection trouble, 5xx, rate limits).
     transient: bool,
+    /// When the run fails, its error line says this.
+    error_says: Option<&'static str>,
 }
 
 impl Fault {
@@ -367,6 +438,7 @@ fn fault(name: &'static str, reply: Reply, transient: bool, refused_before_work:
         transient,
         refused_before_work,
         request_timeout: "300ms",
+        error_says: None,
     }
 }
 
@@ -579,8 +651,22 @@ fn a_50_mb_answer_is_refused() {
     // Reading 8 MiB before refusing takes a while on a loaded machine.
     check(Fault {
         request_timeout: "20s",
+        error_says: Some("the answer is larger than 8 MiB"),
         ..fault("50 MB answer", Reply::Huge(50 * 1024 * 1024), false, false)
     });
+    // No run held the answer: the largest any cirelay run of this suite grew (finished runs
+    // only, these among them) stays well under the 50 MB it was sent.
+    let peak = largest_child_rss_kib();
+    assert!(peak < 40 * 1024, "a cirelay run peaked at {peak} KiB");
+}
+
+/// The peak resident memory of the largest child process this test binary has waited for.
+fn largest_child_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    usage.ru_maxrss
 }
 
 #[test]
