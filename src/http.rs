@@ -800,6 +800,27 @@ mod tests {
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(3)));
         let r = response(429, &[("RateLimit-Reset", "9")], "");
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(9)));
+        let r = response(429, &[("X-RateLimit-Reset", "7")], "");
+        assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(7)));
+        // Retry-After wins over a reset header.
+        let r = response(429, &[("X-RateLimit-Reset", "7"), ("Retry-After", "2")], "");
+        assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(2)));
+        // A reset given as a Unix time is that far from now (give or take the clock tick).
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        for name in ["RateLimit-Reset", "X-RateLimit-Reset"] {
+            let at = (now + 20).to_string();
+            let pause = rate_limit_pause(&response(429, &[(name, &at)], "")).unwrap();
+            assert!(
+                (Duration::from_secs(19)..=Duration::from_secs(20)).contains(&pause),
+                "{name}: {pause:?}"
+            );
+            let past = (now - 5).to_string();
+            let pause = rate_limit_pause(&response(429, &[(name, &past)], "")).unwrap();
+            assert_eq!(pause, Duration::ZERO, "{name}");
+        }
         let r = response(429, &[("Retry-After", "99999")], "");
         assert_eq!(rate_limit_pause(&r), Some(MAX_RATE_LIMIT_PAUSE));
         assert_eq!(rate_limit_pause(&response(429, &[], "")), None);

@@ -163,6 +163,25 @@ mod tests {
         assert_eq!(s.next(true, None), Duration::from_secs(4));
     }
 
+    /// Codeship allows 60 requests a minute, CircleCI and Codefresh similar: at the default
+    /// interval the loop alone stays far below, even when every poll sees a change.
+    #[test]
+    fn the_default_interval_keeps_polling_under_rate_limits() {
+        for changing in [false, true] {
+            let mut s = Schedule::new(Duration::from_secs(5));
+            let mut elapsed = Duration::ZERO;
+            let mut polls = 1;
+            while elapsed < Duration::from_secs(60) {
+                elapsed += s.next(changing, None);
+                polls += 1;
+            }
+            assert!(
+                polls <= 13,
+                "{polls} polls in a minute (changing: {changing})"
+            );
+        }
+    }
+
     #[test]
     fn rate_limits_stretch_the_interval() {
         let mut s = Schedule::new(Duration::from_secs(5));

@@ -78,6 +78,9 @@ fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
     for status in ["pending", "running", "success"] {
         has(&run, &format!("build {id}: {status}"));
     }
+    // The link once, not with every status.
+    let link = format!("{}/build/{id}", fake.server.url);
+    assert_eq!(run.stderr.matches(&link).count(), 1, "{}", run.stderr);
     run.assert_no_secret(&[KEY]);
 }
 
@@ -244,6 +247,17 @@ fn bad_variables_and_var_files_are_usage_errors_and_nothing_is_sent() {
         assert!(line.contains(named), "{args:?}: {line}");
         run.assert_no_secret(&[KEY]);
     }
+    // A YAML var file is named as such, with the two formats that work.
+    let run = codefresh(
+        &fake,
+        &["run", "pipeB", "--var-file", yml.to_str().unwrap()],
+    )
+    .run();
+    let line = run.error_line();
+    assert!(
+        line.contains("YAML is not supported") && line.contains("KEY=VALUE lines"),
+        "{line}"
+    );
     assert!(fake.server.requests().is_empty());
 }
 
@@ -282,6 +296,29 @@ fn the_three_final_statuses_are_the_codefresh_cli_exit_codes() {
             run.stdout
         );
     }
+}
+
+#[test]
+fn a_rate_limit_while_waiting_slows_the_polling_down() {
+    let fake = Codefresh::start("success");
+    let id = "6300000000000000000000e9";
+    fake.add_build(id, &["running"]);
+    fake.server.inject(
+        "GET",
+        "/api/builds/",
+        vec![Reply::text(429, "slow down").header("Retry-After", "1")],
+    );
+    // At a 20 ms interval growing x1.5, 3 s would be about a dozen polls; after Codefresh
+    // asked for 1 s, the polls are at least 1 s apart from then on.
+    let run = codefresh(&fake, &["wait", id, "--timeout", "3s"]).run();
+    run.assert_code(3);
+    let polls = fake.server.count("GET", "/api/builds/");
+    assert!(
+        (3..=5).contains(&polls),
+        "{polls} polls: {:#?}",
+        fake.server.lines()
+    );
+    run.assert_no_secret(&[KEY]);
 }
 
 #[test]
@@ -1040,5 +1077,18 @@ fn a_run_through_a_proxy_starts_one_build() {
     assert_eq!(run.stdout, format!("{}\n", first()));
     assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 1);
     assert_eq!(proxy.connects().len(), fake.server.lines().len());
+    run.assert_no_secret(&[KEY]);
+}
+
+#[test]
+fn the_api_is_g_codefresh_io_unless_cf_url_says_otherwise() {
+    let run = called_as("codefresh", &["run", "pipeB", "-d", "--dry-run"])
+        .env("CF_API_KEY", KEY)
+        .run();
+    run.assert_code(0);
+    has(
+        &run,
+        "dry run: POST https://g.codefresh.io/api/pipelines/run/pipeB",
+    );
     run.assert_no_secret(&[KEY]);
 }
