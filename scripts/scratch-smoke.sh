@@ -17,6 +17,7 @@ cp "$bin" "$root/cirelay"
 ln -s cirelay "$root/codeship_restart_build"
 ln -s cirelay "$root/codefresh"
 [ "$(find "$root" -mindepth 1 | wc -l)" = 3 ] || fail "the root holds more than the binary and its names"
+command -v readelf >/dev/null || fail "readelf (Debian's binutils) is needed to check for a dynamic loader"
 if readelf -l "$bin" | grep -q INTERP; then fail "$bin asks for a dynamic loader"; fi
 
 chroot_bin=$(command -v chroot || echo /usr/sbin/chroot)

@@ -973,6 +973,46 @@ mod tests {
                 force: false
             })
         );
+        // Before the provider, between provider and command, after everything.
+        for line in [
+            &[
+                "--verbose",
+                "--output=json",
+                "codeship",
+                "restart-latest",
+                "--wait",
+            ][..],
+            &[
+                "codeship",
+                "--verbose",
+                "--output",
+                "json",
+                "restart-latest",
+                "--wait",
+            ],
+            &[
+                "codeship",
+                "restart-latest",
+                "--wait",
+                "--output",
+                "json",
+                "--verbose",
+            ],
+        ] {
+            let Action::Run(g, c) = parse(Personality::Cirelay, args(line)).unwrap() else {
+                panic!("{line:?}")
+            };
+            assert!(g.verbose && g.output == OutputMode::Json, "{line:?}");
+            assert_eq!(
+                *c,
+                Command::Codeship(CodeshipCommand::RestartLatest {
+                    branch: None,
+                    wait: true,
+                    force: false
+                }),
+                "{line:?}"
+            );
+        }
     }
 
     #[test]

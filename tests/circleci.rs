@@ -1187,3 +1187,16 @@ fn help_lists_every_circleci_command() {
         assert!(run.stdout.contains(word), "{word}");
     }
 }
+
+#[test]
+fn the_api_is_circleci_com_unless_circleci_host_says_otherwise() {
+    let run = cirelay(&["circleci", "trigger", SLUG, "--detach", "--dry-run"])
+        .env("CIRCLE_TOKEN", TOKEN)
+        .run();
+    run.assert_code(0);
+    assert_stderr(
+        &run,
+        &format!("dry run: POST https://circleci.com{}", trigger_path(SLUG)),
+    );
+    run.assert_no_secret(&[TOKEN]);
+}

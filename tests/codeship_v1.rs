@@ -35,11 +35,10 @@ fn restart_latest_sends_exactly_two_requests_and_prints_the_new_id() {
             format!("POST {}", CodeshipV1::restart_target(1003)),
         ]
     );
-    let requests = fake.server.requests();
-    assert!(requests[0]
-        .header("user-agent")
-        .unwrap()
-        .starts_with("cirelay/"));
+    let agent = format!("cirelay/{}", env!("CARGO_PKG_VERSION"));
+    for req in fake.server.requests() {
+        assert_eq!(req.header("user-agent"), Some(agent.as_str()));
+    }
     run.assert_no_secret(&[KEY]);
 }
 
@@ -604,4 +603,24 @@ fn a_proxy_that_refuses_is_exit_6_and_its_password_is_never_shown() {
     assert!(offered.starts_with("Basic "));
     assert!(fake.server.lines().is_empty());
     run.assert_no_secret(&[KEY, password, offered.trim_start_matches("Basic ")]);
+}
+
+#[test]
+fn the_v1_api_is_codeship_com_unless_codeship_api_url_says_otherwise() {
+    let run = cirelay(&["codeship", "restart-latest", "--dry-run"])
+        .envs(&[
+            ("CODESHIP_API_KEY", KEY),
+            ("CODESHIP_API_PROJECT_ID", "12345"),
+            ("CODESHIP_API_BRANCH", "main"),
+        ])
+        .run();
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(
+            "dry run: GET https://codeship.com/api/v1/projects/12345.json?api_key=***&branch=main"
+        ),
+        "{}",
+        run.stderr
+    );
+    run.assert_no_secret(&[KEY]);
 }

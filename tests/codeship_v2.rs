@@ -1181,3 +1181,24 @@ fn configuration_errors_exit_4_name_the_fix_and_send_nothing() {
     );
     assert!(fake.server.requests().is_empty());
 }
+
+#[test]
+fn the_v2_api_is_api_codeship_com_unless_codeship_api_url_says_otherwise() {
+    let fake = CodeshipV2::start("success");
+    let mut cli = cirelay(&["codeship", "trigger", "--dry-run"]);
+    for (n, v) in fake.env() {
+        if n != "CODESHIP_API_URL" {
+            cli = cli.env(n, &v);
+        }
+    }
+    let run = cli.run();
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("dry run: POST https://api.codeship.com/v2/auth"),
+        "{}",
+        run.stderr
+    );
+    assert!(fake.server.requests().is_empty());
+    run.assert_no_secret(&[PASSWORD]);
+}
