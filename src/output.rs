@@ -142,8 +142,10 @@ impl Output {
     }
 
     /// A build was started or restarted: its id goes to stdout at once (text mode), and
-    /// its id and URL are exported the CI-native way.
+    /// its id and URL are exported the CI-native way. `build` is the report as it stands at
+    /// the start (result `Started`), which JSON mode prints should the command fail later.
     pub fn started(&self, build: &Report) {
+        debug_assert_eq!(build.result, Outcome::Started);
         if self.mode == OutputMode::Text {
             stdout_line(&build.id);
         }
@@ -169,8 +171,6 @@ impl Output {
     pub fn finish_after_error(&self) {
         if self.mode == OutputMode::Json {
             if let Some(build) = self.started.borrow().as_ref() {
-                let mut build = build.clone();
-                build.result = Outcome::Started;
                 stdout_line(&build.to_json());
             }
         }

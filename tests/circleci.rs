@@ -795,14 +795,6 @@ fn verbose_and_dry_run_never_show_the_token() {
 
 // ---------------------------------------------------------------- status, wait, cancel
 
-/// stderr without the clock: `[    0.0s] text` → `text`.
-fn events(run: &Run) -> Vec<&str> {
-    run.stderr
-        .lines()
-        .map(|l| l.split_once("] ").map_or(l, |(_, text)| text))
-        .collect()
-}
-
 #[test]
 fn status_prints_its_word_and_the_pipeline_and_each_workflow() {
     let fake = Circle::start();
@@ -814,7 +806,7 @@ fn status_prints_its_word_and_the_pipeline_and_each_workflow() {
     let url = fake.pipeline_url(SLUG, BUSY);
     let wf = fake.workflows(BUSY);
     assert_eq!(
-        events(&run),
+        run.events(),
         vec![
             format!("pipeline #{BUSY} {SLUG}: on_hold (created) {url}"),
             format!("  workflow build: running {url}/workflows/{}", wf[0].id),
@@ -852,7 +844,7 @@ fn status_exits_by_a_finished_pipelines_result() {
     let run = circleci(&fake, &["status", &pipeline_id(DEV_NEWEST)]).run();
     run.assert_code(2);
     assert_eq!(run.stdout, "canceled\n");
-    assert!(events(&run)[0].starts_with(&format!(
+    assert!(run.events()[0].starts_with(&format!(
         "pipeline #{DEV_NEWEST} {SLUG}: canceled (created)"
     )));
 }
@@ -863,7 +855,7 @@ fn status_of_an_errored_pipeline_prints_its_errors() {
     let run = circleci(&fake, &["status", &pipeline_id(ERRORED)]).run();
     run.assert_code(1);
     assert_eq!(run.stdout, "errored\n");
-    let lines = events(&run);
+    let lines = run.events();
     assert_eq!(
         lines[0],
         format!(

@@ -1185,13 +1185,11 @@ fn configuration_errors_exit_4_name_the_fix_and_send_nothing() {
 #[test]
 fn the_v2_api_is_api_codeship_com_unless_codeship_api_url_says_otherwise() {
     let fake = CodeshipV2::start("success");
-    let mut cli = cirelay(&["codeship", "trigger", "--dry-run"]);
-    for (n, v) in fake.env() {
-        if n != "CODESHIP_API_URL" {
-            cli = cli.env(n, &v);
-        }
-    }
-    let run = cli.run();
+    let mut env = fake.env();
+    env.retain(|(n, _)| *n != "CODESHIP_API_URL");
+    let run = cirelay(&["codeship", "trigger", "--dry-run"])
+        .env_all(env)
+        .run();
     run.assert_code(0);
     assert!(
         run.stderr

@@ -320,10 +320,16 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// The text of a stderr event line without its clock: `[    0.4s] text` → `text`.
+pub fn event_text(line: &str) -> Option<&str> {
+    line.split_once("] ")
+        .filter(|(clock, _)| clock.starts_with('['))
+        .map(|(_, text)| text)
+}
+
 /// `[   0.4s] cirelay: error: …`: the line a failed run ends with.
 pub fn is_error_line(line: &str) -> bool {
-    line.split_once("] ")
-        .is_some_and(|(clock, rest)| clock.starts_with('[') && rest.starts_with("cirelay: error:"))
+    event_text(line).is_some_and(|text| text.starts_with("cirelay: error:"))
 }
 
 /// The result of one run of the binary.
@@ -368,6 +374,14 @@ impl Run {
             self.stderr
         );
         self.code
+    }
+
+    /// stderr's lines without their clocks.
+    pub fn events(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .map(|l| event_text(l).unwrap_or(l))
+            .collect()
     }
 
     pub fn assert_code(&self, code: i32) -> &Self {
