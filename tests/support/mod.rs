@@ -537,53 +537,36 @@ impl Proxy {
     }
 }
 
-fn tunnel(client: TcpStream, seen: &Mutex<Vec<Connect>>, routes: &[(String, String)]) {
+fn tunnel(mut client: TcpStream, seen: &Mutex<Vec<Connect>>, routes: &[(String, String)]) {
     let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
-    let Ok(reader) = client.try_clone() else {
+    // The head is read like any request's; nothing follows it until the tunnel is
+    // answered, so nothing the reader buffered is lost.
+    let Some(head) = read_request(&mut client) else {
         return;
     };
-    let mut reader = BufReader::new(reader);
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
+    if head.method != "CONNECT" {
         return;
     }
-    let mut auth = None;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() {
-            return;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((n, v)) = h.split_once(':') {
-            if n.trim().eq_ignore_ascii_case("proxy-authorization") {
-                auth = Some(v.trim().to_string());
-            }
-        }
-    }
-    let mut parts = line.split_whitespace();
-    let (Some("CONNECT"), Some(target)) = (parts.next(), parts.next()) else {
-        return;
-    };
-    seen.lock().unwrap().push((target.to_string(), auth));
-    let mut client = client;
+    let auth = head.header("proxy-authorization").map(str::to_string);
+    seen.lock().unwrap().push((head.target.clone(), auth));
     let upstream = routes
         .iter()
-        .find(|(from, _)| from == target)
+        .find(|(from, _)| *from == head.target)
         .and_then(|(_, to)| TcpStream::connect(to.trim_start_matches("http://")).ok());
     let Some(upstream) = upstream else {
         let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
         return;
     };
     let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-    let (Ok(mut up_write), Ok(mut up_read)) = (upstream.try_clone(), upstream.try_clone()) else {
+    let (Ok(mut up_write), Ok(mut up_read), Ok(mut from_client)) = (
+        upstream.try_clone(),
+        upstream.try_clone(),
+        client.try_clone(),
+    ) else {
         return;
     };
-    // The reader hands on what it buffered past the CONNECT head first: it is the tunnel's.
     let to_upstream = thread::spawn(move || {
-        let _ = std::io::copy(&mut reader, &mut up_write);
+        let _ = std::io::copy(&mut from_client, &mut up_write);
         let _ = up_write.shutdown(Shutdown::Write);
     });
     let _ = std::io::copy(&mut up_read, &mut client);
