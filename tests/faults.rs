@@ -89,6 +89,15 @@ fn codefresh_with_a_running_build(args: &[&str]) -> Setup {
     setup(fake.server.clone(), fake.env(), &[KEY], args)
 }
 
+/// New builds stay in their first status, so a short `--timeout` always finds the build still
+/// running, however fast the polls come back.
+fn codefresh_with_held_builds(args: &[&str]) -> Setup {
+    use support::codefresh::{Codefresh, KEY};
+    let fake = Codefresh::start("success");
+    fake.state.lock().unwrap().hold_new = Some(Duration::from_secs(60));
+    setup(fake.server.clone(), fake.env(), &[KEY], args)
+}
+
 fn circleci(args: &[&str]) -> Setup {
     use support::circleci::{Circle, TOKEN};
     let fake = Circle::start();
@@ -236,7 +245,7 @@ fn targets() -> Vec<Target> {
             method: "DELETE",
             path_prefix: "/api/progress/".into(),
             start: || {
-                codefresh(&[
+                codefresh_with_held_builds(&[
                     "codefresh",
                     "run",
                     "pipeB",
