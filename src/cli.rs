@@ -575,7 +575,7 @@ fn parse_output(flag: Option<String>, env: Option<String>) -> Result<OutputMode>
     }
 }
 
-fn env_flag(name: &str) -> Result<bool> {
+pub fn env_flag(name: &str) -> Result<bool> {
     match std::env::var(name)
         .unwrap_or_default()
         .to_ascii_lowercase()

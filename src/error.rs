@@ -23,6 +23,12 @@ pub enum Error {
     #[error("{0}")]
     UnknownOutcome(String),
 
+    /// A retry would have to wait past `--timeout` (a rate limit asking for a long pause).
+    /// While waiting on a build that ends the wait (exit 3); anywhere else the API was not
+    /// reached in time, like [`Error::Unreachable`].
+    #[error("{0}")]
+    OutOfTime(String),
+
     /// `--dry-run` printed the request whose answer the next step would need.
     #[error(
         "dry run: nothing was sent; what would follow {0} needs its answer, so cirelay stops here"
@@ -36,7 +42,7 @@ impl Error {
             Error::DryRunStop(_) => 0,
             Error::Usage(_) => 4,
             Error::Api(_) => 5,
-            Error::Unreachable(_) | Error::UnknownOutcome(_) => 6,
+            Error::Unreachable(_) | Error::UnknownOutcome(_) | Error::OutOfTime(_) => 6,
         }
     }
 

@@ -8,6 +8,10 @@ pub mod codeship;
 pub mod error;
 pub mod http;
 pub mod output;
+pub mod sanitize;
+pub mod secrets;
+pub mod time;
+pub mod url;
 pub mod wait;
 
 /// Entry points for the fuzz targets in `tests/fuzz`: each runs the code that reads a
@@ -48,11 +52,11 @@ pub mod fuzzing {
 
     /// Redacts `text` with `secrets` as the only registered secrets.
     pub fn redact_with(secrets: &[&str], text: &str) -> String {
-        http::forget_secrets();
+        crate::secrets::forget_secrets();
         for s in secrets {
-            http::register_secret(s);
+            crate::secrets::register_secret(s);
         }
-        http::redact(text)
+        crate::secrets::redact(text)
     }
 }
 
@@ -71,9 +75,16 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(globals: &Globals) -> Result<Self> {
+        let deadline = globals.timeout.map(|t| std::time::Instant::now() + t);
         Ok(Ctx {
-            http: Http::new(globals.request_timeout, globals.verbose, globals.dry_run)?,
+            http: Http::new(
+                globals.request_timeout,
+                globals.verbose,
+                globals.dry_run,
+                deadline,
+            )?,
             wait: WaitConfig {
+                deadline,
                 timeout: globals.timeout,
                 interval: globals.interval,
             },

@@ -3,15 +3,18 @@
 //! object at the end (json), so `ID=$(cirelay …)` works.
 
 use std::cell::RefCell;
-use std::fs::OpenOptions;
+use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::cli::OutputMode;
-use crate::http::redact;
+use crate::error::{Error, Result};
+use crate::sanitize;
+use crate::secrets::redact;
 use crate::wait::BuildState;
 
 static START: OnceLock<Instant> = OnceLock::new();
@@ -21,11 +24,17 @@ pub fn start_clock() {
     START.get_or_init(Instant::now);
 }
 
-/// Prints one progress line to stderr, secrets removed.
+/// Prints one progress line to stderr, secrets and control characters removed.
 pub fn event(message: impl AsRef<str>) {
     let elapsed = START.get_or_init(Instant::now).elapsed();
-    let line = redact(message.as_ref()).replace('\n', " ");
+    let line = printable_line(message.as_ref());
     eprintln!("[{:>7.1}s] {line}", elapsed.as_secs_f64());
+}
+
+/// `text` as one printable line: redacted, free of control characters (a newline becomes a
+/// space), and redacted once more, since removing a character may join a secret again.
+pub fn printable_line(text: &str) -> String {
+    redact(&sanitize::printable(&redact(text)).replace('\n', " "))
 }
 
 /// The one line a failed command ends with; `cirelay: error:` keeps it easy to find in a log.
@@ -144,13 +153,26 @@ impl Output {
     /// A build was started or restarted: its id goes to stdout at once (text mode), and
     /// its id and URL are exported the CI-native way. `build` is the report as it stands at
     /// the start (result `Started`), which JSON mode prints should the command fail later.
-    pub fn started(&self, build: &Report) {
+    /// Providers check ids and links where they read them; a value that still carries a
+    /// control character is refused here, never written into a file later steps source.
+    pub fn started(&self, build: &Report) -> Result<()> {
         debug_assert_eq!(build.result, Outcome::Started);
+        let url = build.url.as_deref().unwrap_or("");
+        for (what, value) in [("id", build.id.as_str()), ("link", url)] {
+            if !exportable(value) {
+                return Err(Error::UnknownOutcome(format!(
+                    "{} answered a build {what} with a control character or a space (`{}`), which cirelay will not write into the CI's export files; the build may have started — check the provider's build list",
+                    build.provider,
+                    value.escape_debug()
+                )));
+            }
+        }
         if self.mode == OutputMode::Text {
             stdout_line(&build.id);
         }
-        export_build(&build.id, build.url.as_deref().unwrap_or(""));
+        export_build(&build.id, url);
         *self.started.borrow_mut() = Some(build.clone());
+        Ok(())
     }
 
     /// A command's own answer in text mode (e.g. `status` prints the status word).
@@ -179,8 +201,14 @@ impl Output {
 
 fn stdout_line(line: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", redact(line));
+    let _ = writeln!(out, "{}", printable_line(line));
     let _ = out.flush();
+}
+
+/// A value that may go into an export file: no control character (a newline would add a
+/// variable of the API's choosing), no space, no bidi override.
+fn exportable(value: &str) -> bool {
+    sanitize::printable(value) == value && !value.contains(['\n', '\t', ' '])
 }
 
 /// Where the CI system running cirelay lets a step hand values to later steps.
@@ -209,16 +237,53 @@ fn export_build(id: &str, url: &str) {
 }
 
 fn append(path: &str, text: &str) {
-    let written = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    if let Err(e) = written {
+    if let Err(e) = append_to_regular_file(path, text) {
         event(format!(
             "warning: could not export the build id to {path}: {e}"
         ));
     }
+}
+
+/// Opening a FIFO for writing blocks until a reader comes: never, after the build started.
+#[cfg(target_os = "linux")]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(not(target_os = "linux"))]
+const O_NONBLOCK: i32 = 0;
+
+/// Appends to `path` only when it is a regular file, or creates it (readable by others,
+/// writable by its owner only). A dangling symlink is not followed into creating a file
+/// elsewhere, and a FIFO, directory or device is refused rather than waited on.
+fn append_to_regular_file(path: &str, text: &str) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    let refuse = |why: &str| Error::new(ErrorKind::InvalidInput, why.to_string());
+    let mut file = match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(O_NONBLOCK)
+            .open(path)?,
+        Err(e) => return Err(e),
+        Ok(link) => {
+            let target = if link.file_type().is_symlink() {
+                fs::metadata(path).map_err(|_| refuse("it is a symlink to nothing"))?
+            } else {
+                link
+            };
+            if !target.is_file() {
+                return Err(refuse("it is not a regular file"));
+            }
+            OpenOptions::new()
+                .append(true)
+                .custom_flags(O_NONBLOCK)
+                .open(path)?
+        }
+    };
+    // It could have been swapped between the look and the open.
+    if !file.metadata()?.is_file() {
+        return Err(refuse("it is not a regular file"));
+    }
+    file.write_all(text.as_bytes())
 }
 
 fn shell_quote(s: &str) -> String {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::http::Http;
 use crate::output::{self, Outcome};
 
@@ -41,9 +41,23 @@ impl Observation {
 
 #[derive(Debug, Clone, Copy)]
 pub struct WaitConfig {
-    /// `None`: no limit.
+    /// When waiting ends (`--timeout` from the command's start); `None`: no limit.
+    pub deadline: Option<Instant>,
+    /// `--timeout` as given, for the message that says it was reached.
     pub timeout: Option<Duration>,
     pub interval: Duration,
+}
+
+impl WaitConfig {
+    /// The same waiting, but over after `limit` at the latest.
+    pub fn within(self, limit: Duration) -> Self {
+        let end = Instant::now() + limit;
+        WaitConfig {
+            deadline: Some(self.deadline.map_or(end, |d| d.min(end))),
+            timeout: Some(self.timeout.map_or(limit, |t| t.min(limit))),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,11 +92,26 @@ pub fn until_finished(
     what: &str,
     mut poll: impl FnMut() -> Result<Observation>,
 ) -> Result<Waited> {
-    let deadline = config.timeout.map(|t| Instant::now() + t);
+    let deadline = config.deadline;
     let mut schedule = Schedule::new(config.interval);
     let mut last_status: Option<String> = None;
     loop {
-        let seen = poll()?;
+        let seen = match poll() {
+            Ok(seen) => seen,
+            // A rate limit that asks for a pause past --timeout ends the wait like the
+            // deadline itself does.
+            Err(Error::OutOfTime(why)) => {
+                let status = last_status.unwrap_or_else(|| "unknown".to_string());
+                output::event(format!(
+                    "{what}: gave up waiting (--timeout): {why}; it is still {status}"
+                ));
+                return Ok(Waited::TimedOut(Observation::new(
+                    BuildState::Running,
+                    status,
+                )));
+            }
+            Err(e) => return Err(e),
+        };
         let changed = last_status.as_deref() != Some(seen.status.as_str());
         if changed {
             output::event(format!("{what}: {}", seen.status));

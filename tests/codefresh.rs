@@ -1051,6 +1051,7 @@ fn a_run_through_a_proxy_that_refuses_was_never_sent_so_it_is_retried() {
     let proxy = Proxy::start(Vec::new());
     let run = codefresh(&fake, &["run", "pipeB", "-d"])
         .env("CF_URL", "http://codefresh.test")
+        .env("CIRELAY_ALLOW_HTTP", "1")
         .env("HTTPS_PROXY", &proxy.url)
         .env("CIRELAY_RETRIES", "2")
         .run();
@@ -1071,6 +1072,7 @@ fn a_run_through_a_proxy_starts_one_build() {
     let proxy = Proxy::start(vec![("codefresh.test:80".into(), fake.server.url.clone())]);
     let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"])
         .env("CF_URL", "http://codefresh.test")
+        .env("CIRELAY_ALLOW_HTTP", "1")
         .env("https_proxy", &proxy.url)
         .run();
     run.assert_code(0);
@@ -1091,4 +1093,236 @@ fn the_api_is_g_codefresh_io_unless_cf_url_says_otherwise() {
         "dry run: POST https://g.codefresh.io/api/pipelines/run/pipeB",
     );
     run.assert_no_secret(&[KEY]);
+}
+
+// ---------------------------------------------------------------- hardening
+
+/// What a CI log must never receive from cirelay: a carriage return that overwrites a line,
+/// an escape sequence, NUL, a bidi override.
+fn assert_printable(run: &Run) {
+    for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text
+                .chars()
+                .any(|c| (c.is_control() && c != '\n' && c != '\t')
+                    || ('\u{202A}'..='\u{202E}').contains(&c)
+                    || ('\u{2066}'..='\u{2069}').contains(&c)),
+            "{stream} carries a control character: {text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_status_word_with_escapes_cannot_rewrite_the_log() {
+    let fake = Codefresh::start("success");
+    let hostile = "running\r[   9.9s] build 6200: success\u{1b}]0;owned\u{7}\u{1b}[2K\u{202e}\0";
+    fake.server.inject(
+        "GET",
+        "/api/builds/",
+        vec![Reply::json(
+            200,
+            json!({"id": NEWEST_ANY, "status": hostile, "pipelineName": "a\u{1b}[31mred"}),
+        )],
+    );
+    let run = codefresh(&fake, &["status", NEWEST_ANY]).run();
+    run.assert_code(0);
+    assert_printable(&run);
+    assert_eq!(run.stdout, "running[   9.9s] build 6200: success\n");
+    has(&run, "(pipeline ared)");
+}
+
+#[test]
+fn an_error_body_with_escapes_cannot_rewrite_the_log() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "POST",
+        "/api/pipelines/run/",
+        vec![Reply::text(
+            400,
+            "bad trigger\r[   1.0s] started build ok\u{1b}[1A\u{1b}[2K\u{9b}2J\u{7}\u{2066}!",
+        )],
+    );
+    let run = codefresh(&fake, &["run", "pipeB", "-t", "trig"]).run();
+    run.assert_code(5);
+    assert_printable(&run);
+    let line = run.error_line();
+    assert!(
+        line.contains("answered 400: bad trigger [ 1.0s] started build ok!"),
+        "{line}"
+    );
+}
+
+#[test]
+fn dot_segments_are_encoded_and_never_climb_the_path() {
+    let fake = Codefresh::start("success");
+    for (name, target) in [("..", "%2E%2E"), (".", "%2E")] {
+        let run = codefresh(&fake, &["run", name, "-d"]).run();
+        run.assert_code(5);
+        assert_eq!(
+            fake.server.lines().last().unwrap(),
+            &format!("POST /api/pipelines/run/{target}")
+        );
+    }
+    assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 2);
+}
+
+#[test]
+fn a_short_key_is_still_a_secret() {
+    let fake = Codefresh::start("success");
+    fake.server.inject(
+        "POST",
+        "/api/pipelines/run/",
+        vec![Reply::json(401, json!({"message": "key abc is not valid"}))],
+    );
+    let run = codefresh(&fake, &["run", "pipeB", "--verbose"])
+        .env("CF_API_KEY", "abc")
+        .run();
+    run.assert_code(5);
+    let line = run.error_line();
+    assert!(line.contains("key *** is not valid"), "{line}");
+    // --verbose says once that such a key is hidden only where it stands alone.
+    assert_eq!(
+        run.stderr
+            .matches("a secret shorter than 8 characters")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    let run = codefresh(&fake, &["run", "pipeB"])
+        .env("CF_API_KEY", "abc")
+        .run();
+    assert!(!run.stderr.contains("shorter than"), "{}", run.stderr);
+}
+
+#[test]
+fn a_key_echoed_json_or_html_escaped_is_redacted() {
+    let fake = Codefresh::start("success");
+    let key = "5f0c1d2e/3a4b&5c6d<7e8f>\"9a0b\"";
+    let escaped = [
+        r#"5f0c1d2e\/3a4b&5c6d<7e8f>\"9a0b\""#,
+        r#"5f0c1d2e/3a4b\u00265c6d\u003c7e8f\u003e\"9a0b\""#,
+        "5f0c1d2e/3a4b&amp;5c6d&lt;7e8f&gt;&quot;9a0b&quot;",
+    ];
+    for echoed in escaped {
+        fake.server.inject(
+            "POST",
+            "/api/pipelines/run/",
+            vec![Reply::text(
+                401,
+                &format!("{{\"message\": \"invalid key {echoed}\"}}"),
+            )],
+        );
+        let run = codefresh(&fake, &["run", "pipeB"])
+            .env("CF_API_KEY", key)
+            .run();
+        run.assert_code(5);
+        assert!(
+            run.error_line().contains("invalid key ***"),
+            "{}",
+            run.stderr
+        );
+        run.assert_no_secret(&[key, echoed, "5f0c1d2e", "7e8f"]);
+    }
+}
+
+#[test]
+fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-fifo");
+    let fifo = dir.join("env_vars_to_export");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let run = codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", first()));
+    has(&run, "could not export the build id");
+    has(&run, "it is not a regular file");
+}
+
+#[test]
+fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-dangling");
+    let elsewhere = dir.join("elsewhere");
+    let output = dir.join("github_output");
+    std::os::unix::fs::symlink(&elsewhere, &output).unwrap();
+    let run = codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("GITHUB_OUTPUT", output.to_str().unwrap())
+        .run();
+    run.assert_code(0);
+    assert!(!elsewhere.exists(), "the symlink was followed");
+    has(&run, "it is a symlink to nothing");
+    // A symlink to a file that exists is followed, as CI systems set them up.
+    std::fs::write(&elsewhere, "").unwrap();
+    codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("GITHUB_OUTPUT", output.to_str().unwrap())
+        .run()
+        .assert_code(0);
+    assert!(
+        read(&elsewhere).starts_with("build_id="),
+        "{}",
+        read(&elsewhere)
+    );
+}
+
+#[test]
+fn a_created_export_file_is_never_group_or_world_writable() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = Codefresh::start("success");
+    let dir = temp_dir("cf-mode");
+    let run = codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .umask("000")
+        .run();
+    run.assert_code(0);
+    let mode = std::fs::metadata(dir.join("env_vars_to_export"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644, "{mode:o}");
+}
+
+#[test]
+fn https_proxy_wins_over_a_socks_all_proxy() {
+    let fake = Codefresh::start("success");
+    let proxy = Proxy::start(vec![("codefresh.test:80".into(), fake.server.url.clone())]);
+    let run = codefresh(&fake, &["run", "pipeB", "-d"])
+        .env("CF_URL", "http://codefresh.test")
+        .env("CIRELAY_ALLOW_HTTP", "1")
+        .env("ALL_PROXY", "socks5://127.0.0.1:9")
+        .env("HTTPS_PROXY", &proxy.url)
+        .run();
+    run.assert_code(0);
+    assert_eq!(proxy.connects(), vec!["codefresh.test:80"]);
+}
+
+#[test]
+fn plain_http_may_be_allowed_for_a_trusted_network() {
+    let run = called_as("codefresh", &["run", "pipeB", "--dry-run"])
+        .env("CF_API_KEY", KEY)
+        .env("CF_URL", "http://codefresh.internal")
+        .env("CIRELAY_ALLOW_HTTP", "1")
+        .run();
+    run.assert_code(0);
+    has(
+        &run,
+        "dry run: POST http://codefresh.internal/api/pipelines/run/pipeB",
+    );
+    let run = called_as("codefresh", &["run", "pipeB", "--dry-run"])
+        .env("CF_API_KEY", KEY)
+        .env("CF_URL", "http://codefresh.internal")
+        .env("CIRELAY_ALLOW_HTTP", "maybe")
+        .run();
+    run.assert_code(4);
+    assert!(
+        run.error_line().contains("CIRELAY_ALLOW_HTTP"),
+        "{}",
+        run.stderr
+    );
 }

@@ -81,9 +81,11 @@ fn wait_exits_by_the_restarted_builds_result() {
         ("infrastructure_failure", 1),
         ("stopped", 2),
         ("ignored", 2),
+        // Final, as Codeship's status badge shows it: a wait on it would never end.
+        ("blocked", 2),
     ] {
         let fake = CodeshipV1::start(final_status);
-        let run = restart(&fake, &["--wait"]).run();
+        let run = restart(&fake, &["--wait", "--timeout", "20s"]).run();
         run.assert_code(code);
         assert_eq!(run.stdout, "2000\n", "{final_status}");
         assert!(
@@ -554,6 +556,7 @@ fn requests_go_through_the_proxy_the_environment_names() {
         let proxy = behind_proxy(&fake);
         let run = restart(&fake, &[])
             .env("CODESHIP_API_URL", "http://codeship.test")
+            .env("CIRELAY_ALLOW_HTTP", "1")
             .env(var, &proxy.url)
             .run();
         run.assert_code(0);
@@ -587,6 +590,7 @@ fn a_proxy_that_refuses_is_exit_6_and_its_password_is_never_shown() {
         .replace("http://", &format!("http://builder:{password}@"));
     let run = restart(&fake, &["--verbose"])
         .env("CODESHIP_API_URL", "http://codeship.test")
+        .env("CIRELAY_ALLOW_HTTP", "1")
         .env("HTTPS_PROXY", &with_credentials)
         .env("CIRELAY_RETRIES", "1")
         .run();

@@ -1200,3 +1200,119 @@ fn the_v2_api_is_api_codeship_com_unless_codeship_api_url_says_otherwise() {
     assert!(fake.server.requests().is_empty());
     run.assert_no_secret(&[PASSWORD]);
 }
+
+// ---------------------------------------------------------------- hardening
+
+#[test]
+fn a_blocked_build_is_final_and_exits_2() {
+    let fake = CodeshipV2::start("success");
+    fake.set(|s| {
+        let b = s.builds.iter_mut().find(|b| b.uuid == PRO_HOTFIX).unwrap();
+        b.upcoming = ["testing", "blocked"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    });
+    let run = codeship(&fake, &["wait", PRO_HOTFIX, "--timeout", "20s"]).run();
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains(&format!("build {PRO_HOTFIX}: blocked")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_build_uuid_that_would_forge_a_variable_is_never_exported() {
+    let fake = CodeshipV2::start("success");
+    fake.set(|s| s.next_uuid = Some("b0000000-0000\nCF_API_KEY=forged".into()));
+    let dir = temp_dir("v2-forged");
+    let github = dir.join("github_output");
+    let run = codeship(&fake, &["trigger", "--detach"])
+        .env("GITHUB_OUTPUT", github.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .run();
+    // The trigger was accepted: the build may exist, so this is an unknown outcome.
+    run.assert_code(6);
+    let line = run.error_line();
+    assert!(
+        line.contains("uuid is not a uuid") && line.contains("may have started"),
+        "{line}"
+    );
+    assert_eq!(run.stdout, "");
+    assert!(!github.exists() && !dir.join("env_vars_to_export").exists());
+    assert!(!run.stderr.contains("\nCF_API_KEY"), "{}", run.stderr);
+}
+
+#[test]
+fn a_hostile_uuid_in_a_list_is_an_unusable_answer() {
+    let fake = CodeshipV2::start("success");
+    fake.set(|s| {
+        let b = s.builds.iter_mut().find(|b| b.uuid == PRO_MASTER).unwrap();
+        b.uuid = "../../../v2/organizations".into();
+    });
+    let run = codeship(&fake, &["restart-latest"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line().contains("uuid is not a uuid"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fake.server.count("POST", "/v2/organizations/"), 0);
+}
+
+#[test]
+fn the_rate_limit_said_on_the_status_line_alone_is_waited_out() {
+    let fake = CodeshipV2::start("success");
+    fake.server.inject(
+        "GET",
+        "/v2/organizations/",
+        vec![
+            Reply::empty(403)
+                .reason("Forbidden Rate Limit Exceeded")
+                .header("Retry-After", "0");
+            2
+        ],
+    );
+    let run = codeship(&fake, &["restart-latest"]).run();
+    run.assert_code(0);
+    assert_eq!(fake.server.count("GET", "/v2/organizations/"), 4);
+    assert!(run.stderr.contains("rate-limited"), "{}", run.stderr);
+    // Codeship's window, answered the documented way, is survived too.
+    let fake = CodeshipV2::start("success");
+    fake.set(|s| {
+        s.rate_limit = Some((3, Duration::from_millis(1500)));
+        s.rate_limit_on_status_line = true;
+    });
+    let run = codeship(&fake, &["restart-latest", "--wait"])
+        .env("CIRELAY_RETRIES", "6")
+        .run();
+    run.assert_code(0);
+    assert!(fake.state.lock().unwrap().answered_rate_limited >= 1);
+    assert_eq!(fake.created().len(), 1);
+}
+
+#[test]
+fn a_token_that_expires_during_a_rate_limit_pause_is_renewed_before_the_retry() {
+    let fake = CodeshipV2::start("success");
+    // Renewed halfway through its 2 s life, so the 3 s pause outlives it.
+    fake.set(|s| s.token_lifetime = 2);
+    fake.server.inject(
+        "GET",
+        &format!("{}/builds/{PRO_HOTFIX}", CodeshipV2::prefix(PRO)),
+        vec![Reply::text(403, "Rate Limit Exceeded").header("Retry-After", "3")],
+    );
+    let run = codeship(&fake, &["status", PRO_HOTFIX]).run();
+    run.assert_code(0);
+    assert_eq!(
+        fake.server.lines(),
+        vec![
+            AUTH.to_string(),
+            get(PRO, PRO_HOTFIX),
+            AUTH.to_string(),
+            get(PRO, PRO_HOTFIX)
+        ]
+    );
+    assert_eq!(fake.state.lock().unwrap().answered_401, 0);
+    assert_no_secrets(&run, &fake);
+}

@@ -438,6 +438,18 @@ impl Fault {
             }
         )
     }
+
+    /// An answer that says the request was taken (2xx) or sent elsewhere (3xx): for a
+    /// build-starting request, the build may exist.
+    fn may_have_been_accepted(&self) -> bool {
+        matches!(
+            self.reply,
+            Reply::Answer {
+                status: 200..=399,
+                ..
+            } | Reply::Huge(_)
+        )
+    }
 }
 
 fn fault(name: &'static str, reply: Reply, transient: bool, refused_before_work: bool) -> Fault {
@@ -486,6 +498,20 @@ fn check_target(target: &Target, fault: &Fault) {
             (_, true, _) => {
                 assert_eq!(run.code, code(6), "{name}: {}", run.stderr);
                 assert_eq!((faulted, handled), (2, 0), "{name}: retried once");
+            }
+            (Kind::Start, false, _) if fault.may_have_been_accepted() => {
+                // The contract: an accepted start whose answer cannot be read is exit 6.
+                assert_eq!(run.code, 6, "{name}: {}", run.stderr);
+                assert!(
+                    run.error_line().contains("may have started"),
+                    "{name}: {}",
+                    run.stderr
+                );
+                assert_eq!(
+                    (faulted, handled),
+                    (1, 0),
+                    "{name}: a build-starting request was re-sent"
+                );
             }
             (_, false, _) => {
                 // An action needs nothing from a 2xx answer's body: its status says it worked.
@@ -687,15 +713,20 @@ fn redirects_to_another_host_are_not_followed() {
     assert!(elsewhere.requests().is_empty(), "a redirect was followed");
 }
 
+/// Points the provider's host variable (`CF_URL`, `CIRCLECI_HOST`, `CODESHIP_API_URL`) at `url`.
+fn point_at(setup: &mut Setup, url: &str) {
+    for (name, value) in setup.env.iter_mut() {
+        if name.ends_with("_URL") || name.ends_with("_HOST") {
+            *value = url.into();
+        }
+    }
+}
+
 #[test]
 fn connection_refused_everywhere_is_exit_6() {
     for target in targets() {
         let mut setup = (target.start)();
-        for (name, value) in setup.env.iter_mut() {
-            if name.ends_with("_URL") || name.ends_with("_HOST") {
-                *value = "http://127.0.0.1:9".into();
-            }
-        }
+        point_at(&mut setup, "http://127.0.0.1:9");
         let run = run(&setup);
         assert_well_behaved(&target, "connection refused", &setup, &run);
         assert_eq!(run.code, 6, "{}: {}", target.name, run.stderr);
@@ -705,5 +736,159 @@ fn connection_refused_everywhere_is_exit_6() {
             target.name,
             run.stderr
         );
+    }
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    for target in targets() {
+        let mut setup = (target.start)();
+        point_at(&mut setup, "http://ci.example.invalid");
+        let run = run(&setup);
+        assert_well_behaved(&target, "plain http", &setup, &run);
+        assert_eq!(run.code, 4, "{}: {}", target.name, run.stderr);
+        let line = run.error_line();
+        assert!(
+            line.contains("plain http://") && line.contains("CIRELAY_ALLOW_HTTP=1"),
+            "{}: {line}",
+            target.name
+        );
+    }
+}
+
+#[test]
+fn credentials_in_a_host_url_are_never_printed_and_links_carry_none() {
+    for target in targets() {
+        let mut setup = (target.start)();
+        let with_credentials = setup
+            .server
+            .url
+            .replace("http://", "http://robot:hunter2-in-the-url@");
+        point_at(&mut setup, &with_credentials);
+        setup.args.push("--verbose".into());
+        let run = run(&setup);
+        assert_well_behaved(&target, "credentials in the host", &setup, &run);
+        run.assert_code_in(&[0, 3]);
+        for shown in ["hunter2-in-the-url", "robot:", "robot@", "@127.0.0.1"] {
+            assert!(
+                !run.stdout.contains(shown) && !run.stderr.contains(shown),
+                "{}: {shown} printed:\n{}{}",
+                target.name,
+                run.stdout,
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn no_rate_limit_pause_runs_past_the_timeout() {
+    std::thread::scope(|scope| {
+        for target in targets() {
+            scope.spawn(move || {
+                let mut setup = (target.start)();
+                if !setup.args.iter().any(|a| a == "--timeout") {
+                    setup.args.extend(["--timeout".into(), "2s".into()]);
+                }
+                let asks = Reply::text(429, "slow down").header("Retry-After", "40");
+                setup
+                    .server
+                    .inject(target.method, &target.path_prefix, vec![asks; 2]);
+                let run = run(&setup);
+                assert_well_behaved(&target, "a long Retry-After", &setup, &run);
+                let name = target.name;
+                // Given up at once: waiting past --timeout only to give up helps nobody.
+                assert_eq!(
+                    setup.server.count(target.method, &target.path_prefix),
+                    1,
+                    "{name}: {}",
+                    run.stderr
+                );
+                assert!(
+                    run.stderr.contains("after --timeout") && !run.stderr.contains("retrying in"),
+                    "{name}: {}",
+                    run.stderr
+                );
+                // A wait ends as timed out; a step before the build was waited on could not
+                // reach the API in time.
+                run.assert_code_in(&[3, 6]);
+                if target.kind == Kind::Start {
+                    assert_eq!(run.code, 6, "{name}: {}", run.stderr);
+                }
+            });
+        }
+    });
+}
+
+/// A TLS port that accepts connections and closes them before any handshake: every
+/// request fails before a byte of it was written. Counts the connections.
+fn closing_tls_port() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (url, accepted)
+}
+
+#[test]
+fn a_request_that_never_left_is_retried_even_when_it_starts_a_build() {
+    use std::sync::atomic::Ordering;
+    std::thread::scope(|scope| {
+        for target in targets() {
+            scope.spawn(move || {
+                let (url, accepted) = closing_tls_port();
+                let mut setup = (target.start)();
+                point_at(&mut setup, &url);
+                let run = run(&setup);
+                assert_well_behaved(&target, "TLS handshake cut", &setup, &run);
+                let name = target.name;
+                assert_eq!(run.code, 6, "{name}: {}", run.stderr);
+                let line = run.error_line();
+                assert!(
+                    line.contains("could not reach the API") && !line.contains("may have started"),
+                    "{name}: {line}"
+                );
+                // CIRELAY_RETRIES=1: the first request was tried twice, whatever its kind
+                // (unless the target's own --timeout leaves no time for a second try).
+                let tries = accepted.load(Ordering::SeqCst);
+                if setup.args.iter().any(|a| a == "--timeout") {
+                    assert!(tries >= 1, "{name}");
+                } else {
+                    assert_eq!(tries, 2, "{name}: {}", run.stderr);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn an_unusable_proxy_value_is_exit_4_naming_it() {
+    for (var, value) in [
+        ("HTTPS_PROXY", "http://127.0.0.1:9 "),
+        ("https_proxy", "socks9://127.0.0.1:9"),
+        ("ALL_PROXY", "socks5://127.0.0.1:9"),
+        ("HTTP_PROXY", "http//proxy.typo"),
+    ] {
+        for target in targets() {
+            let mut setup = (target.start)();
+            setup.env.push((var, value.into()));
+            let run = run(&setup);
+            assert_well_behaved(&target, var, &setup, &run);
+            assert_eq!(run.code, 4, "{} / {var}: {}", target.name, run.stderr);
+            assert!(
+                run.error_line().contains(var),
+                "{} / {var}: {}",
+                target.name,
+                run.stderr
+            );
+            assert!(setup.server.requests().is_empty(), "{}", target.name);
+        }
     }
 }

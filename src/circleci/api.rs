@@ -94,22 +94,19 @@ impl Api {
             )
         })?;
         register_secret(&token);
-        let host = env_first(&[HOST_VAR])
-            .map(|(_, h)| h)
-            .unwrap_or_else(|| DEFAULT_HOST.to_string());
+        let host = match env_first(&[HOST_VAR]) {
+            Some((_, raw)) => {
+                crate::url::Host::parse(
+                    HOST_VAR,
+                    &raw,
+                    "https://circleci.com (CircleCI server: https://<your domain>)",
+                )?
+                .url
+            }
+            None => DEFAULT_HOST.to_string(),
+        };
         // The API's own base URL is an easy thing to paste here; it means the same host.
-        let host = host.trim_end_matches('/');
-        let host = host.strip_suffix("/api/v2").unwrap_or(host).to_string();
-        let scheme_ok = ["http://", "https://"].iter().any(|s| {
-            host.get(..s.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(s))
-                && host.len() > s.len()
-        });
-        if !scheme_ok || host.contains(char::is_whitespace) {
-            return Err(Error::usage(format!(
-                "{HOST_VAR} must be a URL such as {DEFAULT_HOST} (CircleCI server: https://<your domain>), not `{host}`"
-            )));
-        }
+        let host = host.strip_suffix("/api/v2").unwrap_or(&host).to_string();
         Ok(Api {
             base: format!("{host}/api/v2"),
             app: app_url(&host),

@@ -82,7 +82,7 @@ pub fn trigger(
         status: created.state.unwrap_or_else(|| "setup-pending".into()),
         result: Outcome::Started,
     };
-    ctx.out.started(&report);
+    ctx.out.started(&report)?;
     output::event(format!("started pipeline #{number} ({id}): {url}"));
     if args.detach {
         return Ok(report);
@@ -297,7 +297,7 @@ pub fn restart_latest(
         let new_id = api.rerun(ctx, w, opts.from_failed)?;
         if new_ids.is_empty() {
             // As soon as anything was started: a later failure must not hide it.
-            ctx.out.started(&report);
+            ctx.out.started(&report)?;
         }
         output::event(format!("rerun of {} started as workflow {new_id}", w.name));
         new_ids.push(new_id);

@@ -133,7 +133,7 @@ impl Api {
                 "pipeline {pipeline} not found: use its full name as Codefresh shows it (`project/pipeline`) or its id, and check that {KEY_VAR} belongs to its account"
             ),
         )?;
-        self.started_id(&resp, pipeline)
+        self.started_id(&resp)
     }
 
     /// `GET /api/builds/rebuild/:id`: a GET that starts a build, so it is sent at most once.
@@ -145,7 +145,7 @@ impl Api {
             .starts_build(self.check_hint(pipeline));
         let resp = ctx.http.send(&req)?;
         self.check(&resp, &build_not_found(id))?;
-        self.started_id(&resp, pipeline)
+        self.started_id(&resp)
     }
 
     /// `GET /api/builds/:id?noAccount=false` (the parameter is required by the API
@@ -156,7 +156,9 @@ impl Api {
         ));
         let resp = ctx.http.send(&req)?;
         self.check(&resp, &build_not_found(id))?;
-        resp.decode()
+        let build: Build = resp.decode()?;
+        checked_ids(&resp, &build)?;
+        Ok(build)
     }
 
     /// The pipeline's id, from `GET /api/pipelines/:name`.
@@ -172,6 +174,7 @@ impl Api {
             ),
         )?;
         let found: Pipeline = resp.decode()?;
+        checked(&resp, &found.metadata.id, "a pipeline id")?;
         Ok(found.metadata.id)
     }
 
@@ -191,7 +194,11 @@ impl Api {
         let resp = ctx.http.send(&self.request(Request::get(url)))?;
         self.check(&resp, "")?;
         let list: WorkflowList = resp.decode()?;
-        Ok(list.workflows.docs.into_iter().next())
+        let newest = list.workflows.docs.into_iter().next();
+        if let Some(build) = &newest {
+            checked_ids(&resp, build)?;
+        }
+        Ok(newest)
     }
 
     /// `DELETE /api/progress/:id`: what terminating a build is.
@@ -230,16 +237,9 @@ impl Api {
 
     /// The id of a build Codefresh just accepted. It answered 2xx, so the build most likely
     /// exists: an answer without an id is an unknown outcome, not a refusal.
-    fn started_id(&self, resp: &Response, pipeline: &str) -> Result<String> {
-        started_id(&resp.body).ok_or_else(|| {
-            Error::UnknownOutcome(format!(
-                "{} answered {} without a build id ({}); the build may have started — check {} before retrying",
-                resp.request(),
-                resp.status,
-                resp.snippet(),
-                self.check_hint(pipeline)
-            ))
-        })
+    fn started_id(&self, resp: &Response) -> Result<String> {
+        started_id(&resp.body)
+            .ok_or_else(|| resp.unusable(&format!("without a build id ({})", resp.snippet())))
     }
 }
 
@@ -249,17 +249,41 @@ fn build_not_found(id: &str) -> String {
 
 /// `CF_URL` as users write it: the web address, perhaps with a trailing `/` or `/api`.
 fn web_url(raw: &str) -> Result<String> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix("/api").unwrap_or(trimmed);
-    let host = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"));
-    match host {
-        Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) => Ok(trimmed.to_string()),
-        _ => Err(Error::usage(format!(
-            "{URL_VAR} must be the Codefresh address such as {DEFAULT_URL}, not `{raw}`"
-        ))),
+    let host = crate::url::Host::parse(URL_VAR, raw, DEFAULT_URL)?.url;
+    Ok(host.strip_suffix("/api").unwrap_or(&host).to_string())
+}
+
+/// Ids from answers go into request paths (`/progress/ID`) and export files: anything but
+/// an id's characters is refused where it is read.
+fn checked(resp: &Response, value: &str, what: &str) -> Result<()> {
+    if is_plausible_id(value) {
+        Ok(())
+    } else {
+        Err(resp.unusable(&format!(
+            "with {what} that is not an id (`{}`)",
+            value.escape_debug()
+        )))
     }
+}
+
+fn checked_ids(resp: &Response, build: &Build) -> Result<()> {
+    if let Some(id) = build.id() {
+        checked(resp, id, "a build id")?;
+    }
+    match build.progress.as_deref().filter(|p| !p.is_empty()) {
+        Some(progress) => checked(resp, progress, "a progress id"),
+        None => Ok(()),
+    }
+}
+
+/// Codefresh ids are 24 hex digits; a little more is allowed, nothing that could change a
+/// path or a line.
+fn is_plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Codefresh answers a run or a rebuild with the new build's id as a JSON string; an
@@ -273,12 +297,7 @@ pub fn started_id(body: &str) -> Option<String> {
         Ok(_) => return None,
         Err(_) => body.trim().to_string(),
     };
-    let plausible = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    plausible.then_some(id)
+    is_plausible_id(&id).then_some(id)
 }
 
 /// Codefresh's build statuses: only `success`, `error` and `terminated` are final.
@@ -387,7 +406,7 @@ pub(crate) fn read_answers(body: &str) {
     };
     let refused = Response::received(404, Vec::new(), body.to_string(), "GET /api/builds/x");
     let _ = api.check(&refused, "build x not found");
-    let _ = api.started_id(&resp, "p");
+    let _ = api.started_id(&resp);
 }
 
 #[cfg(test)]

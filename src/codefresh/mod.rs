@@ -64,7 +64,7 @@ fn run_pipeline(ctx: &Ctx, api: &Api, run: &CodefreshRun) -> Result<Report> {
         format!("running pipeline {} ({})", run.pipeline, what.join(", "))
     });
     let id = api.run(ctx, &run.pipeline, &body)?;
-    let mut report = announce(ctx, api, "run", &id);
+    let mut report = announce(ctx, api, "run", &id)?;
     if run.detach {
         return Ok(report);
     }
@@ -73,14 +73,14 @@ fn run_pipeline(ctx: &Ctx, api: &Api, run: &CodefreshRun) -> Result<Report> {
 }
 
 /// A build was started: its id goes to stdout and the CI-native export, its link to the log.
-fn announce(ctx: &Ctx, api: &Api, action: &'static str, id: &str) -> Report {
+fn announce(ctx: &Ctx, api: &Api, action: &'static str, id: &str) -> Result<Report> {
     let report = report(api, action, id, "pending");
-    ctx.out.started(&report);
+    ctx.out.started(&report)?;
     output::event(format!(
         "started build {id}: {}",
         report.url.as_deref().unwrap_or_default()
     ));
-    report
+    Ok(report)
 }
 
 /// Waits for one build to finish and records how it ended in `report`.
@@ -108,6 +108,8 @@ fn follow(
 /// `--terminate-on-timeout`: the timeout is still the result (exit 3); a failure to
 /// terminate is said on its own line, since the build then keeps running.
 fn terminate_after_timeout(ctx: &Ctx, api: &Api, id: &str, report: &mut Report) {
+    // --timeout has passed: the terminate gets retries of its own.
+    ctx.http.extend_deadline(crate::http::CLEANUP_BUDGET);
     match stop(ctx, api, id) {
         Ok(Stopped::Terminating) => {
             output::event(format!(
@@ -353,7 +355,7 @@ fn restart_latest(
             .unwrap_or_default()
     ));
     let id = api.rebuild(ctx, &old, pipeline)?;
-    let mut report = announce(ctx, api, "restart-latest", &id);
+    let mut report = announce(ctx, api, "restart-latest", &id)?;
     if wait {
         follow(ctx, api, &id, false, &mut report)?;
     }

@@ -64,13 +64,14 @@ pub fn branch(flag: Option<String>, vars: &[&'static str]) -> Result<String> {
 }
 
 /// `CODESHIP_API_URL` overrides the host of either API version.
-pub fn base_url(default: &str) -> String {
-    env_first(&["CODESHIP_API_URL"])
-        .map(|(_, url)| url)
-        .unwrap_or_else(|| default.to_string())
-        .trim_end_matches('/')
-        .to_string()
+pub fn base_url(default: &str) -> Result<String> {
+    match env_first(&[URL_VAR]) {
+        Some((_, url)) => Ok(crate::url::Host::parse(URL_VAR, &url, default)?.url),
+        None => Ok(default.to_string()),
+    }
 }
+
+pub const URL_VAR: &str = "CODESHIP_API_URL";
 
 /// Refuses to restart the build this step runs in: it would restart itself forever.
 pub fn refuse_own_build(ids: &[&str], force: bool) -> Result<()> {
@@ -92,9 +93,11 @@ pub(crate) fn state_of(status: &str) -> BuildState {
     match status {
         "success" => BuildState::Success,
         "error" | "failed" | "infrastructure_failure" => BuildState::Failed,
-        "stopped" | "ignored" => BuildState::Terminated,
-        // initiated, waiting, testing, queued, running, blocked, and any status Codeship
-        // adds later: keep polling (the wait loop prints it once).
+        // Codeship's own status badge groups `blocked` (a build the project's settings or
+        // plan keep from running) with stopped and ignored: it will not run on its own.
+        "stopped" | "ignored" | "blocked" => BuildState::Terminated,
+        // initiated, waiting, testing, queued, running, and any status Codeship adds
+        // later: keep polling (the wait loop prints it once).
         _ => BuildState::Running,
     }
 }

@@ -76,7 +76,7 @@ impl Api {
             ))
         })?;
         Ok(Api {
-            base: base_url(DEFAULT_URL),
+            base: base_url(DEFAULT_URL)?,
             key,
             project,
         })
@@ -150,9 +150,9 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
     let resp = ctx.http.send(&restart)?;
     api.check(&resp, &format!("build #{id}"))?;
     let restarted: Build = resp.decode().map_err(|_| {
-        Error::api(format!(
-            "Codeship accepted the restart of build #{id} but did not say which build it started: see {}",
-            api.builds_page()
+        resp.unusable(&format!(
+            "to the restart of build #{id} without saying which build it started ({})",
+            resp.snippet()
         ))
     })?;
     let new_id = restarted.id.to_string();
@@ -166,7 +166,7 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
         status: restarted.status.clone(),
         result: Outcome::Started,
     };
-    ctx.out.started(&report);
+    ctx.out.started(&report)?;
     crate::output::event(format!("restarted as build #{new_id}: {url}"));
     if !wait {
         return Ok(report);

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -17,9 +17,10 @@ use super::{
 };
 use crate::cli::{env_first, CodeshipCommand};
 use crate::error::{Error, Result};
-use crate::http::{days_from_civil, encode, register_secret, Request, Response};
+use crate::http::{encode, register_secret, Request, Response};
 use crate::output::{self, Outcome, Report};
-use crate::wait::{self, BuildState, Observation, WaitConfig, Waited};
+use crate::time::{now_unix, rfc3339 as unix_time};
+use crate::wait::{self, BuildState, Observation, Waited};
 use crate::Ctx;
 
 const DEFAULT_URL: &str = "https://api.codeship.com";
@@ -164,7 +165,7 @@ pub fn run(
                 uuid,
                 ..Build::default()
             };
-            follow(ctx, &api, report(&api, "wait", &unread), Instant::now())
+            follow(ctx, &api, report(&api, "wait", &unread))
         }
         CodeshipCommand::Stop { build } => stop(ctx, &api, &build_arg(&build)?),
     }
@@ -184,7 +185,7 @@ impl Api {
         })?;
         let project = uuid_arg(&raw, project_var, "Project Settings → General")?;
         // Codeship's own clients configure `https://api.codeship.com/v2`; accept that form too.
-        let base = base_url(DEFAULT_URL);
+        let base = base_url(DEFAULT_URL)?;
         let base = base.strip_suffix("/v2").unwrap_or(&base).to_string();
         Ok(Api {
             base,
@@ -271,6 +272,7 @@ impl Api {
         })?;
         let wanted = self.org.as_ref().map(|(n, v)| (*n, v.as_str()));
         let org = choose_org(&auth.organizations, wanted, user)?;
+        checked_uuid(&resp, &org.uuid, "the organization")?;
         let refresh_at = auth
             .expires_at
             .map(|at| refresh_time(at as u64, now_unix()));
@@ -302,34 +304,31 @@ impl Api {
     /// was revoked or expired early) signs in once more and resends: a 401 means the request
     /// was refused, so even a restart is not sent twice.
     fn call(&self, ctx: &Ctx, make: impl Fn(&str) -> Request) -> Result<Response> {
-        let mut fresh = false;
-        if self.needs_auth() {
-            self.authenticate(ctx)?;
-            fresh = true;
-        }
+        let fresh = std::cell::Cell::new(false);
         loop {
-            let (token, prefix) = {
+            let resp = ctx.http.send_each(|| {
+                // Before every attempt, retries included: a token can expire while a
+                // rate-limit pause runs, and a stale one would come back as a 401.
+                if self.needs_auth() {
+                    self.authenticate(ctx)?;
+                    fresh.set(true);
+                }
                 let session = self.session.borrow();
                 let s = session.as_ref().expect("signed in above");
-                (
-                    s.token.clone(),
-                    format!(
-                        "{}/v2/organizations/{}/projects/{}",
-                        self.base,
-                        encode(&s.org.uuid),
-                        encode(&self.project.1)
-                    ),
-                )
-            };
-            let resp = ctx
-                .http
-                .send(&make(&prefix).header("Authorization", format!("Bearer {token}")))?;
-            if resp.status == 401 && !fresh {
+                let prefix = format!(
+                    "{}/v2/organizations/{}/projects/{}",
+                    self.base,
+                    encode(&s.org.uuid),
+                    encode(&self.project.1)
+                );
+                Ok(make(&prefix).header("Authorization", format!("Bearer {}", s.token)))
+            })?;
+            if resp.status == 401 && !fresh.get() {
                 output::event(
                     "Codeship no longer accepts the access token (401); signing in again",
                 );
                 self.authenticate(ctx)?;
-                fresh = true;
+                fresh.set(true);
                 continue;
             }
             return Ok(resp);
@@ -381,7 +380,11 @@ impl Api {
             Request::get(format!("{prefix}/builds?page={page}&per_page={PER_PAGE}"))
         })?;
         self.check(&resp, Target::Project, "build.read")?;
-        resp.decode()
+        let page: BuildPage = resp.decode()?;
+        for b in &page.builds {
+            checked_uuid(&resp, &b.uuid, "a build")?;
+        }
+        Ok(page)
     }
 
     fn build(&self, ctx: &Ctx, uuid: &str) -> Result<Build> {
@@ -389,7 +392,9 @@ impl Api {
             Request::get(format!("{prefix}/builds/{}", encode(uuid)))
         })?;
         self.check(&resp, Target::Build(uuid), "build.read")?;
-        Ok(resp.decode::<OneBuild>()?.build)
+        let build = resp.decode::<OneBuild>()?.build;
+        checked_uuid(&resp, &build.uuid, "the build")?;
+        Ok(build)
     }
 
     /// The branch's newest build, reading pages (newest first) until one shows up, and every
@@ -430,20 +435,28 @@ impl Api {
 
     /// Lists the builds until the one a trigger or restart started shows up.
     fn find_started(&self, ctx: &Ctx, expect: &Expect, what: &str) -> Result<Build> {
-        let window = ctx.wait.timeout.map_or(FIND_WINDOW, |t| t.min(FIND_WINDOW));
-        let config = WaitConfig {
-            timeout: Some(window),
-            interval: ctx.wait.interval,
-        };
+        let config = ctx.wait.within(FIND_WINDOW);
+        let window = config.timeout.unwrap_or(FIND_WINDOW);
         let mut found = None;
         let label = format!("the {what} of `{}`", expect.branch);
+        // The start was accepted: a build may exist whatever goes wrong from here.
+        let unknown = |e: Error| {
+            match e {
+            Error::Api(why) => Error::UnknownOutcome(format!(
+                "Codeship accepted the {what} of `{}`, but then {why}; the build may have started — check {} before trying again",
+                expect.branch,
+                self.project_page()
+            )),
+            other => other,
+        }
+        };
         let waited = wait::until_finished(config, &ctx.http, &label, || {
-            let mut listed = self.list(ctx, 1)?.builds;
+            let mut listed = self.list(ctx, 1).map_err(unknown)?.builds;
             // A Basic build restarted in place keeps its place in the list, which may be
             // past page 1.
             for uuid in &expect.rerun {
                 if !listed.iter().any(|b| &b.uuid == uuid) {
-                    listed.push(self.build(ctx, uuid)?);
+                    listed.push(self.build(ctx, uuid).map_err(unknown)?);
                 }
             }
             Ok(match started_build(expect, &listed) {
@@ -461,7 +474,7 @@ impl Api {
         match (waited, found) {
             (Waited::Finished(_), Some(build)) => Ok(build),
             _ => Err(Error::UnknownOutcome(format!(
-                "Codeship accepted the {what} of `{}` but no build for it appeared within {}: check {} before trying again",
+                "Codeship accepted the {what} of `{}` but no build for it appeared within {}; the build may have started — check {} before trying again",
                 expect.branch,
                 output::seconds(window),
                 self.project_page()
@@ -528,7 +541,6 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
         newest.status()
     ));
     let sent_at = now_unix() as i64;
-    let began = Instant::now();
     let resp = api.call(ctx, |prefix| {
         Request::post(format!("{prefix}/builds/{}/restart", encode(&newest.uuid))).starts_build(
             format!("the builds of `{branch}` at {}", api.project_page()),
@@ -555,7 +567,7 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
         ));
         newest
     };
-    announce(ctx, api, "restart-latest", &started, wait, began)
+    announce(ctx, api, "restart-latest", &started, wait)
 }
 
 fn trigger(ctx: &Ctx, api: &Api, branch: &str, sha: Option<&str>, detach: bool) -> Result<Report> {
@@ -570,7 +582,6 @@ fn trigger(ctx: &Ctx, api: &Api, branch: &str, sha: Option<&str>, detach: bool) 
         sha.map(|s| format!(" at commit {s}")).unwrap_or_default()
     ));
     let sent_at = now_unix() as i64;
-    let began = Instant::now();
     let resp = api.call(ctx, |prefix| {
         Request::post(format!("{prefix}/builds"))
             .json(&body)
@@ -596,25 +607,24 @@ fn trigger(ctx: &Ctx, api: &Api, branch: &str, sha: Option<&str>, detach: bool) 
         },
         "trigger",
     )?;
-    announce(ctx, api, "trigger", &started, !detach, began)
+    announce(ctx, api, "trigger", &started, !detach)
 }
 
-/// Prints the started build and, when asked, waits for it; `--timeout` counts from `began`
-/// (the request), so finding the build and waiting for it share one limit.
+/// Prints the started build and, when asked, waits for it; `--timeout` counts from the
+/// command's start, so finding the build and waiting for it share one limit.
 fn announce(
     ctx: &Ctx,
     api: &Api,
     action: &'static str,
     build: &Build,
     wait: bool,
-    began: Instant,
 ) -> Result<Report> {
     let report = report(api, action, build);
     let url = report.url.clone().unwrap_or_default();
-    ctx.out.started(&report);
+    ctx.out.started(&report)?;
     output::event(format!("build {}: {url}", build.uuid));
     if wait {
-        follow(ctx, api, report, began)
+        follow(ctx, api, report)
     } else {
         Ok(report)
     }
@@ -632,15 +642,10 @@ fn report(api: &Api, action: &'static str, build: &Build) -> Report {
     }
 }
 
-/// Polls the build until it finishes or `--timeout` (counted from `began`); the report's
-/// result is the outcome.
-fn follow(ctx: &Ctx, api: &Api, mut report: Report, began: Instant) -> Result<Report> {
+/// Polls the build until it finishes or `--timeout`; the report's result is the outcome.
+fn follow(ctx: &Ctx, api: &Api, mut report: Report) -> Result<Report> {
     let uuid = report.id.clone();
-    let config = WaitConfig {
-        timeout: ctx.wait.timeout.map(|t| t.saturating_sub(began.elapsed())),
-        interval: ctx.wait.interval,
-    };
-    let waited = wait::until_finished(config, &ctx.http, &format!("build {uuid}"), || {
+    let waited = wait::until_finished(ctx.wait, &ctx.http, &format!("build {uuid}"), || {
         let b = api.build(ctx, &uuid)?;
         Ok(Observation::new(b.state(), b.status()))
     })?;
@@ -780,6 +785,24 @@ fn sha_arg(sha: &str) -> Result<String> {
     }
 }
 
+/// A uuid from an answer: it goes into request paths and export files, so anything else
+/// (a newline that would add a variable, a `/` that would change the path) is refused.
+fn checked_uuid(resp: &Response, value: &str, what: &str) -> Result<()> {
+    if looks_like_uuid(value) {
+        Ok(())
+    } else {
+        Err(resp.unusable(&format!(
+            "with {what} whose uuid is not a uuid (`{}`)",
+            value.escape_debug()
+        )))
+    }
+}
+
+/// Hex digits and dashes, as Codeship's uuids are.
+fn looks_like_uuid(v: &str) -> bool {
+    (8..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 fn build_arg(build: &str) -> Result<String> {
     uuid_arg(
         build,
@@ -796,65 +819,12 @@ fn uuid_arg(value: &str, name: &str, where_to_find: &str) -> Result<String> {
             "{name}={v} is a number, but Codeship API v2 needs a uuid: {where_to_find}"
         )));
     }
-    if v.len() < 8 || !v.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+    if !looks_like_uuid(v) {
         return Err(Error::usage(format!(
             "{name} must be a uuid like 0a1b2c3d-4e5f-6789-abcd-ef0123456789, not `{v}`: {where_to_find}"
         )));
     }
     Ok(v.to_ascii_lowercase())
-}
-
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-/// `2017-09-13T17:13:55.193+00:00` or `…Z` to Unix seconds.
-fn unix_time(ts: &str) -> Option<i64> {
-    let (date, time) = ts.trim().split_once(['T', ' '])?;
-    let mut d = date.splitn(3, '-');
-    let year: i64 = d.next()?.parse().ok()?;
-    let month: i64 = d.next()?.parse().ok()?;
-    let day: i64 = d.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let zone_at = time.find(['Z', 'z', '+', '-']).unwrap_or(time.len());
-    let (clock, zone) = time.split_at(zone_at);
-    let mut c = clock.split('.').next()?.splitn(3, ':');
-    let hour: i64 = c.next()?.parse().ok()?;
-    let minute: i64 = c.next()?.parse().ok()?;
-    let second: i64 = c.next().unwrap_or("0").parse().ok()?;
-    let offset = match zone {
-        "" | "Z" | "z" => 0,
-        z => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let digits: String = z[1..].chars().filter(|c| *c != ':').collect();
-            let hours: i64 = digits.get(..2)?.parse().ok()?;
-            let minutes: i64 = digits
-                .get(2..)
-                .filter(|m| !m.is_empty())
-                .unwrap_or("0")
-                .parse()
-                .ok()?;
-            if hours > 23 || minutes > 59 {
-                return None;
-            }
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    // Out of range, the arithmetic below could overflow: such a time is not one.
-    let valid = (1..=9999).contains(&year)
-        && (0..24).contains(&hour)
-        && (0..60).contains(&minute)
-        && (0..=60).contains(&second);
-    if !valid {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
 /// Standard base64 with padding, for the Basic-auth header; not worth a dependency.
@@ -952,7 +922,9 @@ mod tests {
         for failed in ["error", "failed", "infrastructure_failure"] {
             assert_eq!(state_of(failed), BuildState::Failed, "{failed}");
         }
-        for terminated in ["stopped", "ignored"] {
+        // `blocked` is final: a blocked build does not run by itself (Codeship's badge
+        // shows it with stopped and ignored).
+        for terminated in ["stopped", "ignored", "blocked"] {
             assert_eq!(state_of(terminated), BuildState::Terminated, "{terminated}");
         }
         for running in [
@@ -961,7 +933,6 @@ mod tests {
             "testing",
             "queued",
             "running",
-            "blocked",
             "something_new",
         ] {
             assert_eq!(state_of(running), BuildState::Running, "{running}");
@@ -979,42 +950,6 @@ mod tests {
         read_answers(
             r#"{"builds": [{"uuid": "0a1b2c3d-4e5f-6789-abcd-ef0123456789", "ren": "heads/main", "branch": "main", "commit_sha": "80d228日本", "status": "testing", "queued_at": "2026-11-00T12:00:01.19300+:00", "finished_at": null}, {"uuid": "old", "ref": "refs/heads/main", "commit_,ha": "81d2", "status": "success", "queued_a+": "2017running19:13:55+02:00", "finished_at": "2017-09-13T12:13:55-0500"}], "total": 75, "per_page": 30, "page": 1}"#,
         );
-    }
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(unix_time("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            unix_time("2017-09-13T17:13:55.193+00:00"),
-            Some(1_505_322_835)
-        );
-        assert_eq!(unix_time("2017-08-23T07:26:01.877Z"), Some(1_503_473_161));
-        assert_eq!(
-            unix_time("2017-09-13T19:13:55+02:00"),
-            unix_time("2017-09-13T17:13:55Z")
-        );
-        assert_eq!(
-            unix_time("2017-09-13T12:13:55-0500"),
-            unix_time("2017-09-13T17:13:55Z")
-        );
-        assert_eq!(unix_time("2024-02-29T00:00:00Z"), Some(1_709_164_800));
-        for bad in ["", "yesterday", "2017-13-01T00:00:00Z", "2017-09-13"] {
-            assert_eq!(unix_time(bad), None, "{bad}");
-        }
-        // Found by fuzzing: a huge year overflowed the arithmetic. Hours, minutes, seconds
-        // and zone offsets out of range are refused for the same reason.
-        for bad in [
-            " 99999999999999-12-31T23:59:59Z",
-            "2017-09-13T9223372036854775807:00:00Z",
-            "2017-09-13T17:9223372036854775807Z",
-            "2017-09-13T17:13:9223372036854775807Z",
-            "2017-09-13T17:13:55+00:9223372036854775807",
-            "2017-09-13T17:13:55+99:00",
-            "2017-09-13T24:00:00Z",
-            "0-09-13T17:13:55Z",
-        ] {
-            assert_eq!(unix_time(bad), None, "{bad}");
-        }
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct State {
     pub max_per_page: usize,
     /// At most this many requests per window, else `403 Rate Limit Exceeded`.
     pub rate_limit: Option<(usize, Duration)>,
+    /// Say the rate limit only on the status line (`403 Forbidden Rate Limit Exceeded`)
+    /// with an empty body, as Codeship documents it.
+    pub rate_limit_on_status_line: bool,
     pub recent: VecDeque<Instant>,
     /// Answers by kind, for asserting what the client provoked.
     pub answered_401: usize,
@@ -85,6 +88,8 @@ pub struct State {
     pub ignored_triggers: Vec<Value>,
     /// Accept triggers with 202 and never start a build.
     pub drop_triggers: bool,
+    /// The uuid the next started build gets instead of its own (a hostile answer).
+    pub next_uuid: Option<String>,
 }
 
 pub struct CodeshipV2 {
@@ -123,11 +128,13 @@ impl CodeshipV2 {
             appear_after: 0,
             max_per_page: 50,
             rate_limit: None,
+            rate_limit_on_status_line: false,
             recent: VecDeque::new(),
             answered_401: 0,
             answered_rate_limited: 0,
             ignored_triggers: Vec::new(),
             drop_triggers: false,
+            next_uuid: None,
         }));
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
@@ -304,6 +311,9 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         }
         if state.recent.len() >= max {
             state.answered_rate_limited += 1;
+            if state.rate_limit_on_status_line {
+                return Reply::empty(403).reason("Forbidden Rate Limit Exceeded");
+            }
             return Reply::text(403, "Rate Limit Exceeded");
         }
         state.recent.push_back(now);
@@ -542,8 +552,12 @@ fn new_build(state: &mut State, project: &str, branch: &str, sha: &str) {
     let seq = state.next_seq;
     state.next_seq += 1;
     let hidden_for = state.appear_after;
+    let uuid = state
+        .next_uuid
+        .take()
+        .unwrap_or_else(|| CodeshipV2::uuid(project, seq));
     state.builds.push(Build {
-        uuid: CodeshipV2::uuid(project, seq),
+        uuid,
         project: project.into(),
         branch: branch.into(),
         sha: sha.into(),

@@ -82,6 +82,8 @@ pub fn percent_decode(s: &str) -> String {
 pub enum Reply {
     Answer {
         status: u16,
+        /// The status line's reason phrase; `None`: the usual one for the status.
+        reason: Option<String>,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
@@ -103,9 +105,19 @@ impl Reply {
     pub fn text(status: u16, body: &str) -> Self {
         Reply::Answer {
             status,
+            reason: None,
             headers: Vec::new(),
             body: body.as_bytes().to_vec(),
         }
+    }
+
+    /// The same answer with another reason phrase on its status line (Codeship says
+    /// `403 Forbidden Rate Limit Exceeded` there).
+    pub fn reason(mut self, phrase: &str) -> Self {
+        if let Reply::Answer { reason, .. } = &mut self {
+            *reason = Some(phrase.to_string());
+        }
+        self
     }
 
     pub fn empty(status: u16) -> Self {
@@ -228,12 +240,13 @@ fn serve(
     match reply {
         Reply::Answer {
             status,
+            reason: phrase,
             headers,
             body,
         } => {
             let mut head = format!(
                 "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-                reason(status),
+                phrase.as_deref().unwrap_or(reason(status)),
                 body.len()
             );
             for (n, v) in headers {
@@ -399,6 +412,8 @@ pub struct Cli {
     program: PathBuf,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Runs the binary under this umask (through `sh`, which sets it before `exec`).
+    umask: Option<&'static str>,
 }
 
 /// The binary under test; set for integration tests, not for the `fake-ci` example that
@@ -416,6 +431,7 @@ pub fn cirelay(args: &[&str]) -> Cli {
         program: PathBuf::from(binary()),
         args: args.iter().map(|s| s.to_string()).collect(),
         env: Vec::new(),
+        umask: None,
     }
 }
 
@@ -464,8 +480,24 @@ impl Cli {
         self
     }
 
+    /// Runs under `mask` (e.g. `000`), as a step whose shell set it would.
+    pub fn umask(mut self, mask: &'static str) -> Self {
+        self.umask = Some(mask);
+        self
+    }
+
     pub fn run(self) -> Run {
-        let out = Command::new(&self.program)
+        let mut command = match self.umask {
+            Some(mask) => {
+                let mut sh = Command::new("/bin/sh");
+                sh.arg("-c")
+                    .arg(format!("umask {mask}; exec \"$0\" \"$@\""))
+                    .arg(&self.program);
+                sh
+            }
+            None => Command::new(&self.program),
+        };
+        let out = command
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(n, v)| (n, v)))

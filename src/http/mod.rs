@@ -2,32 +2,43 @@
 //!
 //! Every request has a timeout. A request that only reads (or whose repetition is harmless)
 //! is retried on connection errors, 5xx and rate limits with exponential backoff and jitter,
-//! honouring `Retry-After` and `RateLimit-Reset`. A request that starts or restarts a build is
-//! never sent twice once it may have reached the server: only a refused connection or a
-//! rate-limit answer (the server says it did nothing) is retried; anything else is an unknown
-//! outcome and the user is told where to look.
+//! honouring `Retry-After` and `RateLimit-Reset`; no pause runs past `--timeout`. A request
+//! that starts or restarts a build is never sent twice once it may have reached the server:
+//! only a failure before its first byte left, or a rate-limit answer (the server says it did
+//! nothing), is retried; anything else — including an accepted answer that cannot be read —
+//! is an unknown outcome, and the user is told where to look.
 //!
-//! Secrets are registered once ([`register_secret`]) and [`redact`] removes them, and any
-//! `api_key=`-style query value, from every line cirelay prints.
+//! Redirects are refused, plain http leaves only for loopback (or `CIRELAY_ALLOW_HTTP=1`),
+//! and a proxy value that cannot be used is an error, never a silent direct connection.
 
-use std::cell::Cell;
+mod proxy;
+mod tap;
+
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::Agent;
 
 use crate::error::{Error, Result};
 use crate::output;
+// Providers reach these through the HTTP layer they build requests with.
+pub use crate::secrets::{redact, register_secret};
+pub use crate::url::{encode, percent_decode};
 
 /// Larger answers are refused: every answer cirelay reads is a page of builds.
-const MAX_BODY: u64 = 8 * 1024 * 1024;
+pub const MAX_BODY: u64 = 8 * 1024 * 1024;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A server asking for a longer pause than this is waited on for this long, then asked again.
 const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(300);
 const DEFAULT_RETRIES: u32 = 4;
+/// After `--timeout`, the requests that clean up (terminating a build that timed out) still
+/// get this long for their retries.
+pub const CLEANUP_BUDGET: Duration = Duration::from_secs(30);
 
 /// What repeating a request would do, which decides whether it may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +49,28 @@ pub enum Effect {
     StartsBuild,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Request {
-    method: &'static str,
+    method: Method,
     url: String,
     headers: Vec<(&'static str, String)>,
     body: Option<String>,
@@ -51,18 +81,22 @@ pub struct Request {
 
 impl Request {
     pub fn get(url: impl Into<String>) -> Self {
-        Self::new("GET", url)
+        Self::new(Method::Get, url)
     }
 
     pub fn post(url: impl Into<String>) -> Self {
-        Self::new("POST", url)
+        Self::new(Method::Post, url)
+    }
+
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new(Method::Put, url)
     }
 
     pub fn delete(url: impl Into<String>) -> Self {
-        Self::new("DELETE", url)
+        Self::new(Method::Delete, url)
     }
 
-    fn new(method: &'static str, url: impl Into<String>) -> Self {
+    fn new(method: Method, url: impl Into<String>) -> Self {
         Request {
             method,
             url: url.into(),
@@ -83,6 +117,12 @@ impl Request {
         self.header("Content-Type", "application/json")
     }
 
+    /// A form body (`key=value&…`), each part percent-encoded.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.body = Some(crate::url::form(pairs));
+        self.header("Content-Type", "application/x-www-form-urlencoded")
+    }
+
     /// Marks the request as one that starts a build; `check_hint` says where to look when
     /// its outcome is unknown (e.g. "the project's builds at https://…").
     pub fn starts_build(mut self, check_hint: impl Into<String>) -> Self {
@@ -91,7 +131,7 @@ impl Request {
         self
     }
 
-    pub fn method(&self) -> &'static str {
+    pub fn method(&self) -> Method {
         self.method
     }
 
@@ -111,17 +151,30 @@ impl Request {
     }
 
     fn describe(&self) -> String {
-        format!("{} {}", self.method, redact(&self.url))
+        format!("{} {}", self.method.as_str(), redact(&self.url))
+    }
+
+    fn check_hint(&self) -> &str {
+        if self.check_hint.is_empty() {
+            "the provider's build list"
+        } else {
+            &self.check_hint
+        }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
+    /// The status line's reason phrase, when the server sent one.
+    pub reason: Option<String>,
     headers: Vec<(String, String)>,
     pub body: String,
     /// `METHOD url`, redacted, for messages.
     request: String,
+    /// The answer to a build-starting request: where to check whether the build exists,
+    /// should the answer be unusable.
+    started_check: Option<String>,
 }
 
 impl Response {
@@ -135,9 +188,11 @@ impl Response {
     ) -> Self {
         Response {
             status,
+            reason: None,
             headers,
             body,
             request: redact(request),
+            started_check: None,
         }
     }
 
@@ -160,16 +215,23 @@ impl Response {
         self.decode()
     }
 
-    /// Decodes the body whatever the status.
+    /// Decodes the body whatever the status. An accepted build-starting request whose
+    /// answer cannot be read is an unknown outcome: the build may exist.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_str(&self.body).map_err(|e| {
-            Error::api(format!(
-                "{} answered {} with unusable JSON ({e}): {}",
-                self.request,
-                self.status,
-                self.snippet()
-            ))
-        })
+        serde_json::from_str(&self.body)
+            .map_err(|e| self.unusable(&format!("with unusable JSON ({e}): {}", self.snippet())))
+    }
+
+    /// The answer is not what it should be (`what`: "without a build id", …): exit 5, or
+    /// exit 6 for an accepted build-starting request, since the build may then exist.
+    pub fn unusable(&self, what: &str) -> Error {
+        match (&self.started_check, self.is_success()) {
+            (Some(check), true) => Error::UnknownOutcome(format!(
+                "{} answered {} {what}; the build may have started — check {check} before retrying",
+                self.request, self.status
+            )),
+            _ => Error::api(format!("{} answered {} {what}", self.request, self.status)),
+        }
     }
 
     /// A one-line refusal: what was asked, the status, what the API said, and the fix.
@@ -185,18 +247,57 @@ impl Response {
         Error::api(msg)
     }
 
-    /// The start of the body on one line, secrets removed.
+    /// The start of the body on one line, secrets removed first (a secret straddling the
+    /// cut would otherwise print its first part).
     pub fn snippet(&self) -> String {
-        let flat: String = self.body.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut short: String = flat.chars().take(160).collect();
-        if short.len() < flat.len() {
-            short.push('…');
-        }
-        redact(&short)
+        snippet(&self.body, 160)
     }
 
     pub fn request(&self) -> &str {
         &self.request
+    }
+}
+
+/// `text` redacted, on one line, cut to `max` characters.
+pub fn snippet(text: &str, max: usize) -> String {
+    let flat: String = redact(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let flat = redact(&flat);
+    let mut short: String = flat.chars().take(max).collect();
+    if short.len() < flat.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// Bounds what a list read page by page keeps: the pages together, not only each one.
+#[derive(Debug)]
+pub struct PageBudget {
+    left: u64,
+}
+
+impl Default for PageBudget {
+    fn default() -> Self {
+        PageBudget { left: MAX_BODY }
+    }
+}
+
+impl PageBudget {
+    /// Counts one page; the list is unusable once its pages together pass 8 MiB.
+    pub fn spend(&mut self, page: &Response, what: &str) -> Result<()> {
+        let size = page.body.len() as u64;
+        match self.left.checked_sub(size) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
+            }
+            None => Err(Error::api(format!(
+                "{what} is larger than {} MiB over all its pages; cirelay stops reading it",
+                MAX_BODY >> 20
+            ))),
+        }
     }
 }
 
@@ -205,20 +306,27 @@ pub struct Http {
     verbose: bool,
     dry_run: bool,
     retries: u32,
+    /// `--timeout` as a point in time: no pause runs past it.
+    deadline: Mutex<Option<Instant>>,
     /// The longest pause a rate-limit answer asked for since the wait loop last looked, so
     /// polling slows down by itself.
-    rate_limit_pause: Cell<Option<Duration>>,
+    rate_limit_pause: Mutex<Option<Duration>>,
 }
 
 impl Http {
-    pub fn new(request_timeout: Duration, verbose: bool, dry_run: bool) -> Result<Self> {
+    pub fn new(
+        request_timeout: Duration,
+        verbose: bool,
+        dry_run: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Self> {
         let retries = match std::env::var("CIRELAY_RETRIES") {
             Ok(raw) if !raw.is_empty() => raw.trim().parse().map_err(|_| {
                 Error::usage(format!("CIRELAY_RETRIES: `{raw}` is not a whole number"))
             })?,
             _ => DEFAULT_RETRIES,
         };
-        let agent: Agent = Agent::config_builder()
+        let config = Agent::config_builder()
             // Status codes are answers to interpret (Retry-After, error bodies), not errors.
             .http_status_as_error(false)
             .timeout_global(Some(request_timeout))
@@ -226,27 +334,54 @@ impl Http {
             // Following a redirect could carry a key in the query string to another host.
             .max_redirects(0)
             .max_redirects_will_error(false)
+            .proxy(proxy::from_env()?)
             .user_agent(format!("cirelay/{}", crate::cli::VERSION))
             .accept("application/json")
-            .build()
-            .into();
+            .build();
+        let agent = Agent::with_parts(
+            config,
+            DefaultConnector::new().chain(tap::Tap),
+            DefaultResolver::default(),
+        );
         Ok(Http {
             agent,
             verbose,
             dry_run,
             retries,
-            rate_limit_pause: Cell::new(None),
+            deadline: Mutex::new(deadline),
+            rate_limit_pause: Mutex::new(None),
         })
     }
 
     /// Returns the pause the last rate-limit answer asked for, once.
     pub fn take_rate_limit_pause(&self) -> Option<Duration> {
-        self.rate_limit_pause.take()
+        lock(&self.rate_limit_pause).take()
+    }
+
+    /// Gives requests that run after `--timeout` (cleaning up) a budget of their own.
+    pub fn extend_deadline(&self, budget: Duration) {
+        let mut deadline = lock(&self.deadline);
+        if deadline.is_some() {
+            *deadline = Some(Instant::now() + budget);
+        }
     }
 
     /// Sends `req` with the retry rules above. Any status that is not retried is returned
     /// for the caller to interpret, except redirects, which are refused.
     pub fn send(&self, req: &Request) -> Result<Response> {
+        self.send_each(|| Ok(req.clone()))
+    }
+
+    /// Like [`send`](Self::send), but `make` builds the request anew for every attempt, so
+    /// what it carries (an access token that may expire during a pause) is fresh each time.
+    pub fn send_each(&self, mut make: impl FnMut() -> Result<Request>) -> Result<Response> {
+        let mut req = make()?;
+        if crate::url::is_plain_http_off_machine(&req.url) && !crate::url::allow_http()? {
+            return Err(Error::usage(format!(
+                "{} is plain http to another machine: keys must not travel in clear — use https://, or set CIRELAY_ALLOW_HTTP=1",
+                req.describe()
+            )));
+        }
         if self.dry_run {
             let mut line = format!("dry run: {}", req.describe());
             if let Some(body) = &req.body {
@@ -255,10 +390,20 @@ impl Http {
             output::event(line);
             return Err(Error::DryRunStop(req.describe()));
         }
+        if self.verbose {
+            if let Some(note) = crate::secrets::short_secret_note() {
+                output::event(note);
+            }
+        }
         let attempts = self.retries + 1;
         for attempt in 1..=attempts {
+            if attempt > 1 {
+                req = make()?;
+            }
             let started = Instant::now();
-            let result = self.exchange(req);
+            tap::begin();
+            let result = self.exchange(&req);
+            let seen = tap::seen();
             let millis = started.elapsed().as_millis();
             let last = attempt == attempts;
             let retry_note = if attempt > 1 {
@@ -267,7 +412,8 @@ impl Http {
                 String::new()
             };
             match result {
-                Ok(resp) => {
+                Ok(mut resp) => {
+                    resp.reason = seen.reason().map(str::to_string);
                     if self.verbose {
                         output::event(format!(
                             "{} -> {} ({millis} ms{retry_note})",
@@ -277,44 +423,57 @@ impl Http {
                     if is_rate_limited(&resp) {
                         let pause = rate_limit_pause(&resp).unwrap_or_else(|| backoff(attempt));
                         self.note_rate_limit(pause);
+                        let gave_up = || {
+                            format!(
+                                "{} is still rate-limited after {}; try again later",
+                                resp.request,
+                                attempts_word(attempt)
+                            )
+                        };
                         if last {
-                            return Err(Error::Unreachable(format!(
-                                "{} is still rate-limited after {attempts} attempts; try again later",
-                                resp.request
-                            )));
+                            return Err(Error::Unreachable(gave_up()));
                         }
-                        output::event(format!(
-                            "rate-limited by the API; retrying in {}",
-                            output::seconds(pause)
-                        ));
-                        std::thread::sleep(pause);
+                        self.pause(pause, "rate-limited by the API", gave_up)?;
                         continue;
                     }
                     if resp.status >= 500 {
                         if req.effect == Effect::StartsBuild {
                             return Err(unknown_outcome(
-                                req,
+                                &req,
                                 &format!("it answered {}", resp.status),
                             ));
                         }
-                        if last {
-                            return Err(Error::Unreachable(format!(
-                                "{} answered {} after {attempts} attempts: {}",
+                        let gave_up = || {
+                            format!(
+                                "{} answered {} after {}: {}",
                                 resp.request,
                                 resp.status,
+                                attempts_word(attempt),
                                 resp.snippet()
-                            )));
+                            )
+                        };
+                        if last {
+                            return Err(Error::Unreachable(gave_up()));
                         }
-                        self.pause_before_retry(attempt, &format!("it answered {}", resp.status));
+                        let why = format!("it answered {}", resp.status);
+                        self.pause(backoff(attempt), &why, gave_up)?;
                         continue;
                     }
                     if (300..400).contains(&resp.status) {
+                        let to = redact(resp.header("location").unwrap_or("nowhere"));
+                        if req.effect == Effect::StartsBuild {
+                            return Err(unknown_outcome(
+                                &req,
+                                &format!("it answered a redirect ({}) to {to}", resp.status),
+                            ));
+                        }
                         return Err(Error::api(format!(
-                            "{} answered a redirect ({}) to {}; cirelay does not follow redirects — check the API URL",
-                            resp.request,
-                            resp.status,
-                            redact(resp.header("location").unwrap_or("nowhere"))
+                            "{} answered a redirect ({}) to {to}; cirelay does not follow redirects — check the API URL",
+                            resp.request, resp.status
                         )));
+                    }
+                    if req.effect == Effect::StartsBuild {
+                        resp.started_check = Some(req.check_hint().to_string());
                     }
                     return Ok(resp);
                 }
@@ -326,8 +485,9 @@ impl Http {
                             req.describe()
                         ));
                     }
-                    if req.effect == Effect::StartsBuild && !never_sent(&e) {
-                        return Err(unknown_outcome(req, &failure));
+                    let not_sent = !seen.wrote_request || never_sent(&e);
+                    if req.effect == Effect::StartsBuild && !not_sent {
+                        return Err(unknown_outcome(&req, &failure));
                     }
                     // An answer too large to read is unusable, not a passing fault: asking
                     // again would only fetch it again.
@@ -337,13 +497,17 @@ impl Http {
                             req.describe()
                         )));
                     }
+                    let gave_up = || {
+                        format!(
+                            "could not reach the API: {} failed after {}: {failure}",
+                            req.describe(),
+                            attempts_word(attempt)
+                        )
+                    };
                     if last {
-                        return Err(Error::Unreachable(format!(
-                            "could not reach the API: {} failed after {attempts} attempts: {failure}",
-                            req.describe()
-                        )));
+                        return Err(Error::Unreachable(gave_up()));
                     }
-                    self.pause_before_retry(attempt, &failure);
+                    self.pause(backoff(attempt), &failure, gave_up)?;
                 }
             }
         }
@@ -351,26 +515,42 @@ impl Http {
     }
 
     fn note_rate_limit(&self, pause: Duration) {
-        let longest = self.rate_limit_pause.get().map_or(pause, |p| p.max(pause));
-        self.rate_limit_pause.set(Some(longest));
+        let mut noted = lock(&self.rate_limit_pause);
+        *noted = Some(noted.map_or(pause, |p| p.max(pause)));
     }
 
-    fn pause_before_retry(&self, attempt: u32, why: &str) {
-        let pause = backoff(attempt);
+    /// Sleeps before a retry, unless the pause would end past `--timeout`: then cirelay gives
+    /// up now (with `gave_up`, what the last failure means) rather than sleep only to give up.
+    fn pause(&self, pause: Duration, why: &str, gave_up: impl FnOnce() -> String) -> Result<()> {
+        if let Some(deadline) = *lock(&self.deadline) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if pause > left {
+                return Err(Error::OutOfTime(format!(
+                    "{}; the next try would come in {}, after --timeout ({} left)",
+                    gave_up(),
+                    output::seconds(pause),
+                    output::seconds(left)
+                )));
+            }
+        }
         output::event(format!("{why}; retrying in {}", output::seconds(pause)));
         std::thread::sleep(pause);
+        Ok(())
     }
 
     fn exchange(&self, req: &Request) -> std::result::Result<Response, ureq::Error> {
+        let url = req.url.as_str();
         let mut response = match (req.method, &req.body) {
-            ("GET", _) => self.with_headers(self.agent.get(&req.url), req).call()?,
-            ("DELETE", _) => self.with_headers(self.agent.delete(&req.url), req).call()?,
-            (_, Some(body)) => self
-                .with_headers(self.agent.post(&req.url), req)
+            (Method::Get, _) => self.with_headers(self.agent.get(url), req).call()?,
+            (Method::Delete, _) => self.with_headers(self.agent.delete(url), req).call()?,
+            (Method::Post, Some(body)) => self
+                .with_headers(self.agent.post(url), req)
                 .send(body.as_str())?,
-            (_, None) => self
-                .with_headers(self.agent.post(&req.url), req)
-                .send_empty()?,
+            (Method::Post, None) => self.with_headers(self.agent.post(url), req).send_empty()?,
+            (Method::Put, Some(body)) => self
+                .with_headers(self.agent.put(url), req)
+                .send(body.as_str())?,
+            (Method::Put, None) => self.with_headers(self.agent.put(url), req).send_empty()?,
         };
         let status = response.status().as_u16();
         let headers = response
@@ -390,9 +570,11 @@ impl Http {
             .read_to_string()?;
         Ok(Response {
             status,
+            reason: None,
             headers,
             body,
             request: req.describe(),
+            started_check: None,
         })
     }
 
@@ -408,16 +590,28 @@ impl Http {
     }
 }
 
+fn attempts_word(n: u32) -> String {
+    if n == 1 {
+        "1 attempt".to_string()
+    } else {
+        format!("{n} attempts")
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn unknown_outcome(req: &Request, failure: &str) -> Error {
     Error::UnknownOutcome(format!(
         "{} failed after it may have reached the server ({failure}); the build may have started — check {} before retrying",
         req.describe(),
-        if req.check_hint.is_empty() { "the provider's build list" } else { &req.check_hint }
+        req.check_hint()
     ))
 }
 
-/// True when the request certainly did not reach the server, so re-sending it cannot
-/// start a second build.
+/// Failures that by their kind happened before anything was sent, whatever the transport
+/// watch saw (it sees only what went through it).
 fn never_sent(e: &ureq::Error) -> bool {
     use std::io::ErrorKind;
     match e {
@@ -444,28 +638,28 @@ fn describe_error(e: &ureq::Error) -> String {
             "the proxy refused to connect ({}); check HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, or list the API host in NO_PROXY",
             redact(why)
         ),
-        ureq::Error::Io(io) => format!("{io}"),
+        ureq::Error::Io(io) => redact(&io.to_string()),
         other => redact(&other.to_string()),
     }
 }
 
-/// Codeship answers `403 Rate Limit Exceeded` where others answer 429.
+/// Codeship answers `403 Forbidden Rate Limit Exceeded` where others answer 429, possibly
+/// with an empty body: the reason phrase says it. GitHub's limits are a 403 with
+/// `Retry-After` or with `x-ratelimit-remaining: 0`.
 fn is_rate_limited(resp: &Response) -> bool {
+    let says = |text: &str| text.to_ascii_lowercase().contains("rate limit exceeded");
     resp.status == 429
         || (resp.status == 403
-            && resp
-                .body
-                .to_ascii_lowercase()
-                .contains("rate limit exceeded"))
+            && (says(&resp.body)
+                || resp.reason.as_deref().is_some_and(says)
+                || resp.header("retry-after").is_some()
+                || resp.header("x-ratelimit-remaining").map(str::trim) == Some("0")))
 }
 
 /// The pause the server asked for: `Retry-After` (seconds or an HTTP date), else
 /// `RateLimit-Reset`/`X-RateLimit-Reset` (seconds, or a Unix time when that large).
 fn rate_limit_pause(resp: &Response) -> Option<Duration> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now = crate::time::now_unix();
     let pause = if let Some(v) = resp.header("retry-after") {
         parse_retry_after(v, now)?
     } else {
@@ -487,53 +681,8 @@ fn parse_retry_after(v: &str, now_unix: u64) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = parse_http_date(v)?;
+    let at = crate::time::http_date(v)?;
     Some(Duration::from_secs(at.saturating_sub(now_unix)))
-}
-
-/// `Sun, 06 Nov 1994 08:49:37 GMT` (the only form servers send today) to Unix seconds.
-fn parse_http_date(v: &str) -> Option<u64> {
-    let parts: Vec<&str> = v.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)? as i64
-        + 1;
-    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
-    let hms: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
-    let [h, m, s] = hms.as_slice() else {
-        return None;
-    };
-    // Out of range, the arithmetic below could overflow: such a date is not one.
-    let valid = (1..=9999).contains(&year)
-        && (1..=31).contains(&day)
-        && (0..24).contains(h)
-        && (0..60).contains(m)
-        && (0..=60).contains(s);
-    if !valid {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()
-}
-
-/// Days since 1970-01-01 of a calendar date (Howard Hinnant's algorithm); for the timestamps
-/// APIs send. Callers keep `year` to four digits (1..=9999), where nothing can overflow.
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Exponential backoff with jitter: 0.5s, 1s, 2s, … up to 30s, each scaled by 50–100%.
@@ -557,67 +706,6 @@ fn jitter() -> f64 {
     (x % 10_000) as f64 / 10_000.0
 }
 
-static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// Query parameters whose values are secrets wherever they appear.
-const SECRET_PARAMS: &[&str] = &[
-    "api_key",
-    "apikey",
-    "access_token",
-    "token",
-    "circle-token",
-    "password",
-];
-
-/// Remembers a secret so that [`redact`] removes it (and its URL-encoded form) from every
-/// line cirelay prints. Values shorter than 4 characters are not real keys and would
-/// mangle output.
-pub fn register_secret(secret: &str) {
-    let secret = secret.trim();
-    if secret.len() < 4 {
-        return;
-    }
-    let mut secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    for form in [secret.to_string(), encode(secret)] {
-        if !secrets.contains(&form) {
-            secrets.push(form);
-        }
-    }
-    // Longest first, so a secret containing another is removed whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-}
-
-/// Removes every registered secret and every `api_key=…`-style query value.
-pub fn redact(text: &str) -> String {
-    let secrets = SECRETS.lock().unwrap_or_else(|p| p.into_inner());
-    let mut out = text.to_string();
-    // A secret that itself contains `*` (a password may) can be formed again by a `***`
-    // and the text around it: repeat until a pass changes nothing. Should some text never
-    // settle, none of it is printed.
-    for _ in 0..MAX_REDACT_PASSES {
-        let before = out.clone();
-        for secret in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "***");
-            }
-        }
-        for param in SECRET_PARAMS {
-            out = redact_param(&out, param);
-        }
-        if out == before {
-            return out;
-        }
-    }
-    "***".to_string()
-}
-
-const MAX_REDACT_PASSES: usize = 16;
-
-/// Forgets every registered secret, so a fuzz target can start each input afresh.
-pub(crate) fn forget_secrets() {
-    SECRETS.lock().unwrap_or_else(|p| p.into_inner()).clear();
-}
-
 /// What the HTTP layer reads from any answer before a provider sees it: whether it is a
 /// rate limit, how long it asks to pause, and its one-line error; for the fuzz targets.
 pub(crate) fn read_answer(resp: &Response) {
@@ -626,108 +714,9 @@ pub(crate) fn read_answer(resp: &Response) {
     let _ = resp.error("a hint");
 }
 
-fn redact_param(text: &str, param: &str) -> String {
-    let lower = text.to_ascii_lowercase();
-    let needle = format!("{param}=");
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut from = 0;
-    while let Some(found) = lower[from..].find(&needle) {
-        let start = from + found;
-        let value_start = start + needle.len();
-        from = value_start;
-        let boundary = start == 0
-            || matches!(
-                text.as_bytes()[start - 1],
-                b'?' | b'&' | b' ' | b'"' | b'\''
-            );
-        if !boundary {
-            continue;
-        }
-        let value_end = text[value_start..]
-            .find(|c: char| matches!(c, '&' | '#' | '"' | '\'' | ',') || c.is_whitespace())
-            .map_or(text.len(), |i| value_start + i);
-        if value_end == value_start || &text[value_start..value_end] == "***" {
-            continue;
-        }
-        out.push_str(&text[copied..value_start]);
-        out.push_str("***");
-        copied = value_end;
-        from = value_end;
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-/// Percent-encodes `s` for one URL path segment or query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_registered_secrets_and_their_encoded_form() {
-        register_secret("s3cr3t/key+value");
-        let text = "GET /x?k=s3cr3t%2Fkey%2Bvalue failed; said s3cr3t/key+value";
-        let red = redact(text);
-        assert!(!red.contains("s3cr3t"), "{red}");
-        assert_eq!(red, "GET /x?k=*** failed; said ***");
-    }
-
-    #[test]
-    fn redacts_secret_query_values_even_when_unregistered() {
-        assert_eq!(
-            redact("https://h/api/v1/projects/1.json?api_key=abc123&branch=main"),
-            "https://h/api/v1/projects/1.json?api_key=***&branch=main"
-        );
-        assert_eq!(redact("x?API_KEY=abc"), "x?API_KEY=***");
-        assert_eq!(
-            redact("see \"token=zzz\" and circle-token=yy"),
-            "see \"token=***\" and circle-token=***"
-        );
-        // Not a parameter of its own: left alone.
-        assert_eq!(redact("my_api_key=value"), "my_api_key=value");
-        assert_eq!(redact("api_key=&x=1"), "api_key=&x=1");
-    }
-
-    #[test]
-    fn secrets_containing_the_mask_do_not_reappear() {
-        // Found by fuzzing: replacing "~\0\u{0}4" left "***" next to "\0", which is the other
-        // secret again.
-        register_secret("~\0\u{0}4");
-        register_secret("***\0");
-        let red = redact("\0\0a~\0\u{0}4***\0~\0\u{0}4%2A%2A%2A%00\0\0attedn#i");
-        assert!(
-            !red.contains("***\0") && !red.contains("~\0\u{0}4"),
-            "{red:?}"
-        );
-        assert_eq!(red, "\0\0a************attedn#i");
-        register_secret("z***");
-        assert_eq!(redact("zzzz***!"), "***!");
-    }
-
-    #[test]
-    fn short_values_are_not_treated_as_secrets() {
-        register_secret("ab");
-        assert_eq!(redact("tab"), "tab");
-    }
-
-    #[test]
-    fn encodes_path_segments() {
-        assert_eq!(encode("proj/pipe line"), "proj%2Fpipe%20line");
-        assert_eq!(encode("a-b_c.d~e"), "a-b_c.d~e");
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
@@ -745,7 +734,6 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let now = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(now));
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now),
@@ -756,17 +744,10 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
-        // Found by fuzzing: a huge year (or hour) overflowed the date arithmetic.
-        for bad in [
-            "items 06 Nov 184467440737095516 18446744:49:27 GMT",
-            "Sun, 06 Nov 1994 9223372036854775807:00:00 GMT",
-            "Sun, 06 Nov -9223372036854775807 08:49:37 GMT",
-            "Sun, 99 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Nov 1994 24:00:00 GMT",
-        ] {
-            assert_eq!(parse_http_date(bad), None, "{bad}");
-            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
-        }
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 9223372036854775807:00:00 GMT", now),
+            None
+        );
         let r = response(
             429,
             &[("Retry-After", "x 06 Nov 184467440737095516 1:2:3 GMT")],
@@ -776,15 +757,15 @@ mod tests {
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
+        Response::received(
             status,
-            headers: headers
+            headers
                 .iter()
                 .map(|(n, v)| (n.to_string(), v.to_string()))
                 .collect(),
-            body: body.to_string(),
-            request: "GET x".into(),
-        }
+            body.to_string(),
+            "GET x",
+        )
     }
 
     #[test]
@@ -796,6 +777,27 @@ mod tests {
             &[],
             "{\"errors\":[\"forbidden\"]}"
         )));
+        // Codeship's limit on the status line alone, with an empty body.
+        let mut on_the_status_line = response(403, &[], "");
+        assert!(!is_rate_limited(&on_the_status_line));
+        on_the_status_line.reason = Some("Forbidden Rate Limit Exceeded".into());
+        assert!(is_rate_limited(&on_the_status_line));
+        // GitHub's primary and secondary limits.
+        assert!(is_rate_limited(&response(
+            403,
+            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
+            "{\"message\":\"API rate limit exceeded\"}"
+        )));
+        assert!(is_rate_limited(&response(
+            403,
+            &[("retry-after", "60")],
+            ""
+        )));
+        assert!(!is_rate_limited(&response(
+            403,
+            &[("x-ratelimit-remaining", "4999")],
+            "{\"message\":\"Resource not accessible by integration\"}"
+        )));
         let r = response(429, &[("Retry-After", "3")], "");
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(3)));
         let r = response(429, &[("RateLimit-Reset", "9")], "");
@@ -806,10 +808,7 @@ mod tests {
         let r = response(429, &[("X-RateLimit-Reset", "7"), ("Retry-After", "2")], "");
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(2)));
         // A reset given as a Unix time is that far from now (give or take the clock tick).
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = crate::time::now_unix();
         for name in ["RateLimit-Reset", "X-RateLimit-Reset"] {
             let at = (now + 20).to_string();
             let pause = rate_limit_pause(&response(429, &[(name, &at)], "")).unwrap();
@@ -835,5 +834,53 @@ mod tests {
             msg,
             "GET x answered 401: { \"error\": \"bad ***\" } — check the password"
         );
+    }
+
+    #[test]
+    fn a_secret_across_the_cut_is_not_half_printed() {
+        let secret = "straddling-secret-0123456789";
+        register_secret(secret);
+        let body = format!("{}{secret} and more", "x".repeat(150));
+        let cut = response(400, &[], &body).snippet();
+        assert!(!cut.contains("straddl"), "{cut}");
+        assert!(cut.ends_with('…'), "{cut}");
+    }
+
+    #[test]
+    fn redact_then_collapse_whitespace() {
+        register_secret("two  spaces-secret");
+        assert_eq!(snippet("said two  spaces-secret.", 160), "said ***.");
+        assert_eq!(snippet("said two spaces-secret.", 160), "said ***.");
+    }
+
+    #[test]
+    fn unusable_answers_to_build_starts_are_unknown_outcomes() {
+        let mut r = response(200, &[], "{}");
+        assert_eq!(r.unusable("without a build id").exit_code(), 5);
+        r.started_check = Some("the builds at https://x".into());
+        let e = r.unusable("without a build id");
+        assert_eq!(e.exit_code(), 6);
+        assert!(
+            e.to_string().contains("check the builds at https://x"),
+            "{e}"
+        );
+        assert_eq!(r.decode::<Vec<u8>>().unwrap_err().exit_code(), 6);
+        // A refusal is not: the server said no.
+        let mut refused = response(400, &[], "{}");
+        refused.started_check = Some("x".into());
+        assert_eq!(refused.unusable("x").exit_code(), 5);
+    }
+
+    #[test]
+    fn page_budgets_count_every_page() {
+        let page = response(200, &[], &"x".repeat(3 << 20));
+        let mut budget = PageBudget::default();
+        budget.spend(&page, "the list").unwrap();
+        budget.spend(&page, "the list").unwrap();
+        let err = budget.spend(&page, "the workflow list").unwrap_err();
+        assert_eq!(err.exit_code(), 5);
+        assert!(err
+            .to_string()
+            .contains("the workflow list is larger than 8 MiB"));
     }
 }
