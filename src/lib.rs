@@ -8,6 +8,7 @@ pub mod codeship;
 pub mod error;
 pub mod http;
 pub mod output;
+pub mod pace;
 pub mod sanitize;
 pub mod secrets;
 pub mod time;

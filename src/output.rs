@@ -2,11 +2,10 @@
 //! terminals, so no spinners). stdout: only the id of a started build (text), or one JSON
 //! object at the end (json), so `ID=$(cirelay …)` works.
 
-use std::cell::RefCell;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -139,14 +138,14 @@ pub struct Output {
     pub mode: OutputMode,
     /// The build this command started, kept so that JSON mode can still print it when the
     /// command fails afterwards (the id must not be lost with the error).
-    started: RefCell<Option<Report>>,
+    started: Mutex<Option<Report>>,
 }
 
 impl Output {
     pub fn new(mode: OutputMode) -> Self {
         Output {
             mode,
-            started: RefCell::new(None),
+            started: Mutex::new(None),
         }
     }
 
@@ -171,7 +170,7 @@ impl Output {
             stdout_line(&build.id);
         }
         export_build(&build.id, url);
-        *self.started.borrow_mut() = Some(build.clone());
+        *lock(&self.started) = Some(build.clone());
         Ok(())
     }
 
@@ -192,11 +191,15 @@ impl Output {
     /// printed, as far as it was known (`result: started`); otherwise stdout stays empty.
     pub fn finish_after_error(&self) {
         if self.mode == OutputMode::Json {
-            if let Some(build) = self.started.borrow().as_ref() {
+            if let Some(build) = lock(&self.started).as_ref() {
                 stdout_line(&build.to_json());
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn stdout_line(line: &str) {

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::http::Http;
 use crate::output::{self, Outcome};
 
 /// Every provider's status words map into this.
@@ -88,7 +87,6 @@ const MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// in progress lines (`build 1234`).
 pub fn until_finished(
     config: WaitConfig,
-    http: &Http,
     what: &str,
     mut poll: impl FnMut() -> Result<Observation>,
 ) -> Result<Waited> {
@@ -120,7 +118,7 @@ pub fn until_finished(
         if seen.state.is_finished() {
             return Ok(Waited::Finished(seen));
         }
-        let pause = schedule.next(changed, http.take_rate_limit_pause());
+        let pause = schedule.next(changed, crate::pace::take());
         let pause = match deadline {
             Some(deadline) => {
                 let now = Instant::now();

@@ -102,7 +102,7 @@ pub fn wait(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
 /// Polls until the pipeline (or the watched workflows) finished or `--timeout`; the
 /// report's result is the outcome.
 fn wait_on(ctx: &Ctx, watch: &mut Watch, what: &str, mut report: Report) -> Result<Report> {
-    let waited = wait::until_finished(ctx.wait, &ctx.http, what, || watch.poll(ctx))?;
+    let waited = wait::until_finished(ctx.wait, what, || watch.poll(ctx))?;
     report.status = watch.status_word();
     report.result = waited.outcome().1;
     Ok(report)

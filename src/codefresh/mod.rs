@@ -91,7 +91,7 @@ fn follow(
     terminate_on_timeout: bool,
     report: &mut Report,
 ) -> Result<()> {
-    let waited = wait::until_finished(ctx.wait, &ctx.http, &format!("build {id}"), || {
+    let waited = wait::until_finished(ctx.wait, &format!("build {id}"), || {
         let build = api.build(ctx, id)?;
         Ok(Observation::new(state_of(&build.status), build.status))
     })?;
@@ -268,7 +268,7 @@ fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str) -> Result<Report> 
         .iter()
         .map(|_| Standing::Waiting(String::new()))
         .collect();
-    let waited = wait::until_finished(ctx.wait, &ctx.http, &what, || {
+    let waited = wait::until_finished(ctx.wait, &what, || {
         for (id, standing) in ids.iter().zip(standings.iter_mut()) {
             // A build that reached the status (or missed it) is not asked again.
             if matches!(standing, Standing::Waiting(_)) {

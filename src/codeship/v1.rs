@@ -172,7 +172,7 @@ fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -
         return Ok(report);
     }
     // v1 has no endpoint for one build: the project's build list is where it shows up.
-    let waited = wait::until_finished(ctx.wait, &ctx.http, &format!("build #{new_id}"), || {
+    let waited = wait::until_finished(ctx.wait, &format!("build #{new_id}"), || {
         let project = api.project(ctx, branch)?;
         Ok(match project.builds.iter().find(|b| b.id == restarted.id) {
             Some(b) => Observation::new(state_of(&b.status), b.status.clone()),

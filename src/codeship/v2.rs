@@ -450,7 +450,7 @@ impl Api {
             other => other,
         }
         };
-        let waited = wait::until_finished(config, &ctx.http, &label, || {
+        let waited = wait::until_finished(config, &label, || {
             let mut listed = self.list(ctx, 1).map_err(unknown)?.builds;
             // A Basic build restarted in place keeps its place in the list, which may be
             // past page 1.
@@ -645,7 +645,7 @@ fn report(api: &Api, action: &'static str, build: &Build) -> Report {
 /// Polls the build until it finishes or `--timeout`; the report's result is the outcome.
 fn follow(ctx: &Ctx, api: &Api, mut report: Report) -> Result<Report> {
     let uuid = report.id.clone();
-    let waited = wait::until_finished(ctx.wait, &ctx.http, &format!("build {uuid}"), || {
+    let waited = wait::until_finished(ctx.wait, &format!("build {uuid}"), || {
         let b = api.build(ctx, &uuid)?;
         Ok(Observation::new(b.state(), b.status()))
     })?;

@@ -308,9 +308,6 @@ pub struct Http {
     retries: u32,
     /// `--timeout` as a point in time: no pause runs past it.
     deadline: Mutex<Option<Instant>>,
-    /// The longest pause a rate-limit answer asked for since the wait loop last looked, so
-    /// polling slows down by itself.
-    rate_limit_pause: Mutex<Option<Duration>>,
 }
 
 impl Http {
@@ -349,13 +346,7 @@ impl Http {
             dry_run,
             retries,
             deadline: Mutex::new(deadline),
-            rate_limit_pause: Mutex::new(None),
         })
-    }
-
-    /// Returns the pause the last rate-limit answer asked for, once.
-    pub fn take_rate_limit_pause(&self) -> Option<Duration> {
-        lock(&self.rate_limit_pause).take()
     }
 
     /// Gives requests that run after `--timeout` (cleaning up) a budget of their own.
@@ -422,7 +413,7 @@ impl Http {
                     }
                     if is_rate_limited(&resp) {
                         let pause = rate_limit_pause(&resp).unwrap_or_else(|| backoff(attempt));
-                        self.note_rate_limit(pause);
+                        crate::pace::note(pause);
                         let gave_up = || {
                             format!(
                                 "{} is still rate-limited after {}; try again later",
@@ -512,11 +503,6 @@ impl Http {
             }
         }
         unreachable!("the last attempt returns")
-    }
-
-    fn note_rate_limit(&self, pause: Duration) {
-        let mut noted = lock(&self.rate_limit_pause);
-        *noted = Some(noted.map_or(pause, |p| p.max(pause)));
     }
 
     /// Sleeps before a retry, unless the pause would end past `--timeout`: then cirelay gives
