@@ -671,6 +671,47 @@ fn configuration_errors_exit_4_with_one_line_and_send_nothing() {
     assert!(fake.server.requests().is_empty());
 }
 
+/// A `.` or `..` slug part would climb out of the project in the request path
+/// (`/project/gh/acme/../pipeline` is another endpoint): refused before anything is sent.
+#[test]
+fn a_dot_or_dot_dot_slug_part_is_a_usage_error_and_nothing_is_sent() {
+    let fake = Circle::start();
+    // The arguments and extra environment.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (vec!["trigger", "gh/acme/.."], vec![]),
+        (vec!["trigger", "gh/../app"], vec![]),
+        (vec!["trigger", "gh/acme/.", "--detach"], vec![]),
+        (vec!["trigger", "circleci/./.."], vec![]),
+        (
+            vec!["restart-latest", "gh/acme/..", "--branch", "main"],
+            vec![],
+        ),
+        (
+            vec!["trigger"],
+            vec![
+                ("CIRCLE_PROJECT_USERNAME", "acme"),
+                ("CIRCLE_PROJECT_REPONAME", ".."),
+            ],
+        ),
+    ];
+    for (args, env) in cases {
+        let run = circleci(&fake, &args).envs(&env).run();
+        run.assert_code(4);
+        let line = run.error_line();
+        assert!(
+            line.contains("not `.` or `..`") && line.contains("gh/my-org/my-repo"),
+            "{args:?}: {line}"
+        );
+        run.assert_no_secret(&[TOKEN]);
+    }
+    assert!(
+        fake.server.requests().is_empty(),
+        "{:?}",
+        fake.server.lines()
+    );
+}
+
 #[test]
 fn a_5xx_on_the_trigger_is_never_resent_and_exits_6() {
     let fake = Circle::start();
