@@ -6,7 +6,7 @@ mod support;
 use serde_json::{json, Value};
 use support::circleci::{
     pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
-    MAIN_NEWEST, SLUG, TOKEN,
+    MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN,
 };
 use support::{cirelay, read, temp_dir, Cli, Reply, Run};
 
@@ -476,6 +476,40 @@ fn an_unknown_status_keeps_polling_and_is_printed_once() {
         run.stderr
     );
     assert_stderr(&run, "pipeline #100: build: success");
+}
+
+/// CircleCI's own MCP server reads a workflow's status as nullable: a `null` is a workflow
+/// whose status is not known yet, so it keeps the pipeline waiting, and the rest of the
+/// list stays usable.
+#[test]
+fn a_null_workflow_status_is_still_running_and_shown_as_unknown() {
+    let fake = Circle::with_plan(Plan::new(&[
+        ("build", &[NULL_STATUS, NULL_STATUS, "running", "success"]),
+        ("test", &["running", "running", "running", "success"]),
+    ]));
+    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
+    run.assert_code(0);
+    assert_stderr(&run, "pipeline #100: build: unknown, test: running");
+    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["result"], "success");
+
+    // `status` in the middle of it: the word and the workflow line say `unknown`.
+    let fake = Circle::with_plan(Plan::new(&[("build", &[NULL_STATUS])]));
+    let id = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    let listed = (0..10).any(|_| {
+        let status = circleci(&fake, &["status", &id]).run();
+        status.assert_code(0);
+        status.stderr.contains("  workflow build: unknown ")
+    });
+    assert!(listed);
+    let status = circleci(&fake, &["status", &id]).run();
+    status.assert_code(0);
+    assert_eq!(status.stdout, "running\n");
 }
 
 #[test]

@@ -48,11 +48,21 @@ pub struct PipelineError {
 pub struct Workflow {
     pub id: String,
     pub name: String,
+    /// CircleCI's own MCP server reads this as nullable; a `null` is a status not known yet
+    /// (so still running, see `watch::kind`), not an unusable list.
+    #[serde(deserialize_with = "status_or_unknown")]
     pub status: String,
     #[serde(default)]
     pub created_at: String,
     pub pipeline_number: u64,
     pub project_slug: String,
+}
+
+/// The word a `null` workflow status is shown as.
+pub const UNKNOWN_STATUS: &str = "unknown";
+
+fn status_or_unknown<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_else(|| UNKNOWN_STATUS.to_string()))
 }
 
 #[derive(Debug, Deserialize)]

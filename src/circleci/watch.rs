@@ -274,7 +274,14 @@ mod tests {
         }
         assert_eq!(kind("canceled"), Kind::Canceled);
         assert_eq!(kind("not_run"), Kind::NotRun);
-        for active in ["running", "failing", "on_hold", "queued", "something_new"] {
+        for active in [
+            "running",
+            "failing",
+            "on_hold",
+            "queued",
+            "something_new",
+            crate::circleci::api::UNKNOWN_STATUS,
+        ] {
             assert_eq!(kind(active), Kind::Active, "{active}");
         }
     }

@@ -43,6 +43,9 @@ fn workflow_id(seq: u64) -> String {
     format!("0e53{seq:04x}-521a-4c40-9042-{seq:012x}")
 }
 
+/// A workflow status planned as this is answered as JSON `null`.
+pub const NULL_STATUS: &str = "null";
+
 /// What a newly triggered pipeline does.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -602,7 +605,8 @@ fn workflow_json(w: &WorkflowRec, p: &PipelineRec) -> Value {
         "id": w.id,
         "name": w.name,
         "project_slug": p.slug,
-        "status": w.status,
+        // CircleCI's own MCP server reads a workflow's status as nullable.
+        "status": if w.status == NULL_STATUS { Value::Null } else { json!(w.status) },
         "started_by": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
         "pipeline_number": p.number,
         "created_at": w.created_at,
