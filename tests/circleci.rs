@@ -512,22 +512,105 @@ fn a_null_workflow_status_is_still_running_and_shown_as_unknown() {
     assert_eq!(status.stdout, "running\n");
 }
 
+/// The contract: an answer that accepted a build-starting request but cannot be read is an
+/// unknown outcome. A 200 naming no pipeline cannot prove that nothing started, so it is
+/// exit 6 with CircleCI's message and where to look, never read as "nothing to do".
 #[test]
-fn a_200_without_a_pipeline_is_reported_as_nothing_created() {
+fn a_200_without_a_pipeline_id_is_exit_6_with_the_message_and_where_to_check() {
     let fake = Circle::start();
     fake.state.lock().unwrap().skip_message =
         Some("No pipeline was created: the commit message asks to skip CI.".into());
     let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
-    run.assert_code(5);
+    run.assert_code(6);
     let line = run.error_line();
     assert!(
-        line.contains("CircleCI created no pipeline for gh/acme/app on branch main")
-            && line.contains("the commit message asks to skip CI")
-            && line.contains("nothing was started"),
+        line.contains(&format!("POST {}{} answered 200 without a pipeline id", fake.server.url, trigger_path(SLUG)))
+            && line.contains("No pipeline was created: the commit message asks to skip CI.")
+            && line.contains(&format!(
+                "the build may have started — check the pipelines of {SLUG} at {}/pipelines/{SLUG} before retrying",
+                fake.server.url
+            )),
         "{line}"
     );
     assert_eq!(run.stdout, "");
     assert_eq!(fake.server.requests().len(), 1);
+}
+
+/// The id a trigger answers goes to stdout, `$GITHUB_OUTPUT`, `$CF_VOLUME_PATH/env_vars_to_export`
+/// and `$BASH_ENV`: one that is not a UUID (here a forged second line) is refused where it is
+/// read, so nothing is exported or requested with it, and the build may exist: exit 6.
+#[test]
+fn a_trigger_answer_with_a_forged_or_unreadable_id_is_exit_6_and_nothing_is_exported() {
+    let forged = "x\nCF_API_KEY=forged";
+    let answers = [
+        (
+            Reply::json(
+                201,
+                json!({"id": forged, "number": 100, "state": "setup-pending"}),
+            ),
+            "with pipeline id \"x\\nCF_API_KEY=forged\", which is not a UUID",
+        ),
+        (
+            Reply::json(
+                201,
+                json!({"id": pipeline_id(100), "state": "setup-pending"}),
+            ),
+            "without a pipeline number",
+        ),
+        (
+            Reply::json(201, json!({"id": 42, "number": 100})),
+            "with an answer that is not a pipeline",
+        ),
+        (
+            Reply::text(201, "<html>accepted</html>"),
+            "with an answer that is not a pipeline (<html>accepted</html>)",
+        ),
+    ];
+    for (answer, said) in answers {
+        let fake = Circle::start();
+        fake.server
+            .inject("POST", &trigger_path(SLUG), vec![answer]);
+        let dir = temp_dir("circleci-forged-id");
+        let files = [
+            dir.join("github_output"),
+            dir.join("env_vars_to_export"),
+            dir.join("bash_env"),
+        ];
+        let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"])
+            .envs(&[
+                ("GITHUB_OUTPUT", files[0].to_str().unwrap()),
+                ("CF_VOLUME_PATH", dir.to_str().unwrap()),
+                ("CIRCLECI", "true"),
+                ("BASH_ENV", files[2].to_str().unwrap()),
+            ])
+            .run();
+        run.assert_code(6);
+        let line = run.error_line();
+        assert!(
+            line.contains(said)
+                && line.contains(&format!(
+                    "the build may have started — check the pipelines of {SLUG} at {}/pipelines/{SLUG}",
+                    fake.server.url
+                )),
+            "{said}: {line}"
+        );
+        assert_eq!(run.stdout, "", "{said}");
+        for file in &files {
+            assert!(!file.exists(), "{said}: {} was written", file.display());
+        }
+        assert!(
+            !run.stderr.contains("CF_API_KEY=forged\n"),
+            "{}",
+            run.stderr
+        );
+        // The trigger was sent once and nothing was asked about the forged id.
+        assert_eq!(
+            fake.server.lines().len(),
+            1,
+            "{said}: {:?}",
+            fake.server.lines()
+        );
+    }
 }
 
 #[test]
@@ -1224,6 +1307,146 @@ fn a_5xx_on_a_rerun_is_never_resent_and_exits_6_after_printing_what_started() {
     );
     assert_eq!(fake.server.count("POST", &second), 1);
     assert_eq!(run.stdout, format!("{}\n", pipeline_id(MAIN_NEWEST)));
+}
+
+/// A rerun CircleCI accepted (202) started a workflow: an answer that does not say which one,
+/// or names it in another shape than a UUID, is an unknown outcome, exit 6, with where to look.
+#[test]
+fn a_rerun_answer_without_a_usable_workflow_id_is_exit_6() {
+    for answer in [
+        json!({"message": "Accepted."}),
+        json!({"workflow_id": "../../project/gh/acme/app/pipeline"}),
+        json!({"workflow_id": null}),
+    ] {
+        let fake = Circle::start();
+        let wf = fake.workflows(MAIN_NEWEST);
+        let first = format!("/api/v2/workflow/{}/rerun", wf[0].id);
+        fake.server
+            .inject("POST", &first, vec![Reply::json(202, answer.clone())]);
+        let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "main"]).run();
+        run.assert_code(6);
+        let line = run.error_line();
+        assert!(
+            line.contains(&format!("POST {}{first} answered 202", fake.server.url))
+                && line.contains(&format!(
+                    "the build may have started — check the workflows of pipeline #{MAIN_NEWEST} at {} before retrying",
+                    fake.pipeline_url(SLUG, MAIN_NEWEST)
+                )),
+            "{answer}: {line}"
+        );
+        // Sent once, and nothing after it: the second workflow's rerun waits for a person.
+        assert_eq!(posts(&fake).len(), 1, "{answer}");
+        assert_eq!(run.stdout, "", "{answer}");
+    }
+}
+
+/// Ids and slugs the reads answer go into request paths (`/workflow/ID/cancel`), links and,
+/// after a restart, CI export files: one of another shape makes the answer unusable (exit 5)
+/// where it is read, before it is used anywhere.
+#[test]
+fn forged_ids_and_slugs_in_read_answers_are_exit_5_and_never_used() {
+    let forged_slug = "gh/acme/app\nCF_API_KEY=forged";
+    let newest = pipeline_id(MAIN_NEWEST);
+    let busy = pipeline_id(BUSY);
+    let listed = |id: &str, slug: &str| {
+        Reply::json(
+            200,
+            json!({"items": [{"id": id, "number": MAIN_NEWEST, "project_slug": slug, "state": "created",
+                "created_at": "2026-11-01T10:00:00Z", "errors": []}], "next_page_token": null}),
+        )
+    };
+    let workflow = |id: &str, slug: &str| {
+        Reply::json(
+            200,
+            json!({"items": [{"id": id, "name": "build", "status": "running", "pipeline_number": BUSY,
+                "project_slug": slug, "pipeline_id": pipeline_id(BUSY), "created_at": "2026-11-01T10:00:00Z",
+                "stopped_at": null, "started_by": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"}],
+                "next_page_token": null}),
+        )
+    };
+    let pipeline = |slug: &str| {
+        Reply::json(
+            200,
+            json!({"id": pipeline_id(BUSY), "number": BUSY, "project_slug": slug, "state": "created",
+                "errors": [], "created_at": "2026-11-01T10:00:00Z"}),
+        )
+    };
+    let busy_path = format!("/api/v2/pipeline/{busy}");
+    let project_path = format!("/api/v2/project/{SLUG}/pipeline");
+    let wf_path = format!("{busy_path}/workflow");
+    // The command, the request whose answer is forged, the answer, what the error names.
+    let cases: Vec<(Vec<&str>, &str, Reply, &str)> = vec![
+        (
+            vec!["restart-latest", SLUG, "--branch", "main"],
+            &project_path,
+            listed("x\nCF_API_KEY=forged", SLUG),
+            "pipeline id \"x\\nCF_API_KEY=forged\", which is not a UUID",
+        ),
+        (
+            vec!["restart-latest", SLUG, "--branch", "main"],
+            &project_path,
+            listed(&newest, forged_slug),
+            "project_slug \"gh/acme/app\\nCF_API_KEY=forged\", which is not VCS/ORG/REPO",
+        ),
+        (
+            vec!["restart-latest", SLUG, "--branch", "main"],
+            &project_path,
+            listed(&newest, "gh/../.."),
+            "project_slug \"gh/../..\", which is not VCS/ORG/REPO",
+        ),
+        (
+            vec!["cancel", &busy],
+            &wf_path,
+            workflow("../../project/gh/acme/app/pipeline", SLUG),
+            "workflow id \"../../project/gh/acme/app/pipeline\", which is not a UUID",
+        ),
+        (
+            vec!["cancel", &busy],
+            &wf_path,
+            workflow("0e530001-521a-4c40-9042-000000000001", "gh/acme"),
+            "project_slug \"gh/acme\", which is not VCS/ORG/REPO",
+        ),
+        (
+            vec!["status", &busy],
+            &busy_path,
+            pipeline("gh//app"),
+            "project_slug \"gh//app\", which is not VCS/ORG/REPO",
+        ),
+    ];
+    for (args, path, answer, said) in cases {
+        let fake = Circle::start();
+        fake.server.inject("GET", path, vec![answer]);
+        let dir = temp_dir("circleci-forged-read");
+        let github_output = dir.join("github_output");
+        let run = circleci(&fake, &args)
+            .env("GITHUB_OUTPUT", github_output.to_str().unwrap())
+            .run();
+        run.assert_code(5);
+        let line = run.error_line();
+        assert!(
+            line.contains(&format!("GET {}{path}", fake.server.url))
+                && line.contains(said)
+                && line.contains("CIRCLECI_HOST"),
+            "{args:?}: {line}"
+        );
+        assert!(
+            posts(&fake).is_empty(),
+            "{args:?}: {:?}",
+            fake.server.lines()
+        );
+        assert!(!github_output.exists(), "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        // Nothing was requested after the forged answer.
+        assert_eq!(
+            fake.server
+                .lines()
+                .last()
+                .map(|l| l.starts_with(&format!("GET {path}"))),
+            Some(true),
+            "{args:?}: {:?}",
+            fake.server.lines()
+        );
+    }
 }
 
 #[test]

@@ -58,20 +58,8 @@ pub fn trigger(
         "triggering a pipeline of {slug} on {}",
         git_ref.describe()
     ));
-    let created = api.trigger(ctx, slug, pipeline_run, &body)?;
-    let (Some(id), Some(number)) = (created.id.clone().filter(|i| !i.is_empty()), created.number)
-    else {
-        // A 200 that only explains itself: CircleCI decided not to run anything (a
-        // skipped commit, a trigger filter). Nothing is running, so nothing can succeed.
-        let why = created
-            .message
-            .unwrap_or_else(|| "the answer has no pipeline id".to_string());
-        return Err(Error::api(format!(
-            "CircleCI created no pipeline for {slug} on {}: {} — nothing was started; check the branch or tag and the project's triggers",
-            git_ref.describe(),
-            why.split_whitespace().collect::<Vec<_>>().join(" ")
-        )));
-    };
+    let started = api.trigger(ctx, slug, pipeline_run, &body)?;
+    let (id, number) = (started.id, started.number);
     let url = api.pipeline_url(&slug.to_string(), number);
     let report = Report {
         provider: PROVIDER,
@@ -79,7 +67,7 @@ pub fn trigger(
         id: id.clone(),
         number: Some(number),
         url: Some(url.clone()),
-        status: created.state.unwrap_or_else(|| "setup-pending".into()),
+        status: started.state.unwrap_or_else(|| "setup-pending".into()),
         result: Outcome::Started,
     };
     ctx.out.started(&report);
