@@ -397,12 +397,264 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(report["status"], "errored");
     assert_eq!(report["result"], "failed");
-    // It never asks an errored pipeline for workflows.
+    // It never asks an errored pipeline for workflows: the list is read once, while the
+    // pipeline is in `setup` (where a setup workflow would run), and nothing after `errored`.
+    let id = new_id();
     assert_eq!(
-        fake.server
-            .count("GET", &format!("/api/v2/pipeline/{}/workflow", new_id())),
-        0
+        fake.server.lines(),
+        vec![
+            format!("POST {}", trigger_path(SLUG)),
+            format!("GET /api/v2/pipeline/{id}"),
+            format!("GET /api/v2/pipeline/{id}/workflow"),
+            format!("GET /api/v2/pipeline/{id}"),
+        ]
     );
+}
+
+// ---------------------------------------------------------------- dynamic config
+
+/// The requests of a wait on a dynamic config pipeline: while it is `setup`, each poll reads
+/// the pipeline and its workflows (the setup workflow); once `created`, only the workflows.
+fn assert_setup_then_workflow_polls(fake: &Circle) {
+    let id = new_id();
+    let (pipeline, workflows) = (
+        format!("GET /api/v2/pipeline/{id}"),
+        format!("GET /api/v2/pipeline/{id}/workflow"),
+    );
+    let lines: Vec<String> = fake
+        .server
+        .lines()
+        .into_iter()
+        .skip(1)
+        .filter(|l| !l.contains("page-token"))
+        .collect();
+    // setup-pending (no workflows to read), then setup: pipeline, workflows, pipeline, …
+    assert_eq!(lines[0], pipeline, "{lines:?}");
+    assert_eq!(
+        lines[1..3],
+        [pipeline.clone(), workflows.clone()],
+        "{lines:?}"
+    );
+    let created = lines
+        .iter()
+        .rposition(|l| *l == pipeline)
+        .expect("the pipeline is read");
+    for pair in lines[1..created].chunks(2) {
+        assert_eq!(pair, [pipeline.clone(), workflows.clone()], "{lines:?}");
+    }
+    assert!(
+        lines[created + 1..].iter().all(|l| *l == workflows),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_failed_setup_workflow_fails_the_trigger_without_waiting_for_the_timeout() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "running", "failed"]),
+        None,
+        &[("build", &["running", "success"])],
+    ));
+    let started = std::time::Instant::now();
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+    )
+    .run();
+    run.assert_code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_stderr(&run, "pipeline #100: setup-pending");
+    assert_stderr(&run, "pipeline #100: generate-config (setup): running");
+    assert_stderr(&run, "pipeline #100: generate-config (setup): failed");
+    let setup = &fake.workflows(FIRST_NEW)[0];
+    assert_eq!(setup.tag.as_deref(), Some("setup"));
+    assert_stderr(
+        &run,
+        &format!(
+            "setup workflow generate-config ({}): {}/workflows/{}",
+            setup.id,
+            fake.pipeline_url(SLUG, FIRST_NEW),
+            setup.id
+        ),
+    );
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (&report["status"], &report["result"]),
+        (&json!("failed"), &json!("failed"))
+    );
+    // It never continued: the pipeline stays in setup with only its setup workflow.
+    assert_eq!(fake.pipeline(FIRST_NEW).state, "setup");
+    assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
+    assert_setup_then_workflow_polls(&fake);
+}
+
+#[test]
+fn a_setup_workflow_that_continues_is_followed_by_the_workflows_it_continues_to() {
+    for (test, code, result) in [("success", 0, "success"), ("failed", 1, "failed")] {
+        let fake = Circle::with_plan(Plan::dynamic(
+            ("generate-config", &["running", "running", "success"]),
+            Some(2),
+            &[
+                ("build", &["running", "success"]),
+                ("test", &["running", "running", test]),
+            ],
+        ));
+        let run = circleci(
+            &fake,
+            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+        )
+        .run();
+        run.assert_code(code);
+        assert_stderr(&run, "pipeline #100: generate-config (setup): running");
+        // Continued, the continued workflows not listed yet: that is not the end.
+        assert_stderr(
+            &run,
+            "pipeline #100: generate-config (setup): success; waiting for the workflows it continues to",
+        );
+        assert_stderr(
+            &run,
+            &format!(
+                "pipeline #100: generate-config (setup): success, build: success, test: {test}"
+            ),
+        );
+        let wf = fake.workflows(FIRST_NEW);
+        assert_eq!(wf.len(), 3, "the setup workflow stays in the list");
+        for w in &wf[1..] {
+            assert_stderr(&run, &format!("workflow {} ({}):", w.name, w.id));
+        }
+        let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(
+            (&report["status"], &report["result"]),
+            (&json!(test), &json!(result))
+        );
+        assert_setup_then_workflow_polls(&fake);
+    }
+}
+
+/// CircleCI does not say what a setup workflow that succeeds without continuing means (the
+/// pipeline could be continued for six hours); nothing ran after setup, so the caller's
+/// chained work did not happen: exit 1 after a few readings, as when every workflow is
+/// `not_run`. The same when the continuation has no workflow.
+#[test]
+fn a_setup_workflow_that_nothing_follows_is_exit_1_nothing_ran_after_setup() {
+    let cases = [
+        (None, "generate-config (setup): success, but it did not continue the pipeline: nothing ran after setup"),
+        (Some(1), "generate-config (setup): success, but the configuration it continued to has no workflow: nothing ran after setup"),
+    ];
+    for (continues, said) in cases {
+        let fake = Circle::with_plan(Plan::dynamic(
+            ("generate-config", &["running", "success"]),
+            continues,
+            &[],
+        ));
+        let run = circleci(
+            &fake,
+            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+        )
+        .run();
+        run.assert_code(1);
+        assert_stderr(&run, &format!("pipeline #100: {said}"));
+        let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(
+            (&report["status"], &report["result"]),
+            (&json!("not_run"), &json!("failed"))
+        );
+        // The success was read four times before giving up on the continuation.
+        let id = new_id();
+        let reads = fake
+            .server
+            .count("GET", &format!("/api/v2/pipeline/{id}/workflow"));
+        assert_eq!(reads, 1 + 4, "{continues:?}: {:?}", fake.server.lines());
+        assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
+    }
+}
+
+#[test]
+fn status_of_a_pipeline_in_setup_reports_its_setup_workflow() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "running", "failed"]),
+        None,
+        &[("build", &["success"])],
+    ));
+    let id = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    let url = fake.pipeline_url(SLUG, FIRST_NEW);
+    let run = circleci(&fake, &["status", &id]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, "setup-pending\n");
+    assert_eq!(
+        run.events(),
+        vec![format!("pipeline #100 {SLUG}: setup-pending {url}")]
+    );
+    let run = circleci(&fake, &["status", &id]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, "running\n");
+    let setup = &fake.workflows(FIRST_NEW)[0];
+    assert_eq!(
+        run.events(),
+        vec![
+            format!("pipeline #100 {SLUG}: running (setup) {url}"),
+            format!(
+                "  workflow generate-config (setup): running {url}/workflows/{}",
+                setup.id
+            ),
+        ]
+    );
+    circleci(&fake, &["status", &id]).run().assert_code(0);
+    let run = circleci(&fake, &["status", &id, "--output", "json"]).run();
+    run.assert_code(1);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (&report["status"], &report["result"]),
+        (&json!("failed"), &json!("failed"))
+    );
+    assert_eq!(
+        run.events()[1],
+        format!(
+            "  workflow generate-config (setup): failed {url}/workflows/{}",
+            setup.id
+        )
+    );
+}
+
+#[test]
+fn cancel_during_setup_cancels_the_setup_workflow_and_nothing_continues() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running"; 8]),
+        Some(6),
+        &[("build", &["running", "success"])],
+    ));
+    let id = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    // setup-pending, then setup with its workflow running.
+    for _ in 0..2 {
+        circleci(&fake, &["status", &id]).run().assert_code(0);
+    }
+    let setup = fake.workflows(FIRST_NEW)[0].clone();
+    let run = circleci(&fake, &["cancel", &id]).run();
+    run.assert_code(0);
+    assert_eq!(
+        posts(&fake).iter().map(|r| r.line()).collect::<Vec<_>>(),
+        vec![
+            format!("POST {}", trigger_path(SLUG)),
+            format!("POST /api/v2/workflow/{}/cancel", setup.id),
+        ]
+    );
+    assert_stderr(
+        &run,
+        &format!("canceled setup workflow generate-config ({})", setup.id),
+    );
+    let run = circleci(&fake, &["wait", &id, "--timeout", "5s"]).run();
+    run.assert_code(2);
+    assert_stderr(&run, "pipeline #100: generate-config (setup): canceled");
+    assert_eq!(fake.pipeline(FIRST_NEW).state, "setup");
+    assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
 }
 
 #[test]

@@ -65,6 +65,9 @@ pub struct Workflow {
     pub created_at: String,
     pub pipeline_number: u64,
     pub project_slug: String,
+    /// `setup` for the setup workflow of a dynamic config pipeline.
+    #[serde(default)]
+    pub tag: Option<String>,
 }
 
 /// The word a `null` workflow status is shown as.
@@ -487,8 +490,8 @@ fn refusal(resp: &Response, hint: &str) -> Error {
 
 /// Everything cirelay reads from a CircleCI answer, without a server: a trigger's answer, a
 /// pipeline (and the failure an errored one reports), a page of workflows (the current
-/// attempts and the pipeline's result), a page of pipelines, a rerun, and a refusal's
-/// message, each with the checks of its ids and slugs. For the fuzz targets.
+/// attempts and the pipeline's result, setup workflows apart), a page of pipelines, a rerun,
+/// and a refusal's message, each with the checks of its ids and slugs. For the fuzz targets.
 pub(crate) fn read_answers(body: &str) {
     use super::watch;
     let resp = Response::received(200, Vec::new(), body.to_string(), "GET /api/v2/pipeline/x");
@@ -502,6 +505,11 @@ pub(crate) fn read_answers(body: &str) {
         let _ = (
             watch::overall(statuses.clone()),
             watch::summary_word(statuses),
+            watch::judge(
+                current
+                    .iter()
+                    .map(|w| (w.tag.as_deref() == Some(watch::SETUP), w.status.as_str())),
+            ),
         );
         for w in &current {
             let _ = watch::describe(&w.status);

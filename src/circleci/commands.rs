@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::api::{Api, Pipeline, Workflow};
-use super::watch::{self, describe, kind, Kind, Watch};
+use super::watch::{self, describe, kind, Judged, Kind, Watch, SETUP};
 use super::{GitRef, Slug, OWN_PIPELINE_VAR};
 use crate::cli::{env_first, CircleciTrigger};
 use crate::error::{Error, Result};
@@ -119,16 +119,20 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     let seen = watch.poll(ctx)?;
     let word = watch.status_word();
     match pipeline.state.as_str() {
-        "created" => {
-            if watch.workflows.is_empty() {
-                output::event(format!("{head}: created, no workflows yet {url}"));
-            } else {
-                output::event(format!("{head}: {word} (created) {url}"));
+        state @ ("created" | SETUP) => {
+            match watch.judged() {
+                Judged::NoneYet => {
+                    output::event(format!("{head}: {state}, no workflows yet {url}"))
+                }
+                Judged::SetupAlone => output::event(format!(
+                    "{head}: {state} (its setup workflow succeeded; nothing has followed it yet) {url}"
+                )),
+                Judged::Is(_) => output::event(format!("{head}: {word} ({state}) {url}")),
             }
             for w in &watch.workflows {
                 output::event(format!(
                     "  workflow {}: {} {}",
-                    w.name,
+                    watch.name(w),
                     describe(&w.status),
                     api.workflow_url(w)
                 ));
@@ -151,16 +155,16 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     Ok(report)
 }
 
-/// Cancels every workflow of the pipeline that is still going; finished ones are left.
+/// Cancels every workflow of the pipeline that is still going, a setup workflow too (the
+/// pipeline then never continues); finished ones are left.
 pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     let pipeline = api.pipeline(ctx, id)?;
     let mut report = pipeline_report(api, &pipeline, "cancel");
-    let workflows = if pipeline.state == "created" {
-        watch::current_attempts(api.workflows(ctx, id)?)
-    } else {
-        Vec::new()
-    };
-    let running: Vec<&Workflow> = workflows
+    // The same reading as `status`: the workflows of a `created` or `setup` pipeline.
+    let mut watch = Watch::new(api, id).with_pipeline(pipeline.clone()).quiet();
+    watch.poll(ctx)?;
+    let running: Vec<&Workflow> = watch
+        .workflows
         .iter()
         .filter(|w| kind(&w.status) == Kind::Active)
         .collect();
@@ -169,27 +173,25 @@ pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
             "nothing to cancel: no workflow of pipeline #{} is running (pipeline {}, workflows: {})",
             pipeline.number,
             pipeline.state,
-            if workflows.is_empty() {
+            if watch.workflows.is_empty() {
                 "none yet".to_string()
             } else {
-                workflows
+                watch
+                    .workflows
                     .iter()
-                    .map(|w| format!("{} {}", w.name, w.status))
+                    .map(|w| format!("{} {}", watch.name(w), w.status))
                     .collect::<Vec<_>>()
                     .join(", ")
             }
         ));
-        report.status = if workflows.is_empty() {
-            pipeline.state.clone()
-        } else {
-            watch::summary_word(workflows.iter().map(|w| w.status.as_str()))
-        };
+        report.status = watch.status_word();
         report.result = Outcome::Success;
         return Ok(report);
     }
     for w in &running {
         api.cancel(ctx, w)?;
-        output::event(format!("canceled workflow {} ({})", w.name, w.id));
+        let setup = if watch.is_setup(w) { "setup " } else { "" };
+        output::event(format!("canceled {setup}workflow {} ({})", w.name, w.id));
     }
     report.status = "canceled".into();
     report.result = Outcome::Success;

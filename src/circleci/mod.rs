@@ -2,9 +2,10 @@
 //! cancel, restart-latest.
 //!
 //! A CircleCI pipeline has no result of its own: it is set up (`setup-pending` → `created`,
-//! or `errored`), then its workflows appear, a little later, and each one finishes on its
-//! own. So "the build" a user waits on is the pipeline, and its result is the result of
-//! every workflow (see [`watch`]).
+//! or `errored`; with dynamic config, `setup` while a setup workflow runs and continues it),
+//! then its workflows appear, a little later, and each one finishes on its own. So "the
+//! build" a user waits on is the pipeline, and its result is the result of every workflow
+//! (see [`watch`]).
 
 mod api;
 mod commands;

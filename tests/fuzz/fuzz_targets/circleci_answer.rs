@@ -17,7 +17,9 @@ const WORKFLOWS: &str = r#"{"next_page_token": "pg-2", "items": [
     {"id": "0e530002-521a-4c40-9042-000000000002", "name": "build", "status": "failing", "created_at": "2026-01-01T00:00:02Z",
      "pipeline_number": 25, "project_slug": "gh/acme/app"},
     {"id": "0e530001-521a-4c40-9042-000000000001", "name": "build", "status": "success", "created_at": "2026-01-01T00:00:01Z",
-     "pipeline_number": 25, "project_slug": "gh/acme/app"}]}"#;
+     "pipeline_number": 25, "project_slug": "gh/acme/app"},
+    {"id": "0e530004-521a-4c40-9042-000000000004", "name": "setup", "status": "success", "created_at": "2026-01-01T00:00:00Z",
+     "pipeline_number": 25, "project_slug": "gh/acme/app", "tag": "setup"}]}"#;
 const RERUN: &str = r#"{"workflow_id": "0e530003-521a-4c40-9042-000000000003"}"#;
 const REFUSAL: &str = r#"{"message": "Branch not found"}"#;
 
@@ -48,6 +50,7 @@ fuzz_target!(|data: &[u8]| {
                 "/items/0/status",
                 "/items/0/created_at",
                 "/items/0/project_slug",
+                "/items/2/tag",
             ],
             text,
         ),
