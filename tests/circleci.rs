@@ -1404,6 +1404,68 @@ fn restart_latest_reruns_every_workflow_of_the_newest_pipeline_on_the_branch() {
     );
 }
 
+/// CircleCI continues a pipeline only once, so a rerun of the setup workflow of a continued
+/// pipeline fails: restart-latest reruns the workflows the setup continued to and leaves
+/// the setup workflow alone.
+#[test]
+fn restart_latest_leaves_the_setup_workflow_of_a_continued_pipeline_alone() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "success"]),
+        Some(1),
+        &[
+            ("build", &["running", "success"]),
+            ("test", &["running", "failed"]),
+        ],
+    ));
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "mono"]).run();
+    run.assert_code(1);
+    let before = fake.workflows(FIRST_NEW);
+    let run = circleci(
+        &fake,
+        &["restart-latest", SLUG, "--branch", "mono", "--wait"],
+    )
+    .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+    let reruns: Vec<String> = posts(&fake).iter().skip(1).map(|r| r.line()).collect();
+    assert_eq!(
+        reruns,
+        vec![
+            format!("POST /api/v2/workflow/{}/rerun", before[1].id),
+            format!("POST /api/v2/workflow/{}/rerun", before[2].id),
+        ]
+    );
+    assert_stderr(
+        &run,
+        "leaving setup workflow generate-config alone: the pipeline was already continued, and CircleCI continues a pipeline only once; trigger a new pipeline to run its setup again",
+    );
+    assert_stderr(&run, "pipeline #100 rerun: build: success, test: success");
+}
+
+#[test]
+fn restart_latest_of_a_pipeline_with_only_its_setup_workflow_is_exit_5_and_sends_nothing() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "success"]),
+        Some(1),
+        &[],
+    ));
+    circleci(&fake, &["trigger", SLUG, "--branch", "mono"])
+        .run()
+        .assert_code(1);
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "mono"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line().contains(&format!(
+            "pipeline #100 on `mono` of {SLUG} has no workflows to rerun but its setup workflow (trigger a new pipeline to run it again): see {}",
+            fake.pipeline_url(SLUG, FIRST_NEW)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(posts(&fake).len(), 1, "only the trigger");
+    assert_eq!(run.stdout, "");
+}
+
 #[test]
 fn from_failed_reruns_only_the_failed_workflows() {
     let fake = Circle::start();

@@ -229,11 +229,27 @@ pub fn restart_latest(
         }
     }
     let url = api.pipeline_url(&newest.project_slug, newest.number);
-    let workflows = watch::current_attempts(api.workflows(ctx, &newest.id)?);
+    let listed = watch::current_attempts(api.workflows(ctx, &newest.id)?);
+    // CircleCI continues a pipeline only once, so the rerun of a continued pipeline's setup
+    // workflow fails; one that never continued (the pipeline is still `setup`) can run again.
+    let (setup_done, workflows): (Vec<Workflow>, Vec<Workflow>) = listed
+        .into_iter()
+        .partition(|w| newest.state != SETUP && w.tag.as_deref() == Some(SETUP));
+    for w in &setup_done {
+        output::event(format!(
+            "leaving setup workflow {} alone: the pipeline was already continued, and CircleCI continues a pipeline only once; trigger a new pipeline to run its setup again",
+            w.name
+        ));
+    }
     if workflows.is_empty() {
         return Err(Error::api(format!(
-            "pipeline #{} on `{branch}` of {slug} has no workflows to rerun: see {url}",
-            newest.number
+            "pipeline #{} on `{branch}` of {slug} has no workflows to rerun{}: see {url}",
+            newest.number,
+            if setup_done.is_empty() {
+                ""
+            } else {
+                " but its setup workflow (trigger a new pipeline to run it again)"
+            }
         )));
     }
     let chosen: Vec<&Workflow> = if opts.from_failed {

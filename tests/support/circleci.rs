@@ -10,7 +10,8 @@
 //! a job of that workflow continues the pipeline (`POST /pipeline/continue`, at most once),
 //! which makes it `created` and adds the continued workflows to the same pipeline a little
 //! later, the setup workflow staying in the list. A setup workflow that fails, is canceled
-//! or never continues leaves the pipeline in `setup`.
+//! or never continues leaves the pipeline in `setup`. A rerun of the setup workflow of a
+//! continued pipeline runs and fails: a pipeline is continued only once.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -662,8 +663,19 @@ fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
             "Cannot rerun from failed: the workflow has no failed jobs.",
         );
     }
-    let plan = state.rerun_plan.clone();
-    let new_id = state.add_workflow(&w.pipeline_id, &w.name, &plan);
+    // A pipeline is continued at most once: CircleCI accepts the rerun of the setup workflow
+    // of a continued pipeline, and its continuation job then fails ("Pipeline is not in
+    // setup state").
+    let continued = state
+        .pipelines
+        .iter()
+        .any(|p| p.id == w.pipeline_id && p.state != "setup");
+    let plan = if w.tag.is_some() && continued {
+        vec!["running".into(), "failed".into()]
+    } else {
+        state.rerun_plan.clone()
+    };
+    let new_id = state.add_tagged_workflow(&w.pipeline_id, &w.name, &plan, w.tag.as_deref());
     Reply::json(202, json!({ "workflow_id": new_id }))
 }
 
