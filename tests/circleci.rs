@@ -6,7 +6,7 @@ mod support;
 use serde_json::{json, Value};
 use support::circleci::{
     pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
-    MAIN_NEWEST, SLUG, TOKEN,
+    MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN,
 };
 use support::{cirelay, read, temp_dir, Cli, Reply, Run};
 
@@ -397,12 +397,264 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(report["status"], "errored");
     assert_eq!(report["result"], "failed");
-    // It never asks an errored pipeline for workflows.
+    // It never asks an errored pipeline for workflows: the list is read once, while the
+    // pipeline is in `setup` (where a setup workflow would run), and nothing after `errored`.
+    let id = new_id();
     assert_eq!(
-        fake.server
-            .count("GET", &format!("/api/v2/pipeline/{}/workflow", new_id())),
-        0
+        fake.server.lines(),
+        vec![
+            format!("POST {}", trigger_path(SLUG)),
+            format!("GET /api/v2/pipeline/{id}"),
+            format!("GET /api/v2/pipeline/{id}/workflow"),
+            format!("GET /api/v2/pipeline/{id}"),
+        ]
     );
+}
+
+// ---------------------------------------------------------------- dynamic config
+
+/// The requests of a wait on a dynamic config pipeline: while it is `setup`, each poll reads
+/// the pipeline and its workflows (the setup workflow); once `created`, only the workflows.
+fn assert_setup_then_workflow_polls(fake: &Circle) {
+    let id = new_id();
+    let (pipeline, workflows) = (
+        format!("GET /api/v2/pipeline/{id}"),
+        format!("GET /api/v2/pipeline/{id}/workflow"),
+    );
+    let lines: Vec<String> = fake
+        .server
+        .lines()
+        .into_iter()
+        .skip(1)
+        .filter(|l| !l.contains("page-token"))
+        .collect();
+    // setup-pending (no workflows to read), then setup: pipeline, workflows, pipeline, …
+    assert_eq!(lines[0], pipeline, "{lines:?}");
+    assert_eq!(
+        lines[1..3],
+        [pipeline.clone(), workflows.clone()],
+        "{lines:?}"
+    );
+    let created = lines
+        .iter()
+        .rposition(|l| *l == pipeline)
+        .expect("the pipeline is read");
+    for pair in lines[1..created].chunks(2) {
+        assert_eq!(pair, [pipeline.clone(), workflows.clone()], "{lines:?}");
+    }
+    assert!(
+        lines[created + 1..].iter().all(|l| *l == workflows),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_failed_setup_workflow_fails_the_trigger_without_waiting_for_the_timeout() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "running", "failed"]),
+        None,
+        &[("build", &["running", "success"])],
+    ));
+    let started = std::time::Instant::now();
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+    )
+    .run();
+    run.assert_code(1);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    assert_stderr(&run, "pipeline #100: setup-pending");
+    assert_stderr(&run, "pipeline #100: generate-config (setup): running");
+    assert_stderr(&run, "pipeline #100: generate-config (setup): failed");
+    let setup = &fake.workflows(FIRST_NEW)[0];
+    assert_eq!(setup.tag.as_deref(), Some("setup"));
+    assert_stderr(
+        &run,
+        &format!(
+            "setup workflow generate-config ({}): {}/workflows/{}",
+            setup.id,
+            fake.pipeline_url(SLUG, FIRST_NEW),
+            setup.id
+        ),
+    );
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (&report["status"], &report["result"]),
+        (&json!("failed"), &json!("failed"))
+    );
+    // It never continued: the pipeline stays in setup with only its setup workflow.
+    assert_eq!(fake.pipeline(FIRST_NEW).state, "setup");
+    assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
+    assert_setup_then_workflow_polls(&fake);
+}
+
+#[test]
+fn a_setup_workflow_that_continues_is_followed_by_the_workflows_it_continues_to() {
+    for (test, code, result) in [("success", 0, "success"), ("failed", 1, "failed")] {
+        let fake = Circle::with_plan(Plan::dynamic(
+            ("generate-config", &["running", "running", "success"]),
+            Some(2),
+            &[
+                ("build", &["running", "success"]),
+                ("test", &["running", "running", test]),
+            ],
+        ));
+        let run = circleci(
+            &fake,
+            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+        )
+        .run();
+        run.assert_code(code);
+        assert_stderr(&run, "pipeline #100: generate-config (setup): running");
+        // Continued, the continued workflows not listed yet: that is not the end.
+        assert_stderr(
+            &run,
+            "pipeline #100: generate-config (setup): success; waiting for the workflows it continues to",
+        );
+        assert_stderr(
+            &run,
+            &format!(
+                "pipeline #100: generate-config (setup): success, build: success, test: {test}"
+            ),
+        );
+        let wf = fake.workflows(FIRST_NEW);
+        assert_eq!(wf.len(), 3, "the setup workflow stays in the list");
+        for w in &wf[1..] {
+            assert_stderr(&run, &format!("workflow {} ({}):", w.name, w.id));
+        }
+        let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(
+            (&report["status"], &report["result"]),
+            (&json!(test), &json!(result))
+        );
+        assert_setup_then_workflow_polls(&fake);
+    }
+}
+
+/// CircleCI does not say what a setup workflow that succeeds without continuing means (the
+/// pipeline could be continued for six hours); nothing ran after setup, so the caller's
+/// chained work did not happen: exit 1 after a few readings, as when every workflow is
+/// `not_run`. The same when the continuation has no workflow.
+#[test]
+fn a_setup_workflow_that_nothing_follows_is_exit_1_nothing_ran_after_setup() {
+    let cases = [
+        (None, "generate-config (setup): success, but it did not continue the pipeline: nothing ran after setup"),
+        (Some(1), "generate-config (setup): success, but the configuration it continued to has no workflow: nothing ran after setup"),
+    ];
+    for (continues, said) in cases {
+        let fake = Circle::with_plan(Plan::dynamic(
+            ("generate-config", &["running", "success"]),
+            continues,
+            &[],
+        ));
+        let run = circleci(
+            &fake,
+            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+        )
+        .run();
+        run.assert_code(1);
+        assert_stderr(&run, &format!("pipeline #100: {said}"));
+        let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+        assert_eq!(
+            (&report["status"], &report["result"]),
+            (&json!("not_run"), &json!("failed"))
+        );
+        // The success was read four times before giving up on the continuation.
+        let id = new_id();
+        let reads = fake
+            .server
+            .count("GET", &format!("/api/v2/pipeline/{id}/workflow"));
+        assert_eq!(reads, 1 + 4, "{continues:?}: {:?}", fake.server.lines());
+        assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
+    }
+}
+
+#[test]
+fn status_of_a_pipeline_in_setup_reports_its_setup_workflow() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "running", "failed"]),
+        None,
+        &[("build", &["success"])],
+    ));
+    let id = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    let url = fake.pipeline_url(SLUG, FIRST_NEW);
+    let run = circleci(&fake, &["status", &id]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, "setup-pending\n");
+    assert_eq!(
+        run.events(),
+        vec![format!("pipeline #100 {SLUG}: setup-pending {url}")]
+    );
+    let run = circleci(&fake, &["status", &id]).run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, "running\n");
+    let setup = &fake.workflows(FIRST_NEW)[0];
+    assert_eq!(
+        run.events(),
+        vec![
+            format!("pipeline #100 {SLUG}: running (setup) {url}"),
+            format!(
+                "  workflow generate-config (setup): running {url}/workflows/{}",
+                setup.id
+            ),
+        ]
+    );
+    circleci(&fake, &["status", &id]).run().assert_code(0);
+    let run = circleci(&fake, &["status", &id, "--output", "json"]).run();
+    run.assert_code(1);
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        (&report["status"], &report["result"]),
+        (&json!("failed"), &json!("failed"))
+    );
+    assert_eq!(
+        run.events()[1],
+        format!(
+            "  workflow generate-config (setup): failed {url}/workflows/{}",
+            setup.id
+        )
+    );
+}
+
+#[test]
+fn cancel_during_setup_cancels_the_setup_workflow_and_nothing_continues() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running"; 8]),
+        Some(6),
+        &[("build", &["running", "success"])],
+    ));
+    let id = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    // setup-pending, then setup with its workflow running.
+    for _ in 0..2 {
+        circleci(&fake, &["status", &id]).run().assert_code(0);
+    }
+    let setup = fake.workflows(FIRST_NEW)[0].clone();
+    let run = circleci(&fake, &["cancel", &id]).run();
+    run.assert_code(0);
+    assert_eq!(
+        posts(&fake).iter().map(|r| r.line()).collect::<Vec<_>>(),
+        vec![
+            format!("POST {}", trigger_path(SLUG)),
+            format!("POST /api/v2/workflow/{}/cancel", setup.id),
+        ]
+    );
+    assert_stderr(
+        &run,
+        &format!("canceled setup workflow generate-config ({})", setup.id),
+    );
+    let run = circleci(&fake, &["wait", &id, "--timeout", "5s"]).run();
+    run.assert_code(2);
+    assert_stderr(&run, "pipeline #100: generate-config (setup): canceled");
+    assert_eq!(fake.pipeline(FIRST_NEW).state, "setup");
+    assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
 }
 
 #[test]
@@ -478,22 +730,139 @@ fn an_unknown_status_keeps_polling_and_is_printed_once() {
     assert_stderr(&run, "pipeline #100: build: success");
 }
 
+/// CircleCI's own MCP server reads a workflow's status as nullable: a `null` is a workflow
+/// whose status is not known yet, so it keeps the pipeline waiting, and the rest of the
+/// list stays usable.
 #[test]
-fn a_200_without_a_pipeline_is_reported_as_nothing_created() {
+fn a_null_workflow_status_is_still_running_and_shown_as_unknown() {
+    let fake = Circle::with_plan(Plan::new(&[
+        ("build", &[NULL_STATUS, NULL_STATUS, "running", "success"]),
+        ("test", &["running", "running", "running", "success"]),
+    ]));
+    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
+    run.assert_code(0);
+    assert_stderr(&run, "pipeline #100: build: unknown, test: running");
+    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(report["result"], "success");
+
+    // `status` in the middle of it: the word and the workflow line say `unknown`.
+    let fake = Circle::with_plan(Plan::new(&[("build", &[NULL_STATUS])]));
+    let id = circleci(&fake, &["trigger", SLUG, "--detach"])
+        .run()
+        .stdout
+        .trim()
+        .to_string();
+    let listed = (0..10).any(|_| {
+        let status = circleci(&fake, &["status", &id]).run();
+        status.assert_code(0);
+        status.stderr.contains("  workflow build: unknown ")
+    });
+    assert!(listed);
+    let status = circleci(&fake, &["status", &id]).run();
+    status.assert_code(0);
+    assert_eq!(status.stdout, "running\n");
+}
+
+/// The contract: an answer that accepted a build-starting request but cannot be read is an
+/// unknown outcome. A 200 naming no pipeline cannot prove that nothing started, so it is
+/// exit 6 with CircleCI's message and where to look, never read as "nothing to do".
+#[test]
+fn a_200_without_a_pipeline_id_is_exit_6_with_the_message_and_where_to_check() {
     let fake = Circle::start();
     fake.state.lock().unwrap().skip_message =
         Some("No pipeline was created: the commit message asks to skip CI.".into());
     let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
-    run.assert_code(5);
+    run.assert_code(6);
     let line = run.error_line();
     assert!(
-        line.contains("CircleCI created no pipeline for gh/acme/app on branch main")
-            && line.contains("the commit message asks to skip CI")
-            && line.contains("nothing was started"),
+        line.contains(&format!("POST {}{} answered 200 without a pipeline id", fake.server.url, trigger_path(SLUG)))
+            && line.contains("No pipeline was created: the commit message asks to skip CI.")
+            && line.contains(&format!(
+                "the build may have started — check the pipelines of {SLUG} at {}/pipelines/{SLUG} before retrying",
+                fake.server.url
+            )),
         "{line}"
     );
     assert_eq!(run.stdout, "");
     assert_eq!(fake.server.requests().len(), 1);
+}
+
+/// The id a trigger answers goes to stdout, `$GITHUB_OUTPUT`, `$CF_VOLUME_PATH/env_vars_to_export`
+/// and `$BASH_ENV`: one that is not a UUID (here a forged second line) is refused where it is
+/// read, so nothing is exported or requested with it, and the build may exist: exit 6.
+#[test]
+fn a_trigger_answer_with_a_forged_or_unreadable_id_is_exit_6_and_nothing_is_exported() {
+    let forged = "x\nCF_API_KEY=forged";
+    let answers = [
+        (
+            Reply::json(
+                201,
+                json!({"id": forged, "number": 100, "state": "setup-pending"}),
+            ),
+            "with pipeline id \"x\\nCF_API_KEY=forged\", which is not a UUID",
+        ),
+        (
+            Reply::json(
+                201,
+                json!({"id": pipeline_id(100), "state": "setup-pending"}),
+            ),
+            "without a pipeline number",
+        ),
+        (
+            Reply::json(201, json!({"id": 42, "number": 100})),
+            "with an answer that is not a pipeline",
+        ),
+        (
+            Reply::text(201, "<html>accepted</html>"),
+            "with an answer that is not a pipeline (<html>accepted</html>)",
+        ),
+    ];
+    for (answer, said) in answers {
+        let fake = Circle::start();
+        fake.server
+            .inject("POST", &trigger_path(SLUG), vec![answer]);
+        let dir = temp_dir("circleci-forged-id");
+        let files = [
+            dir.join("github_output"),
+            dir.join("env_vars_to_export"),
+            dir.join("bash_env"),
+        ];
+        let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"])
+            .envs(&[
+                ("GITHUB_OUTPUT", files[0].to_str().unwrap()),
+                ("CF_VOLUME_PATH", dir.to_str().unwrap()),
+                ("CIRCLECI", "true"),
+                ("BASH_ENV", files[2].to_str().unwrap()),
+            ])
+            .run();
+        run.assert_code(6);
+        let line = run.error_line();
+        assert!(
+            line.contains(said)
+                && line.contains(&format!(
+                    "the build may have started — check the pipelines of {SLUG} at {}/pipelines/{SLUG}",
+                    fake.server.url
+                )),
+            "{said}: {line}"
+        );
+        assert_eq!(run.stdout, "", "{said}");
+        for file in &files {
+            assert!(!file.exists(), "{said}: {} was written", file.display());
+        }
+        assert!(
+            !run.stderr.contains("CF_API_KEY=forged\n"),
+            "{}",
+            run.stderr
+        );
+        // The trigger was sent once and nothing was asked about the forged id.
+        assert_eq!(
+            fake.server.lines().len(),
+            1,
+            "{said}: {:?}",
+            fake.server.lines()
+        );
+    }
 }
 
 #[test]
@@ -669,6 +1038,47 @@ fn configuration_errors_exit_4_with_one_line_and_send_nothing() {
         run.assert_no_secret(&[TOKEN]);
     }
     assert!(fake.server.requests().is_empty());
+}
+
+/// A `.` or `..` slug part would climb out of the project in the request path
+/// (`/project/gh/acme/../pipeline` is another endpoint): refused before anything is sent.
+#[test]
+fn a_dot_or_dot_dot_slug_part_is_a_usage_error_and_nothing_is_sent() {
+    let fake = Circle::start();
+    // The arguments and extra environment.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (vec!["trigger", "gh/acme/.."], vec![]),
+        (vec!["trigger", "gh/../app"], vec![]),
+        (vec!["trigger", "gh/acme/.", "--detach"], vec![]),
+        (vec!["trigger", "circleci/./.."], vec![]),
+        (
+            vec!["restart-latest", "gh/acme/..", "--branch", "main"],
+            vec![],
+        ),
+        (
+            vec!["trigger"],
+            vec![
+                ("CIRCLE_PROJECT_USERNAME", "acme"),
+                ("CIRCLE_PROJECT_REPONAME", ".."),
+            ],
+        ),
+    ];
+    for (args, env) in cases {
+        let run = circleci(&fake, &args).envs(&env).run();
+        run.assert_code(4);
+        let line = run.error_line();
+        assert!(
+            line.contains("not `.` or `..`") && line.contains("gh/my-org/my-repo"),
+            "{args:?}: {line}"
+        );
+        run.assert_no_secret(&[TOKEN]);
+    }
+    assert!(
+        fake.server.requests().is_empty(),
+        "{:?}",
+        fake.server.lines()
+    );
 }
 
 #[test]
@@ -994,6 +1404,68 @@ fn restart_latest_reruns_every_workflow_of_the_newest_pipeline_on_the_branch() {
     );
 }
 
+/// CircleCI continues a pipeline only once, so a rerun of the setup workflow of a continued
+/// pipeline fails: restart-latest reruns the workflows the setup continued to and leaves
+/// the setup workflow alone.
+#[test]
+fn restart_latest_leaves_the_setup_workflow_of_a_continued_pipeline_alone() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "success"]),
+        Some(1),
+        &[
+            ("build", &["running", "success"]),
+            ("test", &["running", "failed"]),
+        ],
+    ));
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "mono"]).run();
+    run.assert_code(1);
+    let before = fake.workflows(FIRST_NEW);
+    let run = circleci(
+        &fake,
+        &["restart-latest", SLUG, "--branch", "mono", "--wait"],
+    )
+    .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout, format!("{}\n", new_id()));
+    let reruns: Vec<String> = posts(&fake).iter().skip(1).map(|r| r.line()).collect();
+    assert_eq!(
+        reruns,
+        vec![
+            format!("POST /api/v2/workflow/{}/rerun", before[1].id),
+            format!("POST /api/v2/workflow/{}/rerun", before[2].id),
+        ]
+    );
+    assert_stderr(
+        &run,
+        "leaving setup workflow generate-config alone: the pipeline was already continued, and CircleCI continues a pipeline only once; trigger a new pipeline to run its setup again",
+    );
+    assert_stderr(&run, "pipeline #100 rerun: build: success, test: success");
+}
+
+#[test]
+fn restart_latest_of_a_pipeline_with_only_its_setup_workflow_is_exit_5_and_sends_nothing() {
+    let fake = Circle::with_plan(Plan::dynamic(
+        ("generate-config", &["running", "success"]),
+        Some(1),
+        &[],
+    ));
+    circleci(&fake, &["trigger", SLUG, "--branch", "mono"])
+        .run()
+        .assert_code(1);
+    let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "mono"]).run();
+    run.assert_code(5);
+    assert!(
+        run.error_line().contains(&format!(
+            "pipeline #100 on `mono` of {SLUG} has no workflows to rerun but its setup workflow (trigger a new pipeline to run it again): see {}",
+            fake.pipeline_url(SLUG, FIRST_NEW)
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(posts(&fake).len(), 1, "only the trigger");
+    assert_eq!(run.stdout, "");
+}
+
 #[test]
 fn from_failed_reruns_only_the_failed_workflows() {
     let fake = Circle::start();
@@ -1149,6 +1621,146 @@ fn a_5xx_on_a_rerun_is_never_resent_and_exits_6_after_printing_what_started() {
     );
     assert_eq!(fake.server.count("POST", &second), 1);
     assert_eq!(run.stdout, format!("{}\n", pipeline_id(MAIN_NEWEST)));
+}
+
+/// A rerun CircleCI accepted (202) started a workflow: an answer that does not say which one,
+/// or names it in another shape than a UUID, is an unknown outcome, exit 6, with where to look.
+#[test]
+fn a_rerun_answer_without_a_usable_workflow_id_is_exit_6() {
+    for answer in [
+        json!({"message": "Accepted."}),
+        json!({"workflow_id": "../../project/gh/acme/app/pipeline"}),
+        json!({"workflow_id": null}),
+    ] {
+        let fake = Circle::start();
+        let wf = fake.workflows(MAIN_NEWEST);
+        let first = format!("/api/v2/workflow/{}/rerun", wf[0].id);
+        fake.server
+            .inject("POST", &first, vec![Reply::json(202, answer.clone())]);
+        let run = circleci(&fake, &["restart-latest", SLUG, "--branch", "main"]).run();
+        run.assert_code(6);
+        let line = run.error_line();
+        assert!(
+            line.contains(&format!("POST {}{first} answered 202", fake.server.url))
+                && line.contains(&format!(
+                    "the build may have started — check the workflows of pipeline #{MAIN_NEWEST} at {} before retrying",
+                    fake.pipeline_url(SLUG, MAIN_NEWEST)
+                )),
+            "{answer}: {line}"
+        );
+        // Sent once, and nothing after it: the second workflow's rerun waits for a person.
+        assert_eq!(posts(&fake).len(), 1, "{answer}");
+        assert_eq!(run.stdout, "", "{answer}");
+    }
+}
+
+/// Ids and slugs the reads answer go into request paths (`/workflow/ID/cancel`), links and,
+/// after a restart, CI export files: one of another shape makes the answer unusable (exit 5)
+/// where it is read, before it is used anywhere.
+#[test]
+fn forged_ids_and_slugs_in_read_answers_are_exit_5_and_never_used() {
+    let forged_slug = "gh/acme/app\nCF_API_KEY=forged";
+    let newest = pipeline_id(MAIN_NEWEST);
+    let busy = pipeline_id(BUSY);
+    let listed = |id: &str, slug: &str| {
+        Reply::json(
+            200,
+            json!({"items": [{"id": id, "number": MAIN_NEWEST, "project_slug": slug, "state": "created",
+                "created_at": "2026-11-01T10:00:00Z", "errors": []}], "next_page_token": null}),
+        )
+    };
+    let workflow = |id: &str, slug: &str| {
+        Reply::json(
+            200,
+            json!({"items": [{"id": id, "name": "build", "status": "running", "pipeline_number": BUSY,
+                "project_slug": slug, "pipeline_id": pipeline_id(BUSY), "created_at": "2026-11-01T10:00:00Z",
+                "stopped_at": null, "started_by": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d"}],
+                "next_page_token": null}),
+        )
+    };
+    let pipeline = |slug: &str| {
+        Reply::json(
+            200,
+            json!({"id": pipeline_id(BUSY), "number": BUSY, "project_slug": slug, "state": "created",
+                "errors": [], "created_at": "2026-11-01T10:00:00Z"}),
+        )
+    };
+    let busy_path = format!("/api/v2/pipeline/{busy}");
+    let project_path = format!("/api/v2/project/{SLUG}/pipeline");
+    let wf_path = format!("{busy_path}/workflow");
+    // The command, the request whose answer is forged, the answer, what the error names.
+    let cases: Vec<(Vec<&str>, &str, Reply, &str)> = vec![
+        (
+            vec!["restart-latest", SLUG, "--branch", "main"],
+            &project_path,
+            listed("x\nCF_API_KEY=forged", SLUG),
+            "pipeline id \"x\\nCF_API_KEY=forged\", which is not a UUID",
+        ),
+        (
+            vec!["restart-latest", SLUG, "--branch", "main"],
+            &project_path,
+            listed(&newest, forged_slug),
+            "project_slug \"gh/acme/app\\nCF_API_KEY=forged\", which is not VCS/ORG/REPO",
+        ),
+        (
+            vec!["restart-latest", SLUG, "--branch", "main"],
+            &project_path,
+            listed(&newest, "gh/../.."),
+            "project_slug \"gh/../..\", which is not VCS/ORG/REPO",
+        ),
+        (
+            vec!["cancel", &busy],
+            &wf_path,
+            workflow("../../project/gh/acme/app/pipeline", SLUG),
+            "workflow id \"../../project/gh/acme/app/pipeline\", which is not a UUID",
+        ),
+        (
+            vec!["cancel", &busy],
+            &wf_path,
+            workflow("0e530001-521a-4c40-9042-000000000001", "gh/acme"),
+            "project_slug \"gh/acme\", which is not VCS/ORG/REPO",
+        ),
+        (
+            vec!["status", &busy],
+            &busy_path,
+            pipeline("gh//app"),
+            "project_slug \"gh//app\", which is not VCS/ORG/REPO",
+        ),
+    ];
+    for (args, path, answer, said) in cases {
+        let fake = Circle::start();
+        fake.server.inject("GET", path, vec![answer]);
+        let dir = temp_dir("circleci-forged-read");
+        let github_output = dir.join("github_output");
+        let run = circleci(&fake, &args)
+            .env("GITHUB_OUTPUT", github_output.to_str().unwrap())
+            .run();
+        run.assert_code(5);
+        let line = run.error_line();
+        assert!(
+            line.contains(&format!("GET {}{path}", fake.server.url))
+                && line.contains(said)
+                && line.contains("CIRCLECI_HOST"),
+            "{args:?}: {line}"
+        );
+        assert!(
+            posts(&fake).is_empty(),
+            "{args:?}: {:?}",
+            fake.server.lines()
+        );
+        assert!(!github_output.exists(), "{args:?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+        // Nothing was requested after the forged answer.
+        assert_eq!(
+            fake.server
+                .lines()
+                .last()
+                .map(|l| l.starts_with(&format!("GET {path}"))),
+            Some(true),
+            "{args:?}: {:?}",
+            fake.server.lines()
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{app_url, Slug, DEFAULT_HOST, HOST_VAR, TOKEN_VARS};
+use super::{app_url, is_uuid, usable_slug_part, Slug, DEFAULT_HOST, HOST_VAR, TOKEN_VARS};
 use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
@@ -13,18 +13,27 @@ use crate::Ctx;
 /// a pipeline has a handful of workflows.
 const MAX_PAGES: usize = 100;
 
-/// The answer to a trigger: the new pipeline, or (a 200 without an id) only a message
-/// saying why nothing was created.
+/// The answer to a trigger as it comes: the new pipeline, or (a 200 without an id) only a
+/// message. Read through [`started_pipeline`], which turns it into a [`Started`] or an
+/// unknown outcome.
 #[derive(Debug, Deserialize)]
-pub struct Created {
+struct Created {
     #[serde(default)]
-    pub id: Option<String>,
+    id: Option<String>,
     #[serde(default)]
-    pub number: Option<u64>,
+    number: Option<u64>,
     #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The pipeline a trigger started, its id checked.
+#[derive(Debug)]
+pub struct Started {
+    pub id: String,
+    pub number: u64,
     pub state: Option<String>,
-    #[serde(default)]
-    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,11 +57,24 @@ pub struct PipelineError {
 pub struct Workflow {
     pub id: String,
     pub name: String,
+    /// CircleCI's own MCP server reads this as nullable; a `null` is a status not known yet
+    /// (so still running, see `watch::kind`), not an unusable list.
+    #[serde(deserialize_with = "status_or_unknown")]
     pub status: String,
     #[serde(default)]
     pub created_at: String,
     pub pipeline_number: u64,
     pub project_slug: String,
+    /// `setup` for the setup workflow of a dynamic config pipeline.
+    #[serde(default)]
+    pub tag: Option<String>,
+}
+
+/// The word a `null` workflow status is shown as.
+pub const UNKNOWN_STATUS: &str = "unknown";
+
+fn status_or_unknown<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_else(|| UNKNOWN_STATUS.to_string()))
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +88,169 @@ struct Page<T> {
 struct Rerun {
     #[serde(default)]
     workflow_id: Option<String>,
+}
+
+impl Pipeline {
+    fn check(&self) -> Result<(), String> {
+        uuid_shaped("pipeline id", &self.id)?;
+        slug_shaped(&self.project_slug)
+    }
+}
+
+impl Workflow {
+    fn check(&self) -> Result<(), String> {
+        uuid_shaped("workflow id", &self.id)?;
+        slug_shaped(&self.project_slug)
+    }
+}
+
+// Ids and slugs from answers go into request paths (`/workflow/ID/cancel`), links and CI
+// export files (`CIRELAY_BUILD_ID=…`): one of another shape, such as `"x\nCF_API_KEY=…"`,
+// must go nowhere, so it is refused where the answer is read.
+
+fn uuid_shaped(what: &str, value: &str) -> Result<(), String> {
+    if is_uuid(value) {
+        Ok(())
+    } else {
+        Err(format!("{what} {}, which is not a UUID", shown(value)))
+    }
+}
+
+fn slug_shaped(value: &str) -> Result<(), String> {
+    let parts: Vec<&str> = value.split('/').collect();
+    if parts.len() == 3 && parts.iter().all(|p| usable_slug_part(p)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "project_slug {}, which is not VCS/ORG/REPO",
+            shown(value)
+        ))
+    }
+}
+
+/// A value from an answer as an error line can show it: quoted, escaped, short.
+fn shown(value: &str) -> String {
+    let short: String = value.chars().take(80).collect();
+    let mut quoted = format!("{short:?}");
+    if short.len() < value.len() {
+        quoted.push('…');
+    }
+    quoted
+}
+
+/// CircleCI's own sentence on one line and of a length an error line can carry.
+fn one_line(said: &str) -> String {
+    let flat = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut short: String = flat.chars().take(300).collect();
+    if short.len() < flat.len() {
+        short.push('…');
+    }
+    short
+}
+
+/// A read answered with a value cirelay cannot use.
+fn unusable(resp: &Response, why: &str) -> Error {
+    Error::api(format!(
+        "{} answered {} with {why}; the answer cannot be used — check that {HOST_VAR} names a CircleCI server",
+        resp.request(),
+        resp.status
+    ))
+}
+
+/// A build-starting request CircleCI accepted but whose answer cannot be read: the build
+/// most likely exists, so this is an unknown outcome (exit 6), never a refusal.
+fn unreadable_start(resp: &Response, what: &str, check: &str) -> Error {
+    Error::UnknownOutcome(format!(
+        "{} answered {} {what}; the build may have started — check {check} before retrying",
+        resp.request(),
+        resp.status
+    ))
+}
+
+/// The pipeline a trigger's answer names. `check` says where to look when it names none.
+fn started_pipeline(resp: &Response, check: &str) -> Result<Started> {
+    let not_a_pipeline = || {
+        unreadable_start(
+            resp,
+            &format!("with an answer that is not a pipeline ({})", resp.snippet()),
+            check,
+        )
+    };
+    let created: Created = resp.decode().map_err(|_| not_a_pipeline())?;
+    let said = created
+        .message
+        .as_deref()
+        .map(one_line)
+        .filter(|m| !m.is_empty())
+        .map(|m| format!(" (CircleCI said: {m})"))
+        .unwrap_or_default();
+    match (created.id, created.number) {
+        (Some(id), Some(number)) => match uuid_shaped("pipeline id", &id) {
+            Ok(()) => Ok(Started {
+                id,
+                number,
+                state: created.state,
+            }),
+            Err(why) => Err(unreadable_start(resp, &format!("with {why}"), check)),
+        },
+        (None, _) => Err(unreadable_start(
+            resp,
+            &format!("without a pipeline id{said}"),
+            check,
+        )),
+        (Some(_), None) => Err(unreadable_start(
+            resp,
+            &format!("without a pipeline number{said}"),
+            check,
+        )),
+    }
+}
+
+/// The id of the workflow a rerun started.
+fn rerun_workflow_id(resp: &Response, check: &str) -> Result<String> {
+    let rerun: Rerun = resp.decode().map_err(|_| {
+        unreadable_start(
+            resp,
+            &format!("with an answer that is not a rerun ({})", resp.snippet()),
+            check,
+        )
+    })?;
+    match rerun.workflow_id {
+        Some(id) => match uuid_shaped("workflow id", &id) {
+            Ok(()) => Ok(id),
+            Err(why) => Err(unreadable_start(resp, &format!("with {why}"), check)),
+        },
+        None => Err(unreadable_start(
+            resp,
+            &format!(
+                "without the id of the workflow it started ({})",
+                resp.snippet()
+            ),
+            check,
+        )),
+    }
+}
+
+fn pipeline_answer(resp: &Response) -> Result<Pipeline> {
+    let pipeline: Pipeline = resp.decode()?;
+    pipeline.check().map_err(|why| unusable(resp, &why))?;
+    Ok(pipeline)
+}
+
+fn workflow_page(resp: &Response) -> Result<Page<Workflow>> {
+    let page: Page<Workflow> = resp.decode()?;
+    for w in &page.items {
+        w.check().map_err(|why| unusable(resp, &why))?;
+    }
+    Ok(page)
+}
+
+fn pipeline_page(resp: &Response) -> Result<Page<Pipeline>> {
+    let page: Page<Pipeline> = resp.decode()?;
+    for p in &page.items {
+        p.check().map_err(|why| unusable(resp, &why))?;
+    }
+    Ok(page)
 }
 
 /// What a refused request was about, so a 404 names the thing to check.
@@ -148,16 +333,17 @@ impl Api {
         slug: &Slug,
         pipeline_run: bool,
         body: &Value,
-    ) -> Result<Created> {
+    ) -> Result<Started> {
         let path = if pipeline_run {
             format!("/project/{}/pipeline/run", slug.path())
         } else {
             format!("/project/{}/pipeline", slug.path())
         };
-        let req = self.post(&path).json(body).starts_build(format!(
+        let check = format!(
             "the pipelines of {slug} at {}",
             self.pipelines_page(&slug.to_string())
-        ));
+        );
+        let req = self.post(&path).json(body).starts_build(check.clone());
         let resp = ctx.http.send(&req)?;
         let definition = body.get("definition_id").and_then(Value::as_str);
         let subject = match definition {
@@ -165,7 +351,7 @@ impl Api {
             None => Subject::Project(slug),
         };
         self.check(&resp, subject)?;
-        resp.decode()
+        started_pipeline(&resp, &check)
     }
 
     pub fn pipeline(&self, ctx: &Ctx, id: &str) -> Result<Pipeline> {
@@ -173,7 +359,7 @@ impl Api {
             .http
             .send(&self.get(&format!("/pipeline/{}", encode(id))))?;
         self.check(&resp, Subject::Pipeline(id))?;
-        resp.decode()
+        pipeline_answer(&resp)
     }
 
     /// Every workflow of the pipeline, following `next_page_token`.
@@ -188,7 +374,7 @@ impl Api {
             };
             let resp = ctx.http.send(&self.get(&target))?;
             self.check(&resp, Subject::Pipeline(pipeline))?;
-            let page: Page<Workflow> = resp.decode()?;
+            let page = workflow_page(&resp)?;
             all.extend(page.items);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
@@ -216,7 +402,7 @@ impl Api {
         ));
         let resp = ctx.http.send(&req)?;
         self.check(&resp, Subject::Project(slug))?;
-        Ok(resp.decode::<Page<Pipeline>>()?.items)
+        Ok(pipeline_page(&resp)?.items)
     }
 
     /// Reruns a workflow; the answer is the new workflow's id.
@@ -226,24 +412,18 @@ impl Api {
         } else {
             serde_json::json!({})
         };
+        let check = format!(
+            "the workflows of pipeline #{} at {}",
+            workflow.pipeline_number,
+            self.pipeline_url(&workflow.project_slug, workflow.pipeline_number)
+        );
         let req = self
             .post(&format!("/workflow/{}/rerun", encode(&workflow.id)))
             .json(&body)
-            .starts_build(format!(
-                "the workflows of pipeline #{} at {}",
-                workflow.pipeline_number,
-                self.pipeline_url(&workflow.project_slug, workflow.pipeline_number)
-            ));
+            .starts_build(check.clone());
         let resp = ctx.http.send(&req)?;
         self.check(&resp, Subject::Workflow(&workflow.id))?;
-        let rerun: Rerun = resp.decode()?;
-        rerun.workflow_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-            Error::api(format!(
-                "CircleCI accepted the rerun of workflow {} but did not say which workflow it started: see {}",
-                workflow.name,
-                self.pipeline_url(&workflow.project_slug, workflow.pipeline_number)
-            ))
-        })
+        rerun_workflow_id(&resp, &check)
     }
 
     /// Cancelling twice is harmless, so this is an ordinary (retried) request.
@@ -296,11 +476,7 @@ fn refusal(resp: &Response, hint: &str) -> Error {
     let Some(said) = said.filter(|s| !s.trim().is_empty()) else {
         return resp.error(hint);
     };
-    let flat = said.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut short: String = flat.chars().take(300).collect();
-    if short.len() < flat.len() {
-        short.push('…');
-    }
+    let short = one_line(&said);
     let mut line = format!("{} answered {}: {short}", resp.request(), resp.status);
     if !hint.is_empty() {
         line.push_str(" — ");
@@ -311,30 +487,74 @@ fn refusal(resp: &Response, hint: &str) -> Error {
 
 /// Everything cirelay reads from a CircleCI answer, without a server: a trigger's answer, a
 /// pipeline (and the failure an errored one reports), a page of workflows (the current
-/// attempts and the pipeline's result), a page of pipelines, a rerun, and a refusal's
-/// message. For the fuzz targets.
+/// attempts and the pipeline's result, setup workflows apart), a page of pipelines, a rerun,
+/// and a refusal's message, each with the checks of its ids and slugs. For the fuzz targets.
 pub(crate) fn read_answers(body: &str) {
     use super::watch;
     let resp = Response::received(200, Vec::new(), body.to_string(), "GET /api/v2/pipeline/x");
-    let _ = resp.decode::<Created>();
-    if let Ok(p) = resp.decode::<Pipeline>() {
+    let _ = started_pipeline(&resp, "the pipelines");
+    if let Ok(p) = pipeline_answer(&resp) {
         let _ = watch::errored(&p, false);
     }
-    if let Ok(page) = resp.decode::<Page<Workflow>>() {
+    if let Ok(page) = workflow_page(&resp) {
         let current = watch::current_attempts(page.items);
         let statuses = current.iter().map(|w| w.status.as_str());
         let _ = (
             watch::overall(statuses.clone()),
             watch::summary_word(statuses),
+            watch::judge(
+                current
+                    .iter()
+                    .map(|w| (w.tag.as_deref() == Some(watch::SETUP), w.status.as_str())),
+            ),
         );
         for w in &current {
             let _ = watch::describe(&w.status);
         }
     }
-    if let Ok(page) = resp.decode::<Page<Pipeline>>() {
+    if let Ok(page) = pipeline_page(&resp) {
         let _ = page.items.iter().max_by_key(|p| p.number);
     }
-    let _ = resp.decode::<Rerun>().map(|r| r.workflow_id);
+    let _ = rerun_workflow_id(&resp, "the workflows");
     let refused = Response::received(400, Vec::new(), body.to_string(), "POST /api/v2/x");
     let _ = refusal(&refused, "a hint");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_slugs_are_three_usable_parts() {
+        for good in [
+            "gh/acme/app",
+            "bb/acme/app",
+            "circleci/8f6b5c2e-3a1d-4e7f-9b0c-1d2e3f4a5b6c/5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
+        ] {
+            assert!(slug_shaped(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "gh/acme",
+            "gh/acme/app/extra",
+            "gh//app",
+            "gh/acme/.",
+            "../acme/app",
+            "gh/acme/app\tx",
+            "gh/acme/app\nCF_API_KEY=forged",
+        ] {
+            assert!(slug_shaped(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_value_is_shown_escaped_on_one_line_and_short() {
+        let why = uuid_shaped("pipeline id", "x\nCF_API_KEY=forged\u{1b}[2J").unwrap_err();
+        assert_eq!(
+            why,
+            r#"pipeline id "x\nCF_API_KEY=forged\u{1b}[2J", which is not a UUID"#
+        );
+        let long = uuid_shaped("workflow id", &"a".repeat(500)).unwrap_err();
+        assert!(long.len() < 120 && long.contains('…'), "{long}");
+    }
 }

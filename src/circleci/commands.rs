@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::api::{Api, Pipeline, Workflow};
-use super::watch::{self, describe, kind, Kind, Watch};
+use super::watch::{self, describe, kind, Judged, Kind, Watch, SETUP};
 use super::{GitRef, Slug, OWN_PIPELINE_VAR};
 use crate::cli::{env_first, CircleciTrigger};
 use crate::error::{Error, Result};
@@ -58,20 +58,8 @@ pub fn trigger(
         "triggering a pipeline of {slug} on {}",
         git_ref.describe()
     ));
-    let created = api.trigger(ctx, slug, pipeline_run, &body)?;
-    let (Some(id), Some(number)) = (created.id.clone().filter(|i| !i.is_empty()), created.number)
-    else {
-        // A 200 that only explains itself: CircleCI decided not to run anything (a
-        // skipped commit, a trigger filter). Nothing is running, so nothing can succeed.
-        let why = created
-            .message
-            .unwrap_or_else(|| "the answer has no pipeline id".to_string());
-        return Err(Error::api(format!(
-            "CircleCI created no pipeline for {slug} on {}: {} — nothing was started; check the branch or tag and the project's triggers",
-            git_ref.describe(),
-            why.split_whitespace().collect::<Vec<_>>().join(" ")
-        )));
-    };
+    let started = api.trigger(ctx, slug, pipeline_run, &body)?;
+    let (id, number) = (started.id, started.number);
     let url = api.pipeline_url(&slug.to_string(), number);
     let report = Report {
         provider: PROVIDER,
@@ -79,7 +67,7 @@ pub fn trigger(
         id: id.clone(),
         number: Some(number),
         url: Some(url.clone()),
-        status: created.state.unwrap_or_else(|| "setup-pending".into()),
+        status: started.state.unwrap_or_else(|| "setup-pending".into()),
         result: Outcome::Started,
     };
     ctx.out.started(&report)?;
@@ -131,16 +119,20 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     let seen = watch.poll(ctx)?;
     let word = watch.status_word();
     match pipeline.state.as_str() {
-        "created" => {
-            if watch.workflows.is_empty() {
-                output::event(format!("{head}: created, no workflows yet {url}"));
-            } else {
-                output::event(format!("{head}: {word} (created) {url}"));
+        state @ ("created" | SETUP) => {
+            match watch.judged() {
+                Judged::NoneYet => {
+                    output::event(format!("{head}: {state}, no workflows yet {url}"))
+                }
+                Judged::SetupAlone => output::event(format!(
+                    "{head}: {state} (its setup workflow succeeded; nothing has followed it yet) {url}"
+                )),
+                Judged::Is(_) => output::event(format!("{head}: {word} ({state}) {url}")),
             }
             for w in &watch.workflows {
                 output::event(format!(
                     "  workflow {}: {} {}",
-                    w.name,
+                    watch.name(w),
                     describe(&w.status),
                     api.workflow_url(w)
                 ));
@@ -163,16 +155,16 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     Ok(report)
 }
 
-/// Cancels every workflow of the pipeline that is still going; finished ones are left.
+/// Cancels every workflow of the pipeline that is still going, a setup workflow too (the
+/// pipeline then never continues); finished ones are left.
 pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
     let pipeline = api.pipeline(ctx, id)?;
     let mut report = pipeline_report(api, &pipeline, "cancel");
-    let workflows = if pipeline.state == "created" {
-        watch::current_attempts(api.workflows(ctx, id)?)
-    } else {
-        Vec::new()
-    };
-    let running: Vec<&Workflow> = workflows
+    // The same reading as `status`: the workflows of a `created` or `setup` pipeline.
+    let mut watch = Watch::new(api, id).with_pipeline(pipeline.clone()).quiet();
+    watch.poll(ctx)?;
+    let running: Vec<&Workflow> = watch
+        .workflows
         .iter()
         .filter(|w| kind(&w.status) == Kind::Active)
         .collect();
@@ -181,27 +173,25 @@ pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
             "nothing to cancel: no workflow of pipeline #{} is running (pipeline {}, workflows: {})",
             pipeline.number,
             pipeline.state,
-            if workflows.is_empty() {
+            if watch.workflows.is_empty() {
                 "none yet".to_string()
             } else {
-                workflows
+                watch
+                    .workflows
                     .iter()
-                    .map(|w| format!("{} {}", w.name, w.status))
+                    .map(|w| format!("{} {}", watch.name(w), w.status))
                     .collect::<Vec<_>>()
                     .join(", ")
             }
         ));
-        report.status = if workflows.is_empty() {
-            pipeline.state.clone()
-        } else {
-            watch::summary_word(workflows.iter().map(|w| w.status.as_str()))
-        };
+        report.status = watch.status_word();
         report.result = Outcome::Success;
         return Ok(report);
     }
     for w in &running {
         api.cancel(ctx, w)?;
-        output::event(format!("canceled workflow {} ({})", w.name, w.id));
+        let setup = if watch.is_setup(w) { "setup " } else { "" };
+        output::event(format!("canceled {setup}workflow {} ({})", w.name, w.id));
     }
     report.status = "canceled".into();
     report.result = Outcome::Success;
@@ -239,11 +229,27 @@ pub fn restart_latest(
         }
     }
     let url = api.pipeline_url(&newest.project_slug, newest.number);
-    let workflows = watch::current_attempts(api.workflows(ctx, &newest.id)?);
+    let listed = watch::current_attempts(api.workflows(ctx, &newest.id)?);
+    // CircleCI continues a pipeline only once, so the rerun of a continued pipeline's setup
+    // workflow fails; one that never continued (the pipeline is still `setup`) can run again.
+    let (setup_done, workflows): (Vec<Workflow>, Vec<Workflow>) = listed
+        .into_iter()
+        .partition(|w| newest.state != SETUP && w.tag.as_deref() == Some(SETUP));
+    for w in &setup_done {
+        output::event(format!(
+            "leaving setup workflow {} alone: the pipeline was already continued, and CircleCI continues a pipeline only once; trigger a new pipeline to run its setup again",
+            w.name
+        ));
+    }
     if workflows.is_empty() {
         return Err(Error::api(format!(
-            "pipeline #{} on `{branch}` of {slug} has no workflows to rerun: see {url}",
-            newest.number
+            "pipeline #{} on `{branch}` of {slug} has no workflows to rerun{}: see {url}",
+            newest.number,
+            if setup_done.is_empty() {
+                ""
+            } else {
+                " but its setup workflow (trigger a new pipeline to run it again)"
+            }
         )));
     }
     let chosen: Vec<&Workflow> = if opts.from_failed {

@@ -2,9 +2,10 @@
 //! cancel, restart-latest.
 //!
 //! A CircleCI pipeline has no result of its own: it is set up (`setup-pending` → `created`,
-//! or `errored`), then its workflows appear, a little later, and each one finishes on its
-//! own. So "the build" a user waits on is the pipeline, and its result is the result of
-//! every workflow (see [`watch`]).
+//! or `errored`; with dynamic config, `setup` while a setup workflow runs and continues it),
+//! then its workflows appear, a little later, and each one finishes on its own. So "the
+//! build" a user waits on is the pipeline, and its result is the result of every workflow
+//! (see [`watch`]).
 
 mod api;
 mod commands;
@@ -123,7 +124,12 @@ impl Slug {
         let [vcs, org, repo] = parts.as_slice() else {
             return Err(bad());
         };
-        if !VCS_NAMES.contains(vcs) || org.trim().is_empty() || repo.trim().is_empty() {
+        if [org, repo].iter().any(|p| matches!(**p, "." | "..")) {
+            return Err(Error::usage(format!(
+                "project slug `{raw}`: ORG and REPO are the names of an organization and a repository (e.g. gh/my-org/my-repo), not `.` or `..`"
+            )));
+        }
+        if !VCS_NAMES.contains(vcs) || !usable_slug_part(org) || !usable_slug_part(repo) {
             return Err(bad());
         }
         Ok(Slug {
@@ -155,6 +161,13 @@ impl std::fmt::Display for Slug {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}/{}", self.vcs, self.org, self.repo)
     }
+}
+
+/// A part of a slug that can stand in a request path and an exported URL: not empty, not
+/// `.` or `..` (a path segment that climbs out of the project), and without a control
+/// character (it would end the line of a CI export file).
+pub(crate) fn usable_slug_part(part: &str) -> bool {
+    !part.trim().is_empty() && !matches!(part, "." | "..") && !part.chars().any(char::is_control)
 }
 
 /// What to build: a branch, a tag, or (neither) the project's default branch.
@@ -274,6 +287,13 @@ mod tests {
             "gh//app",
             "gh/acme/",
             "GH/acme/app",
+            "gh/acme/..",
+            "gh/../app",
+            "gh/./app",
+            "gh/acme/.",
+            "circleci/./..",
+            "gh/acme/app\nCIRCLE_TOKEN=x",
+            "gh/ac\x1bme/app",
         ] {
             let err = Slug::parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), 4, "{bad:?}");

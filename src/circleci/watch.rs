@@ -2,6 +2,13 @@
 //! `errored`), then all of its workflows (`GET /pipeline/ID/workflow`) until every one has
 //! finished. An empty workflow list is *not* success: workflows appear a little after the
 //! pipeline is created, so waiting goes on until one shows up or `--timeout` is reached.
+//!
+//! Dynamic config (`setup: true`): the pipeline stays `setup` while its setup workflow
+//! (tagged `setup`) runs, so the workflows are read in that state too. A job of the setup
+//! workflow may continue the pipeline, at most once; it is then `created`, and the workflows
+//! it continued to are added to it a little later, the setup workflow staying in the list.
+//! A setup workflow that succeeded is only the prelude: the pipeline's result is that of
+//! what followed it, and when nothing does within a few readings, nothing ran.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +17,16 @@ use crate::error::Result;
 use crate::output;
 use crate::wait::{BuildState, Observation};
 use crate::Ctx;
+
+/// The pipeline state in which its setup workflow runs.
+pub const SETUP: &str = "setup";
+
+/// Readings in a row that see the setup workflow succeeded and nothing after it, before
+/// cirelay stops waiting for a continuation: about 25 s at the default `--interval`. A job
+/// continues the pipeline before its workflow can finish, so by the time the setup workflow
+/// is `success`, a continuation is on its way; this covers the moment before CircleCI lists
+/// the continued workflows.
+pub const CONTINUATION_READINGS: u32 = 4;
 
 /// What one workflow status means for the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +105,38 @@ pub fn describe(status: &str) -> String {
     }
 }
 
+/// What a pipeline's workflows say about it, setup workflows apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    /// No workflow listed yet.
+    NoneYet,
+    /// Its setup workflow succeeded and nothing is listed after it (yet).
+    SetupAlone,
+    Is(BuildState),
+}
+
+/// A setup workflow that succeeded only led to the others, so it does not count towards the
+/// pipeline's result; one that failed, was canceled or still runs does.
+fn counts(setup: bool, status: &str) -> bool {
+    !(setup && kind(status) == Kind::Success)
+}
+
+/// Judges `(is a setup workflow, status)` pairs.
+pub fn judge<'a>(workflows: impl IntoIterator<Item = (bool, &'a str)>) -> Judged {
+    let mut any = false;
+    let counted: Vec<&str> = workflows
+        .into_iter()
+        .inspect(|_| any = true)
+        .filter(|(setup, status)| counts(*setup, status))
+        .map(|(_, status)| status)
+        .collect();
+    match (any, counted.is_empty()) {
+        (false, _) => Judged::NoneYet,
+        (true, true) => Judged::SetupAlone,
+        (true, false) => Judged::Is(overall(counted)),
+    }
+}
+
 /// Reruns leave the old attempt in the pipeline's list under the same name: the pipeline's
 /// result is the newest attempt of each workflow. Keeps the list's order.
 fn newest_per_name(workflows: Vec<Workflow>) -> Vec<Workflow> {
@@ -132,6 +181,12 @@ pub struct Watch<'a> {
     /// Workflows whose link was printed; `None` while the links are not wanted (`status`
     /// prints them on stdout instead).
     announced: Option<HashSet<String>>,
+    /// Setup workflows by id: those tagged `setup`, and whatever was listed while the
+    /// pipeline was in `setup` (nothing else can run then), in case a server leaves the tag
+    /// out.
+    setup_ids: HashSet<String>,
+    /// Readings in a row on which the setup workflow had succeeded and nothing followed.
+    setup_alone: u32,
     /// The workflows of the last reading, for the report and `status`.
     pub workflows: Vec<Workflow>,
 }
@@ -146,6 +201,8 @@ impl<'a> Watch<'a> {
             created: false,
             only: None,
             announced: Some(HashSet::new()),
+            setup_ids: HashSet::new(),
+            setup_alone: 0,
             workflows: Vec::new(),
         }
     }
@@ -180,11 +237,18 @@ impl<'a> Watch<'a> {
             match p.state.as_str() {
                 "created" => self.created = true,
                 "errored" => return Ok(errored(&p, self.announced.is_some())),
-                // setup-pending, setup, pending, and states this version does not know.
+                // Its setup workflow runs, and may fail, be canceled or never continue.
+                SETUP => {}
+                // setup-pending, pending, and states this version does not know.
                 other => return Ok(Observation::new(BuildState::Running, other)),
             }
         }
         let listed = self.api.workflows(ctx, &self.pipeline_id)?;
+        for w in &listed {
+            if !self.created || w.tag.as_deref() == Some(SETUP) {
+                self.setup_ids.insert(w.id.clone());
+            }
+        }
         let workflows: Vec<Workflow> = match &self.only {
             Some(ids) => {
                 in_start_order(listed.into_iter().filter(|w| ids.contains(&w.id)).collect())
@@ -198,7 +262,8 @@ impl<'a> Watch<'a> {
                 .is_some_and(|seen| seen.insert(w.id.clone()))
             {
                 output::event(format!(
-                    "workflow {} ({}): {}",
+                    "{}workflow {} ({}): {}",
+                    if self.is_setup(w) { "setup " } else { "" },
                     w.name,
                     w.id,
                     self.api.workflow_url(w)
@@ -206,6 +271,10 @@ impl<'a> Watch<'a> {
             }
         }
         self.workflows = workflows;
+        self.setup_alone = match self.judged() {
+            Judged::SetupAlone => self.setup_alone + 1,
+            _ => 0,
+        };
         Ok(self.observation())
     }
 
@@ -218,28 +287,88 @@ impl<'a> Watch<'a> {
                 );
             }
         }
-        if self.workflows.is_empty() {
-            return Observation::new(BuildState::Running, "created, no workflows yet");
-        }
-        let text = self
+        let list = self
             .workflows
             .iter()
-            .map(|w| format!("{}: {}", w.name, describe(&w.status)))
+            .map(|w| format!("{}: {}", self.name(w), describe(&w.status)))
             .collect::<Vec<_>>()
             .join(", ");
-        Observation::new(overall(self.statuses()), text)
+        match self.judged() {
+            Judged::NoneYet => Observation::new(
+                BuildState::Running,
+                format!("{}, no workflows yet", self.pipeline_state()),
+            ),
+            Judged::SetupAlone if self.gave_up_on_continuation() => {
+                let why = if self.created {
+                    "the configuration it continued to has no workflow"
+                } else {
+                    "it did not continue the pipeline"
+                };
+                Observation::new(
+                    BuildState::Failed,
+                    format!("{list}, but {why}: nothing ran after setup"),
+                )
+            }
+            Judged::SetupAlone => Observation::new(
+                BuildState::Running,
+                format!("{list}; waiting for the workflows it continues to"),
+            ),
+            Judged::Is(state) => Observation::new(state, list),
+        }
     }
 
-    pub fn statuses(&self) -> impl Iterator<Item = &str> + Clone {
-        self.workflows.iter().map(|w| w.status.as_str())
+    /// A workflow as progress lines name it: a setup workflow says so.
+    pub fn name(&self, w: &Workflow) -> String {
+        if self.is_setup(w) {
+            format!("{} (setup)", w.name)
+        } else {
+            w.name.clone()
+        }
+    }
+
+    pub fn is_setup(&self, w: &Workflow) -> bool {
+        self.setup_ids.contains(&w.id)
+    }
+
+    pub fn judged(&self) -> Judged {
+        judge(
+            self.workflows
+                .iter()
+                .map(|w| (self.is_setup(w), w.status.as_str())),
+        )
+    }
+
+    /// The setup workflow succeeded, and nothing followed it for long enough.
+    pub fn gave_up_on_continuation(&self) -> bool {
+        self.setup_alone >= CONTINUATION_READINGS
+    }
+
+    fn pipeline_state(&self) -> &str {
+        match &self.pipeline {
+            Some(p) if !self.created => &p.state,
+            _ => "created",
+        }
+    }
+
+    /// The statuses that make the pipeline's result.
+    fn counted_statuses(&self) -> impl Iterator<Item = &str> + Clone {
+        self.workflows
+            .iter()
+            .filter(|w| counts(self.is_setup(w), &w.status))
+            .map(|w| w.status.as_str())
     }
 
     /// The report's status word for the last reading.
     pub fn status_word(&self) -> String {
         match &self.pipeline {
             Some(p) if p.state == "errored" => "errored".into(),
-            Some(p) if !self.created => p.state.clone(),
-            _ => summary_word(self.statuses()),
+            Some(p) if !self.created && p.state != SETUP => p.state.clone(),
+            _ => match self.judged() {
+                Judged::NoneYet => self.pipeline_state().to_string(),
+                Judged::SetupAlone if self.gave_up_on_continuation() => "not_run".into(),
+                Judged::SetupAlone => self.pipeline_state().to_string(),
+                Judged::Is(_) => summary_word(self.counted_statuses()),
+            },
         }
     }
 }
@@ -274,7 +403,14 @@ mod tests {
         }
         assert_eq!(kind("canceled"), Kind::Canceled);
         assert_eq!(kind("not_run"), Kind::NotRun);
-        for active in ["running", "failing", "on_hold", "queued", "something_new"] {
+        for active in [
+            "running",
+            "failing",
+            "on_hold",
+            "queued",
+            "something_new",
+            crate::circleci::api::UNKNOWN_STATUS,
+        ] {
             assert_eq!(kind(active), Kind::Active, "{active}");
         }
     }
@@ -327,6 +463,33 @@ mod tests {
             created_at: created_at.into(),
             pipeline_number: 1,
             project_slug: "gh/o/r".into(),
+            tag: None,
+        }
+    }
+
+    #[test]
+    fn a_setup_workflow_that_succeeded_only_leads_to_the_others() {
+        use BuildState::*;
+        let setup = |s| (true, s);
+        let other = |s| (false, s);
+        let cases: &[(&[(bool, &str)], Judged)] = &[
+            (&[], Judged::NoneYet),
+            (&[setup("running")], Judged::Is(Running)),
+            (&[setup("failed")], Judged::Is(Failed)),
+            (&[setup("canceled")], Judged::Is(Terminated)),
+            (&[setup("not_run")], Judged::Is(Failed)),
+            (&[setup("success")], Judged::SetupAlone),
+            (&[setup("success"), other("running")], Judged::Is(Running)),
+            (&[setup("success"), other("success")], Judged::Is(Success)),
+            (&[setup("success"), other("failed")], Judged::Is(Failed)),
+            // Continued, then everything it continued to was filtered out: nothing ran.
+            (&[setup("success"), other("not_run")], Judged::Is(Failed)),
+            (&[setup("running"), other("success")], Judged::Is(Running)),
+            (&[setup("failed"), other("success")], Judged::Is(Failed)),
+            (&[other("success")], Judged::Is(Success)),
+        ];
+        for (workflows, want) in cases {
+            assert_eq!(judge(workflows.iter().copied()), *want, "{workflows:?}");
         }
     }
 

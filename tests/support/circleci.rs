@@ -4,6 +4,14 @@
 //! (which is paginated); the project's config declares typed pipeline parameters and a
 //! trigger with an undeclared one, or one of the wrong type, is refused with CircleCI's
 //! message; reruns add a new attempt of the workflow to the same pipeline; cancels stop it.
+//!
+//! Dynamic config (`setup: true`, the path-filtering and continuation orbs) as CircleCI runs
+//! it: the pipeline stays in state `setup` while its setup workflow (tagged `setup`) runs;
+//! a job of that workflow continues the pipeline (`POST /pipeline/continue`, at most once),
+//! which makes it `created` and adds the continued workflows to the same pipeline a little
+//! later, the setup workflow staying in the list. A setup workflow that fails, is canceled
+//! or never continues leaves the pipeline in `setup`. A rerun of the setup workflow of a
+//! continued pipeline runs and fails: a pipeline is continued only once.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -43,6 +51,20 @@ fn workflow_id(seq: u64) -> String {
     format!("0e53{seq:04x}-521a-4c40-9042-{seq:012x}")
 }
 
+/// A workflow status planned as this is answered as JSON `null`.
+pub const NULL_STATUS: &str = "null";
+
+/// The setup workflow of a dynamic config pipeline.
+#[derive(Debug, Clone)]
+pub struct SetupWorkflow {
+    pub name: String,
+    /// Its statuses, one per read of the workflow list (from the first read in `setup`).
+    pub statuses: Vec<String>,
+    /// On which read of the workflow list its job continues the pipeline, unless it was
+    /// canceled by then; `None`: it never does.
+    pub continues_on_read: Option<usize>,
+}
+
 /// What a newly triggered pipeline does.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -54,6 +76,9 @@ pub struct Plan {
     pub empty_reads: usize,
     /// Each workflow's name and statuses, one per read of the workflow list.
     pub workflows: Vec<(String, Vec<String>)>,
+    /// Dynamic config: the setup workflow that runs first; `workflows` are what it
+    /// continues to.
+    pub setup_workflow: Option<SetupWorkflow>,
 }
 
 impl Plan {
@@ -70,7 +95,31 @@ impl Plan {
                 .iter()
                 .map(|(n, s)| (n.to_string(), s.iter().map(|x| x.to_string()).collect()))
                 .collect(),
+            setup_workflow: None,
         }
+    }
+
+    /// A dynamic config pipeline: `setup-pending` (the answer and the first read), then
+    /// `setup` while the setup workflow
+    /// `name` runs through `statuses`; on read `continues_on_read` of the workflow list it
+    /// continues to `workflows` (or, `None`, never does).
+    pub fn dynamic(
+        (name, statuses): (&str, &[&str]),
+        continues_on_read: Option<usize>,
+        workflows: &[(&str, &[&str])],
+    ) -> Self {
+        let mut plan = Plan::new(workflows);
+        plan.setup = vec![
+            "setup-pending".into(),
+            "setup-pending".into(),
+            "setup".into(),
+        ];
+        plan.setup_workflow = Some(SetupWorkflow {
+            name: name.into(),
+            statuses: statuses.iter().map(|s| s.to_string()).collect(),
+            continues_on_read,
+        });
+        plan
     }
 }
 
@@ -90,6 +139,12 @@ pub struct PipelineRec {
     planned_errors: Vec<(String, String)>,
     empty_reads: usize,
     pending: Vec<(String, Vec<String>)>,
+    /// Dynamic config: the setup workflow still to appear, then its id once it did.
+    setup_plan: Option<SetupWorkflow>,
+    setup_workflow_id: Option<String>,
+    /// Reads of the workflow list while the pipeline was in `setup`.
+    setup_reads: usize,
+    continues_on_read: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +153,8 @@ pub struct WorkflowRec {
     pub pipeline_id: String,
     pub name: String,
     pub status: String,
+    /// `setup` for the setup workflow of a dynamic config pipeline.
+    pub tag: Option<String>,
     upcoming: VecDeque<String>,
     created_at: String,
 }
@@ -244,6 +301,10 @@ impl State {
             planned_errors: Vec::new(),
             empty_reads: 0,
             pending: Vec::new(),
+            setup_plan: None,
+            setup_workflow_id: None,
+            setup_reads: 0,
+            continues_on_read: None,
         });
         for (name, status) in workflows {
             self.add_workflow(&id, name, &[status.to_string()]);
@@ -251,6 +312,16 @@ impl State {
     }
 
     fn add_workflow(&mut self, pipeline: &str, name: &str, statuses: &[String]) -> String {
+        self.add_tagged_workflow(pipeline, name, statuses, None)
+    }
+
+    fn add_tagged_workflow(
+        &mut self,
+        pipeline: &str,
+        name: &str,
+        statuses: &[String],
+        tag: Option<&str>,
+    ) -> String {
         let seq = self.seq;
         self.seq += 1;
         let mut upcoming: VecDeque<String> = statuses.iter().cloned().collect();
@@ -261,6 +332,7 @@ impl State {
             pipeline_id: pipeline.into(),
             name: name.into(),
             status,
+            tag: tag.map(String::from),
             upcoming,
             created_at: format!("2026-11-01T10:{:02}:{:02}Z", seq / 60, seq % 60),
         });
@@ -425,6 +497,10 @@ fn trigger(state: &mut State, slug: &str, req: &Recorded, run: bool) -> Reply {
         planned_errors: plan.errors.clone(),
         empty_reads: plan.empty_reads,
         pending: plan.workflows.clone(),
+        setup_plan: plan.setup_workflow.clone(),
+        setup_workflow_id: None,
+        setup_reads: 0,
+        continues_on_read: None,
     };
     let answer = json!({
         "id": rec.id,
@@ -481,7 +557,9 @@ fn workflows(state: &mut State, id: &str, req: &Recorded) -> Reply {
     let token = req.query("page-token");
     let pipeline_id = p.id.clone();
     // One step of time per read of the whole list, i.e. of its first page.
-    if token.is_none() && p.state == "created" {
+    if token.is_none() && p.state == "setup" {
+        setup_step(state, &pipeline_id);
+    } else if token.is_none() && p.state == "created" {
         let existing: Vec<usize> = (0..state.workflows.len())
             .filter(|&i| state.workflows[i].pipeline_id == pipeline_id)
             .collect();
@@ -535,6 +613,39 @@ fn workflows(state: &mut State, id: &str, req: &Recorded) -> Reply {
     Reply::json(200, json!({ "items": items, "next_page_token": next }))
 }
 
+/// One step of a pipeline in `setup`: its setup workflow appears, or moves on; on the
+/// planned read its job continues the pipeline, which is then `created` and gets the
+/// continued workflows like any new pipeline (after its empty reads).
+fn setup_step(state: &mut State, pipeline_id: &str) {
+    let at = state
+        .pipelines
+        .iter()
+        .position(|p| p.id == pipeline_id)
+        .unwrap();
+    if let Some(plan) = state.pipelines[at].setup_plan.take() {
+        let id = state.add_tagged_workflow(pipeline_id, &plan.name, &plan.statuses, Some("setup"));
+        let p = &mut state.pipelines[at];
+        p.setup_workflow_id = Some(id);
+        p.continues_on_read = plan.continues_on_read;
+    } else if let Some(id) = state.pipelines[at].setup_workflow_id.clone() {
+        let w = state.workflows.iter_mut().find(|w| w.id == id).unwrap();
+        if let Some(next) = w.upcoming.pop_front() {
+            w.status = next;
+        }
+    }
+    let canceled = state.pipelines[at]
+        .setup_workflow_id
+        .as_ref()
+        .and_then(|id| state.workflows.iter().find(|w| w.id == *id))
+        .is_some_and(|w| w.status == "canceled");
+    let p = &mut state.pipelines[at];
+    p.setup_reads += 1;
+    if p.continues_on_read == Some(p.setup_reads) && !canceled {
+        p.state = "created".into();
+        p.upcoming.clear();
+    }
+}
+
 fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
     let Some(w) = state.workflows.iter().find(|w| w.id == id).cloned() else {
         return message(404, "Workflow not found");
@@ -552,8 +663,19 @@ fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
             "Cannot rerun from failed: the workflow has no failed jobs.",
         );
     }
-    let plan = state.rerun_plan.clone();
-    let new_id = state.add_workflow(&w.pipeline_id, &w.name, &plan);
+    // A pipeline is continued at most once: CircleCI accepts the rerun of the setup workflow
+    // of a continued pipeline, and its continuation job then fails ("Pipeline is not in
+    // setup state").
+    let continued = state
+        .pipelines
+        .iter()
+        .any(|p| p.id == w.pipeline_id && p.state != "setup");
+    let plan = if w.tag.is_some() && continued {
+        vec!["running".into(), "failed".into()]
+    } else {
+        state.rerun_plan.clone()
+    };
+    let new_id = state.add_tagged_workflow(&w.pipeline_id, &w.name, &plan, w.tag.as_deref());
     Reply::json(202, json!({ "workflow_id": new_id }))
 }
 
@@ -602,9 +724,11 @@ fn workflow_json(w: &WorkflowRec, p: &PipelineRec) -> Value {
         "id": w.id,
         "name": w.name,
         "project_slug": p.slug,
-        "status": w.status,
+        // CircleCI's own MCP server reads a workflow's status as nullable.
+        "status": if w.status == NULL_STATUS { Value::Null } else { json!(w.status) },
         "started_by": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d",
         "pipeline_number": p.number,
+        "tag": w.tag,
         "created_at": w.created_at,
         "stopped_at": if finished(&w.status) { json!("2026-11-01T10:30:00Z") } else { Value::Null },
     })
