@@ -141,7 +141,8 @@ download() { # URL FILE
     if [ "$downloader" = curl ]; then
         curl -fsL --retry 3 -o "$2" "$1" && return
     else
-        wget -q --tries=3 -O "$2" "$1" && return
+        # BusyBox's wget reports an HTTP error even when quiet; the line below says it once.
+        wget -q --tries=3 -O "$2" "$1" 2>/dev/null && return
     fi
     die "could not download $1 (no such release, or the server is unreachable)"
 }

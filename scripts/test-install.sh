@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Tests scripts/install.sh against a fake release server on 127.0.0.1 (python3 -m http.server)
 # that holds what scripts/dist.sh makes of the built binaries, laid out as GitHub serves
-# releases: the latest release with curl and with wget, a chosen version, the aarch64 binary
-# by CIRELAY_ARCH, a reinstall over an installation; and the refusals (checksum mismatch,
-# unknown architecture, missing directory, a name taken by another program, a release that
-# does not exist), each one line on stderr with nothing installed.
+# releases. Installs: the latest release with curl, with wget, with BusyBox's sh and wget (when
+# BusyBox is here), and piped from the served install.sh as the README shows it; a chosen
+# version; the aarch64 binary by CIRELAY_ARCH; a reinstall over an installation. Refusals,
+# each one line on stderr with nothing installed: a checksum mismatch, an unknown
+# architecture, a missing directory, none given, a release that does not exist, a name taken
+# by another program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,6 +89,15 @@ tools() { # DIR DOWNLOADER
 }
 tools "$work/with-curl" curl
 tools "$work/with-wget" wget
+# Alpine-like: BusyBox's sh, wget and the rest, when BusyBox is here.
+busybox=""
+if command -v busybox >/dev/null; then
+    busybox=$work/with-busybox
+    mkdir "$busybox"
+    for tool in sh uname mktemp rm chmod cp mv ln readlink cut tr sha256sum wget; do
+        ln -s "$(command -v busybox)" "$busybox/$tool"
+    done
+fi
 
 n=0
 newdir() { n=$((n + 1)); dir=$work/dir-$n; mkdir "$dir"; }
@@ -132,10 +143,31 @@ installed_ok "$dir" $native
 ok "a reinstall replaces the binary and keeps the links"
 
 newdir
+set +e
+curl -fsSL "$CIRELAY_RELEASES_URL/latest/download/install.sh" | PATH="$work/with-curl" sh -s -- "$dir" 2>"$work/err"
+code=$?
+set -e
+[ "$code" = 0 ] || fail "curl … | sh -s -- DIR exited $code: $(cat "$work/err")"
+installed_ok "$dir" $native
+ok "curl … /latest/download/install.sh | sh -s -- DIR"
+
+newdir
 install PATH="$work/with-wget" "CIRELAY_INSTALL_DIR=$dir" --
 [ "$code" = 0 ] || fail "install with wget exited $code: $(cat "$work/err")"
 installed_ok "$dir" $native
 ok "latest release with wget into CIRELAY_INSTALL_DIR"
+
+if [ -n "$busybox" ]; then
+    newdir
+    install PATH="$busybox" -- "$dir"
+    [ "$code" = 0 ] || fail "install with BusyBox exited $code: $(cat "$work/err")"
+    installed_ok "$dir" $native
+    install PATH="$busybox" CIRELAY_VERSION=9.9.9 -- "$dir"
+    refused "could not download" "with BusyBox, a release that does not exist"
+    ok "latest release with BusyBox's sh and wget"
+else
+    ok "BusyBox is not here; its sh and wget are not tried"
+fi
 
 newdir
 install PATH="$work/with-curl" "CIRELAY_VERSION=$old" -- "$dir"
