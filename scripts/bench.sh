@@ -93,7 +93,7 @@ unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
 
 # ---------------------------------------------------------------------------------------------
 echo "--- building the static binary and the fake CI" >&2
-scripts/build-static.sh >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "scripts/build-static.sh failed"; }
+scripts/build-static.sh x86_64-unknown-linux-musl >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "scripts/build-static.sh failed"; }
 bin=$PWD/target/x86_64-unknown-linux-musl/release/cirelay
 # The launcher that measures one run: wall time, and the child's CPU time and peak RSS from
 # wait4. It is a tiny static program because a child's peak RSS counts the memory of the

@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "--- building cirelay and the fake CI"
-cargo build --quiet --bin cirelay
+# Not --quiet: a first build compiles the dependencies for about a minute, which should
+# not look like a hang.
+echo "--- building cirelay: cargo build --bin cirelay"
+cargo build --bin cirelay
 # shellcheck source=scripts/fake-ci.sh
 . scripts/fake-ci.sh
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by the scripts that run against the project's fake CI (demo, empty-root smoke test,
-# benchmarks); run from the repository root. Builds the fake (`cargo run --example fake-ci`
+# benchmarks); run from the repository root. Builds the fake (the `fake-ci` binary, which
 # shares tests/support with the integration tests) and gives:
 #   $work                          a temporary directory, removed on exit
 #   start_fake SCENARIO [STATUS]   starts a fake and sets $fake_url (FAKE_CI_* settings pass through)
@@ -8,8 +8,11 @@
 #   keep_pid PID                   another background process to stop on exit
 # Every fake and kept process is stopped when the script exits.
 
-cargo build --quiet --example fake-ci
-fake_bin=$PWD/target/debug/examples/fake-ci
+# Not --quiet: a first build compiles the dependencies for a minute, and a silent minute
+# looks like a hang.
+echo "--- building the fake CI: cargo build --features fake-ci --bin fake-ci" >&2
+cargo build --features fake-ci --bin fake-ci
+fake_bin=$PWD/target/debug/fake-ci
 work=$(mktemp -d)
 background_pids=()
 fake_pids=()

@@ -1,4 +1,5 @@
-//! The project's fake CI as a standalone process: `cargo run --example fake-ci -- SCENARIO`.
+//! The project's fake CI as a standalone process:
+//! `cargo run --features fake-ci --bin fake-ci -- SCENARIO`.
 //! Prints the fake's base URL on the first line of stdout, then serves until killed or until
 //! `FAKE_CI_SECONDS` (default 600) pass, so a forgotten one stops by itself.
 //! `FAKE_CI_HOLD_SECONDS` (codefresh): new builds stay in their first status this long, so a
