@@ -1,14 +1,23 @@
-//! cirelay: trigger, wait on, stop and restart builds on Codeship, Codefresh and CircleCI
-//! from inside another CI job. `main.rs` only picks the personality and the exit code.
+//! cirelay: trigger, wait on, stop and restart builds on other CI systems from inside a CI
+//! job. `main.rs` only picks the personality and the exit code.
+//!
+//! Layers, each using only those below it: `cli` (flags as data, parsing, help) and
+//! `provider` (the seam and the registry) → `lifecycle` (every verb, once) → one folder per
+//! provider → `build` and `wait` (what a build is, the one polling loop) → `output`
+//! (printing, CI exports) → `http` (the one HTTP layer) → `secrets`, `sanitize`, `url`,
+//! `time`, `pace`, `error`.
 
+pub mod build;
 pub mod circleci;
 pub mod cli;
 pub mod codefresh;
 pub mod codeship;
 pub mod error;
 pub mod http;
+pub mod lifecycle;
 pub mod output;
 pub mod pace;
+pub mod provider;
 pub mod sanitize;
 pub mod secrets;
 pub mod time;
@@ -61,7 +70,7 @@ pub mod fuzzing {
     }
 }
 
-use cli::{Command, Globals};
+use cli::{Globals, Invocation};
 use error::Result;
 use http::Http;
 use output::{Output, Report};
@@ -95,13 +104,9 @@ impl Ctx {
 }
 
 /// Runs one parsed command; JSON mode prints its report at the end.
-pub fn execute(globals: &Globals, command: Command) -> Result<Report> {
+pub fn execute(globals: &Globals, invocation: Invocation) -> Result<Report> {
     let ctx = Ctx::new(globals)?;
-    let ran = match command {
-        Command::Codeship(c) => codeship::run(&ctx, c),
-        Command::Codefresh(c) => codefresh::run(&ctx, c),
-        Command::Circleci(c) => circleci::run(&ctx, c),
-    };
+    let ran = (invocation.provider.run)(&ctx, invocation.command, &invocation.args);
     match &ran {
         Ok(report) => ctx.out.finish(report),
         Err(_) => ctx.out.finish_after_error(),

@@ -17,7 +17,7 @@ fn main() {
             println!("cirelay {}", cli::VERSION);
             0
         }
-        Ok(Action::Run(globals, command)) => match execute(&globals, *command) {
+        Ok(Action::Run(globals, invocation)) => match execute(&globals, invocation) {
             Ok(report) => report.result.exit_code(),
             Err(e) => fail(&e),
         },

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::build::Build;
 use crate::cli::OutputMode;
 use crate::error::{Error, Result};
 use crate::sanitize;
@@ -106,6 +107,26 @@ pub struct Report {
     pub result: Outcome,
 }
 
+impl Report {
+    /// The report of `action` on `build`, ending with `result`.
+    pub fn of(
+        provider: &'static str,
+        action: &'static str,
+        build: &Build,
+        result: Outcome,
+    ) -> Self {
+        Report {
+            provider,
+            action,
+            id: build.id.clone(),
+            number: build.number,
+            url: build.url.clone(),
+            status: build.status.clone(),
+            result,
+        }
+    }
+}
+
 /// The JSON object, its keys in the contract's order.
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -154,8 +175,16 @@ impl Output {
     /// the start (result `Started`), which JSON mode prints should the command fail later.
     /// Providers check ids and links where they read them; a value that still carries a
     /// control character is refused here, never written into a file later steps source.
+    /// Announcing the same build twice (a provider that announces it as soon as the first
+    /// of several requests started it) prints and exports it once.
     pub fn started(&self, build: &Report) -> Result<()> {
         debug_assert_eq!(build.result, Outcome::Started);
+        if lock(&self.started)
+            .as_ref()
+            .is_some_and(|b| b.id == build.id)
+        {
+            return Ok(());
+        }
         let url = build.url.as_deref().unwrap_or("");
         for (what, value) in [("id", build.id.as_str()), ("link", url)] {
             if !exportable(value) {

@@ -1,17 +1,38 @@
-//! The `cirelay circleci …` commands.
+//! The CircleCI side of each verb: what a trigger sends, how a pipeline is read, followed,
+//! cancelled and rerun. The shared lifecycle does the rest.
 
 use serde_json::Value;
 
 use super::api::{Api, Pipeline, Workflow};
-use super::watch::{self, describe, kind, Judged, Kind, Watch, SETUP};
-use super::{GitRef, Slug, OWN_PIPELINE_VAR};
-use crate::cli::{env_first, CircleciTrigger};
+use super::watch::{self, describe, kind, Judged, Kind, PipelineWatch, SETUP};
+use super::{GitRef, Slug};
+use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::error::{Error, Result};
 use crate::output::{self, Outcome, Report};
-use crate::wait;
+use crate::wait::BuildState;
 use crate::Ctx;
 
-const PROVIDER: &str = "circleci";
+/// What `circleci trigger` is asked to start, checked.
+pub struct Trigger {
+    pub slug: Slug,
+    pub git_ref: GitRef,
+    pub definition_id: Option<String>,
+    /// Typed as CircleCI expects them: `true`/`false` are booleans, integers are numbers.
+    pub parameters: serde_json::Map<String, Value>,
+}
+
+/// Where `circleci restart-latest` looks, and what it reruns.
+pub struct Restart {
+    pub slug: Slug,
+    pub branch: String,
+    pub from_failed: bool,
+}
+
+impl std::fmt::Display for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` of {}", self.branch, self.slug)
+    }
+}
 
 /// The trigger body. `pipeline/run` names the branch twice: where the config comes from
 /// and what the checkout step checks out; cirelay builds one ref, so both are the same.
@@ -40,97 +61,87 @@ pub fn trigger_body(
     Value::Object(body)
 }
 
-pub fn trigger(
-    ctx: &Ctx,
-    api: &Api,
-    slug: &Slug,
-    git_ref: GitRef,
-    args: &CircleciTrigger,
-) -> Result<Report> {
-    let pipeline_run = args.definition_id.is_some() || slug.needs_pipeline_run();
+/// A pipeline as the lifecycle speaks of it.
+fn build_of(api: &Api, p: &Pipeline, status: String, state: BuildState) -> Build {
+    Build {
+        id: p.id.clone(),
+        number: Some(p.number),
+        url: Some(api.pipeline_url(&p.project_slug, p.number)),
+        status,
+        state,
+        label: format!("pipeline #{}", p.number),
+        aliases: Vec::new(),
+    }
+}
+
+pub fn trigger<'a>(ctx: &Ctx, api: &'a Api, request: &Trigger) -> Result<Tracked<'a, String>> {
+    let slug = &request.slug;
+    let pipeline_run = request.definition_id.is_some() || slug.needs_pipeline_run();
     let body = trigger_body(
         pipeline_run,
-        &git_ref,
-        args.definition_id.as_deref(),
-        &args.parameters,
+        &request.git_ref,
+        request.definition_id.as_deref(),
+        &request.parameters,
     );
     output::event(format!(
         "triggering a pipeline of {slug} on {}",
-        git_ref.describe()
+        request.git_ref.describe()
     ));
     let started = api.trigger(ctx, slug, pipeline_run, &body)?;
     let (id, number) = (started.id, started.number);
     let url = api.pipeline_url(&slug.to_string(), number);
-    let report = Report {
-        provider: PROVIDER,
-        action: "trigger",
+    let build = Build {
         id: id.clone(),
         number: Some(number),
         url: Some(url.clone()),
         status: started.state.unwrap_or_else(|| "setup-pending".into()),
-        result: Outcome::Started,
+        state: BuildState::Running,
+        label: format!("pipeline #{number}"),
+        aliases: Vec::new(),
     };
-    ctx.out.started(&report)?;
-    output::event(format!("started pipeline #{number} ({id}): {url}"));
-    if args.detach {
-        return Ok(report);
-    }
-    let mut watch = Watch::new(api, &id);
-    wait_on(ctx, &mut watch, &format!("pipeline #{number}"), report)
+    Ok(Tracked {
+        build,
+        reference: id.clone(),
+        line: Some(format!("started pipeline #{number} ({id}): {url}")),
+        watch: Box::new(PipelineWatch::new(api, &id)),
+    })
 }
 
-pub fn wait(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
+/// Gets ready to wait: the pipeline is read first, for its number and link.
+pub fn watch<'a>(ctx: &Ctx, api: &'a Api, id: &str) -> Result<Tracked<'a, String>> {
     let pipeline = api.pipeline(ctx, id)?;
-    let report = pipeline_report(api, &pipeline, "wait");
-    let what = format!("pipeline #{}", pipeline.number);
-    let mut watch = Watch::new(api, id).with_pipeline(pipeline);
-    wait_on(ctx, &mut watch, &what, report)
+    let build = build_of(api, &pipeline, pipeline.state.clone(), BuildState::Running);
+    Ok(Tracked {
+        build,
+        reference: id.to_string(),
+        line: None,
+        watch: Box::new(PipelineWatch::new(api, id).with_pipeline(pipeline)),
+    })
 }
 
-/// Polls until the pipeline (or the watched workflows) finished or `--timeout`; the
-/// report's result is the outcome.
-fn wait_on(ctx: &Ctx, watch: &mut Watch, what: &str, mut report: Report) -> Result<Report> {
-    let waited = wait::until_finished(ctx.wait, what, || watch.poll(ctx))?;
-    report.status = watch.status_word();
-    report.result = waited.outcome().1;
-    Ok(report)
-}
-
-fn pipeline_report(api: &Api, p: &Pipeline, action: &'static str) -> Report {
-    Report {
-        provider: PROVIDER,
-        action,
-        id: p.id.clone(),
-        number: Some(p.number),
-        url: Some(api.pipeline_url(&p.project_slug, p.number)),
-        status: p.state.clone(),
-        result: Outcome::Started,
-    }
-}
-
-/// Prints the status word on stdout (as every provider's `status` does) and the pipeline and
-/// each workflow on stderr; exits by the pipeline's result when it finished.
-pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
+/// The pipeline and each workflow, as `status` describes them on stderr, and its overall
+/// word (the one `status` prints on stdout) and state.
+pub fn read(ctx: &Ctx, api: &Api, id: &str) -> Result<Reading> {
     let pipeline = api.pipeline(ctx, id)?;
-    let mut report = pipeline_report(api, &pipeline, "status");
-    let url = report.url.clone().unwrap_or_default();
+    let url = api.pipeline_url(&pipeline.project_slug, pipeline.number);
     let head = format!("pipeline #{} {}", pipeline.number, pipeline.project_slug);
-    let mut watch = Watch::new(api, id).with_pipeline(pipeline.clone()).quiet();
+    let mut watch = PipelineWatch::new(api, id)
+        .with_pipeline(pipeline.clone())
+        .quiet();
     let seen = watch.poll(ctx)?;
     let word = watch.status_word();
+    let mut lines = Vec::new();
     match pipeline.state.as_str() {
         state @ ("created" | SETUP) => {
-            match watch.judged() {
-                Judged::NoneYet => {
-                    output::event(format!("{head}: {state}, no workflows yet {url}"))
-                }
-                Judged::SetupAlone => output::event(format!(
+            lines.push(match watch.judged() {
+                Judged::NoneYet => format!("{head}: {state}, no workflows yet {url}"),
+                Judged::SetupAlone => format!(
                     "{head}: {state} (its setup workflow succeeded; nothing has followed it yet) {url}"
-                )),
-                Judged::Is(_) => output::event(format!("{head}: {word} ({state}) {url}")),
-            }
+                ),
+                Judged::Is(_) => format!("{head}: {word} ({state}) {url}"),
+            });
             for w in &watch.workflows {
-                output::event(format!(
+                lines.push(format!(
                     "  workflow {}: {} {}",
                     watch.name(w),
                     describe(&w.status),
@@ -139,38 +150,39 @@ pub fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
             }
         }
         state => {
-            output::event(format!("{head}: {state} {url}"));
+            lines.push(format!("{head}: {state} {url}"));
             for e in &pipeline.errors {
                 let kind = if e.kind.is_empty() { "error" } else { &e.kind };
-                output::event(format!(
+                lines.push(format!(
                     "  error ({kind}): {}",
                     e.message.split_whitespace().collect::<Vec<_>>().join(" ")
                 ));
             }
         }
     }
-    ctx.out.text(&word);
-    report.status = word;
-    report.result = Outcome::of(seen.state);
-    Ok(report)
+    Ok(Reading {
+        build: build_of(api, &pipeline, word, seen.state),
+        lines,
+    })
 }
 
 /// Cancels every workflow of the pipeline that is still going, a setup workflow too (the
 /// pipeline then never continues); finished ones are left.
-pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
+pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<(Build, Stopped)> {
     let pipeline = api.pipeline(ctx, id)?;
-    let mut report = pipeline_report(api, &pipeline, "cancel");
     // The same reading as `status`: the workflows of a `created` or `setup` pipeline.
-    let mut watch = Watch::new(api, id).with_pipeline(pipeline.clone()).quiet();
-    watch.poll(ctx)?;
+    let mut watch = PipelineWatch::new(api, id)
+        .with_pipeline(pipeline.clone())
+        .quiet();
+    let seen = watch.poll(ctx)?;
     let running: Vec<&Workflow> = watch
         .workflows
         .iter()
         .filter(|w| kind(&w.status) == Kind::Active)
         .collect();
     if running.is_empty() {
-        output::event(format!(
-            "nothing to cancel: no workflow of pipeline #{} is running (pipeline {}, workflows: {})",
+        let why = format!(
+            "no workflow of pipeline #{} is running (pipeline {}, workflows: {})",
             pipeline.number,
             pipeline.state,
             if watch.workflows.is_empty() {
@@ -183,51 +195,52 @@ pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
                     .collect::<Vec<_>>()
                     .join(", ")
             }
+        );
+        let status = watch.status_word();
+        let build = build_of(api, &pipeline, status.clone(), seen.state);
+        return Ok((
+            build,
+            Stopped::AlreadyFinished {
+                status,
+                why: Some(why),
+            },
         ));
-        report.status = watch.status_word();
-        report.result = Outcome::Success;
-        return Ok(report);
     }
     for w in &running {
         api.cancel(ctx, w)?;
         let setup = if watch.is_setup(w) { "setup " } else { "" };
         output::event(format!("canceled {setup}workflow {} ({})", w.name, w.id));
     }
-    report.status = "canceled".into();
-    report.result = Outcome::Success;
-    Ok(report)
+    let status = "canceled".to_string();
+    let build = build_of(api, &pipeline, status.clone(), seen.state);
+    Ok((build, Stopped::Asked { status, line: None }))
 }
 
-pub struct Restart {
-    pub from_failed: bool,
-    pub wait: bool,
-    pub force: bool,
+/// The newest pipeline on the branch.
+pub fn newest(ctx: &Ctx, api: &Api, scope: &Restart) -> Result<(Pipeline, Build)> {
+    let (slug, branch) = (&scope.slug, &scope.branch);
+    let pipelines = api.project_pipelines(ctx, slug, branch)?;
+    let newest = pipelines
+        .into_iter()
+        .max_by_key(|p| p.number)
+        .ok_or_else(|| {
+            Error::api(format!(
+                "no pipelines on branch `{branch}` of {slug}: push to it once, or check --branch"
+            ))
+        })?;
+    let build = build_of(api, &newest, newest.state.clone(), BuildState::Running);
+    Ok((newest, build))
 }
 
 /// Reruns the workflows of the newest pipeline on the branch. The pipeline keeps its id
 /// and number, so that id is what is printed: `status`/`wait` on it see the new attempts.
-pub fn restart_latest(
+pub fn restart<'a>(
     ctx: &Ctx,
-    api: &Api,
-    slug: &Slug,
-    branch: &str,
-    opts: Restart,
-) -> Result<Report> {
-    let pipelines = api.project_pipelines(ctx, slug, branch)?;
-    let newest = pipelines.iter().max_by_key(|p| p.number).ok_or_else(|| {
-        Error::api(format!(
-            "no pipelines on branch `{branch}` of {slug}: push to it once, or check --branch"
-        ))
-    })?;
-    if !opts.force {
-        if let Some((_, own)) = env_first(&[OWN_PIPELINE_VAR]) {
-            if own.eq_ignore_ascii_case(&newest.id) {
-                return Err(Error::usage(format!(
-                    "the newest pipeline on `{branch}` is the one running this job ({OWN_PIPELINE_VAR}={own}); rerunning it would loop — pass --force to rerun it anyway"
-                )));
-            }
-        }
-    }
+    api: &'a Api,
+    scope: &Restart,
+    newest: Pipeline,
+) -> Result<Tracked<'a, String>> {
+    let (slug, branch) = (&scope.slug, &scope.branch);
     let url = api.pipeline_url(&newest.project_slug, newest.number);
     let listed = watch::current_attempts(api.workflows(ctx, &newest.id)?);
     // CircleCI continues a pipeline only once, so the rerun of a continued pipeline's setup
@@ -252,7 +265,7 @@ pub fn restart_latest(
             }
         )));
     }
-    let chosen: Vec<&Workflow> = if opts.from_failed {
+    let chosen: Vec<&Workflow> = if scope.from_failed {
         workflows
             .iter()
             .filter(|w| kind(&w.status) == Kind::Failed)
@@ -281,15 +294,7 @@ pub fn restart_latest(
         ));
     }
 
-    let report = Report {
-        provider: PROVIDER,
-        action: "restart-latest",
-        id: newest.id.clone(),
-        number: Some(newest.number),
-        url: Some(url),
-        status: "running".into(),
-        result: Outcome::Started,
-    };
+    let mut build = build_of(api, &newest, "running".into(), BuildState::Running);
     let mut new_ids = Vec::new();
     for w in &chosen {
         output::event(format!(
@@ -297,28 +302,29 @@ pub fn restart_latest(
             w.name,
             w.id,
             w.status,
-            if opts.from_failed { " from failed" } else { "" },
+            if scope.from_failed {
+                " from failed"
+            } else {
+                ""
+            },
             newest.number
         ));
-        let new_id = api.rerun(ctx, w, opts.from_failed)?;
+        let new_id = api.rerun(ctx, w, scope.from_failed)?;
         if new_ids.is_empty() {
             // As soon as anything was started: a later failure must not hide it.
-            ctx.out.started(&report)?;
+            let started = Report::of(super::NAME, "restart-latest", &build, Outcome::Started);
+            ctx.out.started(&started)?;
         }
         output::event(format!("rerun of {} started as workflow {new_id}", w.name));
         new_ids.push(new_id);
     }
-
-    if !opts.wait {
-        return Ok(report);
-    }
-    let mut watch = Watch::new(api, &newest.id).only(new_ids);
-    wait_on(
-        ctx,
-        &mut watch,
-        &format!("pipeline #{} rerun", newest.number),
-        report,
-    )
+    build.label = format!("pipeline #{} rerun", newest.number);
+    Ok(Tracked {
+        build,
+        reference: newest.id.clone(),
+        line: None,
+        watch: Box::new(PipelineWatch::new(api, &newest.id).only(new_ids)),
+    })
 }
 
 #[cfg(test)]

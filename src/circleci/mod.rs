@@ -11,9 +11,12 @@ mod api;
 mod commands;
 mod watch;
 
-use crate::cli::{env_first, CircleciCommand};
+use crate::build::{Build, Reading, Stopped, Tracked};
+use crate::cli::args::{Arg, Args};
+use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FORCE, WAIT};
+use crate::cli::{env_first, parse_key_value, typed_parameter};
 use crate::error::{Error, Result};
-use crate::output::Report;
+use crate::provider::{Command, Provider, Verb};
 use crate::Ctx;
 
 pub(crate) use api::read_answers;
@@ -27,63 +30,204 @@ pub const DEFAULT_HOST: &str = "https://circleci.com";
 pub const OWN_PIPELINE_VAR: &str = "CIRCLE_PIPELINE_ID";
 const VCS_NAMES: &[&str] = &["gh", "github", "bb", "bitbucket", "circleci"];
 
-pub fn run(ctx: &Ctx, command: CircleciCommand) -> Result<Report> {
-    match command {
-        CircleciCommand::Trigger(trigger) => {
-            // Everything the user can get wrong is checked before the token is needed.
-            let slug = Slug::resolve(trigger.slug.as_deref())?;
-            let git_ref = GitRef::resolve(trigger.branch.clone(), trigger.tag.clone());
-            if let Some(id) = &trigger.definition_id {
-                if !is_uuid(id) {
-                    return Err(Error::usage(format!(
-                        "--definition-id must be the pipeline definition's UUID (Project Settings → Pipelines), not `{id}`"
-                    )));
-                }
+pub const NAME: &str = "circleci";
+
+/// CircleCI, connected with a personal API token.
+pub struct CircleCi {
+    api: Api,
+}
+
+const SLUG_ARG: Arg = Arg::optional("SLUG");
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "trigger",
+        args: &[SLUG_ARG],
+        flags: &[
+            BRANCH.help("the branch to build [default: $CIRCLE_BRANCH, else the project's default branch]"),
+            Flag::value("--tag", "T", "the tag to build (instead of a branch)"),
+            Flag::value("--param", "K=V", "a pipeline parameter: true/false become booleans, integers numbers").repeats(),
+            Flag::value("--param-string", "K=V", "a pipeline parameter that stays a string").repeats(),
+            Flag::value("--definition-id", "UUID", "the pipeline definition to run (Project Settings → Pipelines); sends POST …/pipeline/run"),
+            DETACH.help("print the pipeline's id and exit 0 without waiting"),
+        ],
+        env: &[
+            EnvVar::new("CIRCLE_PROJECT_USERNAME", "set by CircleCI: with CIRCLE_PROJECT_REPONAME, the default SLUG gh/ORG/REPO"),
+            EnvVar::new("CIRCLE_PROJECT_REPONAME", "set by CircleCI"),
+            EnvVar::new("CIRCLE_BRANCH", "set by CircleCI: the default branch"),
+        ],
+        about: "start a pipeline and wait until every workflow finished",
+        details: "Starts a pipeline and waits until every workflow finished: exit 0 when all succeeded.\n--param values true/false become booleans and integers numbers; --param-string keeps a string.",
+        example: "cirelay circleci trigger gh/acme/integration --branch main --param deploy=true",
+        verb: Verb::Start,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "status",
+        args: &[Arg::required("PIPELINE_ID")],
+        flags: &[],
+        env: &[],
+        about: "print a pipeline's overall status",
+        details: "Prints the pipeline's overall word on stdout and each workflow on stderr; exits like wait\nwould for a finished pipeline (0 while it runs).",
+        example: "S=$(cirelay circleci status 5034460f-c7c4-4c43-9457-de07e2029e7b)",
+        verb: Verb::Status,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "wait",
+        args: &[Arg::required("PIPELINE_ID")],
+        flags: &[],
+        env: &[],
+        about: "wait until every workflow of a pipeline finished",
+        details: "Waits until every workflow of the pipeline finished and exits by the pipeline's result.",
+        example: "cirelay circleci wait \"$CIRELAY_BUILD_ID\"",
+        verb: Verb::Wait,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "cancel",
+        args: &[Arg::required("PIPELINE_ID")],
+        flags: &[],
+        env: &[],
+        about: "cancel every workflow of a pipeline still going",
+        details: "Cancels every workflow of the pipeline that has not finished, a setup workflow too.",
+        example: "cirelay circleci cancel \"$CIRELAY_BUILD_ID\"",
+        verb: Verb::Stop,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "restart-latest",
+        args: &[SLUG_ARG],
+        flags: &[
+            BRANCH.help("the branch [default: $CIRCLE_BRANCH]"),
+            Flag::switch("--from-failed", "rerun only the failed workflows, from their failed jobs"),
+            WAIT,
+            FORCE.help("rerun even the pipeline this job runs in (CIRCLE_PIPELINE_ID)"),
+        ],
+        env: &[
+            EnvVar::new("CIRCLE_BRANCH", "set by CircleCI: the default branch"),
+            EnvVar::new(OWN_PIPELINE_VAR, "not set by CircleCI: set it to << pipeline.id >> so the pipeline this job runs in is not rerun"),
+        ],
+        about: "rerun the workflows of the newest pipeline on the branch",
+        details: "Reruns the workflows of the newest pipeline on the branch.",
+        example: "cirelay circleci restart-latest gh/acme/app --branch main --from-failed --wait",
+        verb: Verb::RestartLatest,
+        timeout_in_minutes: false,
+    },
+];
+
+impl Provider for CircleCi {
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str = "trigger, status, wait, cancel, restart-latest";
+    const ENV: &'static [EnvVar] = &[
+        EnvVar::new(
+            "CIRCLE_TOKEN",
+            "required: a personal API token (alias CIRCLECI_TOKEN), sent as Circle-Token",
+        ),
+        EnvVar::new(HOST_VAR, "CircleCI server [https://circleci.com]"),
+    ];
+    const COMMANDS: &'static [Command] = COMMANDS;
+
+    type BuildRef = String;
+    type Start = commands::Trigger;
+    type Scope = commands::Restart;
+    type Newest = api::Pipeline;
+
+    fn build_ref(raw: &str) -> Result<String> {
+        pipeline_id(raw)
+    }
+
+    // Everything the user can get wrong is checked before the token is needed.
+    fn start_request(args: &Args) -> Result<commands::Trigger> {
+        let (branch, tag) = (args.value("--branch"), args.value("--tag"));
+        if branch.is_some() && tag.is_some() {
+            return Err(Error::usage(
+                "circleci trigger takes --branch or --tag, not both",
+            ));
+        }
+        let mut parameters = serde_json::Map::new();
+        for raw in args.values("--param") {
+            let (k, v) = parse_key_value(raw).map_err(|e| Error::usage(format!("--param {e}")))?;
+            parameters.insert(k, typed_parameter(&v));
+        }
+        for raw in args.values("--param-string") {
+            let (k, v) =
+                parse_key_value(raw).map_err(|e| Error::usage(format!("--param-string {e}")))?;
+            parameters.insert(k, serde_json::Value::String(v));
+        }
+        let slug = Slug::resolve(args.positional(0))?;
+        let git_ref = GitRef::resolve(branch.map(String::from), tag.map(String::from));
+        let definition_id = args.value("--definition-id").map(str::to_string);
+        if let Some(id) = &definition_id {
+            if !is_uuid(id) {
+                return Err(Error::usage(format!(
+                    "--definition-id must be the pipeline definition's UUID (Project Settings → Pipelines), not `{id}`"
+                )));
             }
-            let api = Api::from_env()?;
-            commands::trigger(ctx, &api, &slug, git_ref, &trigger)
         }
-        CircleciCommand::Status { pipeline } => {
-            let pipeline = pipeline_id(pipeline)?;
-            commands::status(ctx, &Api::from_env()?, &pipeline)
-        }
-        CircleciCommand::Wait { pipeline } => {
-            let pipeline = pipeline_id(pipeline)?;
-            commands::wait(ctx, &Api::from_env()?, &pipeline)
-        }
-        CircleciCommand::Cancel { pipeline } => {
-            let pipeline = pipeline_id(pipeline)?;
-            commands::cancel(ctx, &Api::from_env()?, &pipeline)
-        }
-        CircleciCommand::RestartLatest {
+        Ok(commands::Trigger {
+            slug,
+            git_ref,
+            definition_id,
+            parameters,
+        })
+    }
+
+    fn scope(args: &Args) -> Result<commands::Restart> {
+        let slug = Slug::resolve(args.positional(0))?;
+        let branch = args
+            .given("--branch")
+            .map(str::to_string)
+            .or_else(|| env_first(&["CIRCLE_BRANCH"]).map(|(_, b)| b))
+            .ok_or_else(|| {
+                Error::usage(
+                    "no branch: pass --branch B (inside a CircleCI job it defaults to $CIRCLE_BRANCH)",
+                )
+            })?;
+        Ok(commands::Restart {
             slug,
             branch,
-            from_failed,
-            wait,
-            force,
-        } => {
-            let slug = Slug::resolve(slug.as_deref())?;
-            let branch = branch
-                .filter(|b| !b.trim().is_empty())
-                .or_else(|| env_first(&["CIRCLE_BRANCH"]).map(|(_, b)| b))
-                .ok_or_else(|| {
-                    Error::usage(
-                        "no branch: pass --branch B (inside a CircleCI job it defaults to $CIRCLE_BRANCH)",
-                    )
-                })?;
-            let api = Api::from_env()?;
-            commands::restart_latest(
-                ctx,
-                &api,
-                &slug,
-                &branch,
-                commands::Restart {
-                    from_failed,
-                    wait,
-                    force,
-                },
-            )
-        }
+            from_failed: args.on("--from-failed"),
+        })
+    }
+
+    fn connect(_ctx: &Ctx) -> Result<Self> {
+        Ok(CircleCi {
+            api: Api::from_env()?,
+        })
+    }
+
+    fn read(&self, ctx: &Ctx, id: &String) -> Result<Reading> {
+        commands::read(ctx, &self.api, id)
+    }
+
+    fn watch<'a>(&'a self, ctx: &Ctx, id: &String) -> Result<Tracked<'a, String>> {
+        commands::watch(ctx, &self.api, id)
+    }
+
+    fn stop(&self, ctx: &Ctx, id: &String) -> Result<(Build, Stopped)> {
+        commands::cancel(ctx, &self.api, id)
+    }
+
+    fn start<'a>(&'a self, ctx: &Ctx, request: &commands::Trigger) -> Result<Tracked<'a, String>> {
+        commands::trigger(ctx, &self.api, request)
+    }
+
+    fn newest(&self, ctx: &Ctx, scope: &commands::Restart) -> Result<(api::Pipeline, Build)> {
+        commands::newest(ctx, &self.api, scope)
+    }
+
+    fn restart<'a>(
+        &'a self,
+        ctx: &Ctx,
+        scope: &commands::Restart,
+        newest: api::Pipeline,
+    ) -> Result<Tracked<'a, String>> {
+        commands::restart(ctx, &self.api, scope, newest)
+    }
+
+    fn own_build() -> Option<(&'static str, String)> {
+        env_first(&[OWN_PIPELINE_VAR])
     }
 }
 
@@ -216,7 +360,7 @@ impl GitRef {
 }
 
 /// Pipeline ids are UUIDs; a pipeline *number* (`25`) is the usual mistake.
-fn pipeline_id(raw: String) -> Result<String> {
+fn pipeline_id(raw: &str) -> Result<String> {
     let raw = raw.trim().to_string();
     if is_uuid(&raw) {
         Ok(raw)
@@ -262,6 +406,44 @@ pub fn app_url(host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn trigger_args(line: &[&str]) -> Result<commands::Trigger> {
+        let args: Vec<std::ffi::OsString> = ["circleci", "trigger"]
+            .iter()
+            .chain(line)
+            .map(std::ffi::OsString::from)
+            .collect();
+        match crate::cli::parse(crate::cli::Personality::CIRELAY, args)? {
+            crate::cli::Action::Run(_, i) => CircleCi::start_request(&i.args),
+            _ => panic!("{line:?}: not a command"),
+        }
+    }
+
+    #[test]
+    fn circleci_parameters_are_typed() {
+        let t = trigger_args(&[
+            "gh/o/r",
+            "--param",
+            "deploy=true",
+            "--param",
+            "n=3",
+            "--param-string",
+            "s=3",
+        ])
+        .unwrap();
+        assert_eq!(t.slug.to_string(), "gh/o/r");
+        assert_eq!(t.parameters["deploy"], serde_json::Value::Bool(true));
+        assert_eq!(t.parameters["n"], serde_json::Value::from(3));
+        assert_eq!(t.parameters["s"], serde_json::Value::from("3"));
+    }
+
+    #[test]
+    fn branch_and_tag_are_not_both_given() {
+        let err = trigger_args(&["gh/o/r", "--branch", "a", "--tag", "b"])
+            .err()
+            .unwrap();
+        assert_eq!(err.exit_code(), 4);
+    }
 
     #[test]
     fn slugs() {

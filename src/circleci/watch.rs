@@ -168,7 +168,7 @@ fn in_start_order(mut workflows: Vec<Workflow>) -> Vec<Workflow> {
 }
 
 /// One reading of the pipeline, and what the watcher remembers between readings.
-pub struct Watch<'a> {
+pub struct PipelineWatch<'a> {
     api: &'a Api,
     pipeline_id: String,
     /// Set once known: the pipeline as last read.
@@ -191,9 +191,9 @@ pub struct Watch<'a> {
     pub workflows: Vec<Workflow>,
 }
 
-impl<'a> Watch<'a> {
+impl<'a> PipelineWatch<'a> {
     pub fn new(api: &'a Api, pipeline_id: &str) -> Self {
-        Watch {
+        PipelineWatch {
             api,
             pipeline_id: pipeline_id.to_string(),
             pipeline: None,
@@ -370,6 +370,16 @@ impl<'a> Watch<'a> {
                 Judged::Is(_) => summary_word(self.counted_statuses()),
             },
         }
+    }
+}
+
+impl crate::build::Watch for PipelineWatch<'_> {
+    fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
+        PipelineWatch::poll(self, ctx)
+    }
+
+    fn status_word(&self, _last: &Observation) -> String {
+        PipelineWatch::status_word(self)
     }
 }
 

@@ -6,11 +6,29 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{env_first, CodefreshRun};
+use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::wait::BuildState;
 use crate::Ctx;
+
+/// What `codefresh run` is asked to start: the pipeline and the body's fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunRequest {
+    pub pipeline: String,
+    pub branch: Option<String>,
+    pub sha: Option<String>,
+    pub trigger: Option<String>,
+    /// In the order given: `--var-file` first, then each `-v`, so a later one wins.
+    pub variables: Vec<(String, String)>,
+    pub contexts: Vec<String>,
+    pub no_cache: bool,
+    pub no_cf_cache: bool,
+    pub reset_volume: bool,
+    pub enable_notifications: bool,
+    pub skip: Vec<String>,
+    pub only: Vec<String>,
+}
 
 pub const KEY_VAR: &str = "CF_API_KEY";
 pub const URL_VAR: &str = "CF_URL";
@@ -313,7 +331,7 @@ pub fn state_of(status: &str) -> BuildState {
 }
 
 /// The run request body, as the Codefresh CLI builds it: only the fields that are set.
-pub fn run_body(run: &CodefreshRun, predecessor: Option<&str>) -> Value {
+pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
     let mut body = Map::new();
     let mut text = |name: &str, value: &Option<String>| {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
@@ -394,10 +412,10 @@ pub(crate) fn read_answers(body: &str) {
     for want in STATUSES {
         let standings: Vec<_> = builds
             .iter()
-            .map(|b| super::Standing::of(&b.status, want))
+            .map(|b| super::wait::Standing::of(&b.status, want))
             .collect();
         if !ids.is_empty() {
-            let _ = super::combine(&ids, &standings);
+            let _ = super::wait::combine(&ids, &standings);
         }
     }
     let api = Api {
@@ -483,15 +501,15 @@ mod tests {
 
     #[test]
     fn run_body_has_only_what_is_set() {
-        let empty = CodefreshRun {
+        let empty = RunRequest {
             pipeline: "p".into(),
             branch: Some(String::new()),
-            ..CodefreshRun::default()
+            ..RunRequest::default()
         };
         assert_eq!(run_body(&empty, None), json!({}));
         assert_eq!(run_body(&empty, Some("")), json!({}));
 
-        let full = CodefreshRun {
+        let full = RunRequest {
             pipeline: "proj/p".into(),
             branch: Some("main".into()),
             sha: Some("abc".into()),
@@ -508,8 +526,6 @@ mod tests {
             enable_notifications: true,
             skip: vec!["s1".into()],
             only: vec!["o1".into(), "o2".into()],
-            detach: true,
-            terminate_on_timeout: true,
         };
         assert_eq!(
             run_body(&full, Some("parent01")),

@@ -2,446 +2,400 @@
 //! codes: 0 success, 1 error, 2 terminated), and wait, status, terminate, restart-latest.
 
 mod api;
+mod wait;
 
 pub(crate) use api::read_answers;
-use api::{state_of, Api, Build, BUILD_ID_VAR, STATUSES};
+use api::{state_of, Api, RunRequest, BUILD_ID_VAR, KEY_VAR, URL_VAR};
 
-use crate::cli::{env_first, CodefreshCommand, CodefreshRun};
+use crate::build::{Build, Reading, Stopped, Tracked, Watch};
+use crate::cli::args::{Arg, Args};
+use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FORCE, TIMEOUT, WAIT};
+use crate::cli::{env_first, parse_key_value, read_var_file};
 use crate::error::{Error, Result};
-use crate::output::{self, Outcome, Report};
-use crate::wait::{self, BuildState, Observation, Waited};
+use crate::output;
+use crate::provider::{Command, Provider, Verb};
+use crate::wait::Observation;
 use crate::Ctx;
 
-pub fn run(ctx: &Ctx, command: CodefreshCommand) -> Result<Report> {
-    // Checked before the key so that a typo is reported even where no key is set.
-    if let CodefreshCommand::Wait { status, .. } = &command {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(Error::usage(format!(
-                "--status `{status}` is not a Codefresh build status: use one of {}",
-                STATUSES.join(", ")
-            )));
+pub struct Codefresh {
+    api: Api,
+}
+
+const CF_BRANCH: Flag = BRANCH.short("-b");
+const RUN_FLAGS: &[Flag] = &[
+    CF_BRANCH.help("the branch to build (the trigger's default branch when left out)"),
+    Flag::value("--sha", "SHA", "the commit to build").short("-s"),
+    Flag::value(
+        "--trigger",
+        "TRIGGER",
+        "the pipeline trigger to run (its repository and settings)",
+    )
+    .short("-t"),
+    Flag::value(
+        "--variable",
+        "KEY=VALUE",
+        "a build variable; the value is everything after the first `=`",
+    )
+    .short("-v")
+    .repeats(),
+    Flag::value(
+        "--var-file",
+        "FILE",
+        "variables from a JSON object or KEY=VALUE lines; -v overrides them",
+    ),
+    Flag::value(
+        "--context",
+        "CONTEXT",
+        "a shared configuration context to attach",
+    )
+    .short("-c")
+    .repeats(),
+    Flag::switch("--no-cache", "ignore the last build's cache"),
+    Flag::switch("--no-cf-cache", "ignore Codefresh's Docker layer cache"),
+    Flag::switch("--reset-volume", "start on an empty shared volume"),
+    Flag::switch(
+        "--enable-notifications",
+        "send the pipeline's notifications for this build",
+    ),
+    Flag::value("--skip", "STEP", "skip this step").repeats(),
+    Flag::value("--only", "STEP", "run only this step").repeats(),
+    DETACH.short("-d"),
+    Flag::switch(
+        "--terminate-on-timeout",
+        "terminate the build when --timeout is reached (the exit code stays 3)",
+    ),
+];
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "run",
+        args: &[Arg::required("PIPELINE")],
+        flags: RUN_FLAGS,
+        env: &[EnvVar::new(
+            BUILD_ID_VAR,
+            "set by Codefresh: the new build is annotated cf_predecessor=<id>, as the Codefresh CLI does",
+        )],
+        about: "start a pipeline build and wait for it",
+        details: "Starts PIPELINE (`project/pipeline` or its id) and waits for the build: exit 0 success,\n1 error, 2 terminated, 3 timeout. A variable's value is everything after the first `=`.\n--var-file is a JSON object or KEY=VALUE lines; -v overrides it.",
+        example: "codefresh run acme/pipeline-b -b=main -t pipeline-b-trigger -v IMAGE_TAG=1.4.2",
+        verb: Verb::Start,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "wait",
+        args: &[Arg::many("ID")],
+        flags: &[
+            Flag::value("--status", "S", "the status every build must reach").short("-s").default("success"),
+            TIMEOUT.short("-t").help("limit for waiting; under the `codefresh` name a bare number counts minutes (0.5 too), as in the Codefresh CLI; 90s or 5m mean what they say"),
+            // The Codefresh CLI's "show each status" switches: cirelay always does.
+            Flag::switch("-v", "accepted from the Codefresh CLI: each status change is always shown"),
+            Flag::switch("-d", "accepted from the Codefresh CLI, as -v"),
+            Flag::switch("--debug", "accepted from the Codefresh CLI, as -v"),
+        ],
+        env: &[],
+        about: "wait until every build reaches S [success]",
+        details: "Waits until every build reaches status S (default success); a build that finishes otherwise\nends the wait with its own code. Under the `codefresh` name a bare number given to\n-t/--timeout counts minutes (0.5 too), as in the Codefresh CLI; 90s or 5m mean what they say.\nThe Codefresh CLI's -v/-d/--debug are accepted: each status change is always shown.",
+        example: "codefresh wait 5f1a2b3c4d5e6f7a8b9c0d1e -t 30",
+        verb: Verb::Own(wait::wait),
+        timeout_in_minutes: true,
+    },
+    Command {
+        name: "status",
+        args: &[Arg::required("ID")],
+        flags: &[],
+        env: &[],
+        about: "print a build's status",
+        details: "Prints the status word on stdout, the pipeline, branch and link on stderr, and exits like\nwait would for a finished build (0 while it runs).",
+        example: "S=$(codefresh status 5f1a2b3c4d5e6f7a8b9c0d1e)",
+        verb: Verb::Status,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "terminate",
+        args: &[Arg::required("ID")],
+        flags: &[],
+        env: &[],
+        about: "terminate a build",
+        details: "Terminates a running build (deletes its progress job); a finished build is left alone.",
+        example: "codefresh terminate 5f1a2b3c4d5e6f7a8b9c0d1e",
+        verb: Verb::Stop,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "restart-latest",
+        args: &[Arg::required("PIPELINE")],
+        flags: &[
+            CF_BRANCH.help("the newest build on this branch [default: on any branch]"),
+            WAIT,
+            FORCE,
+        ],
+        env: &[EnvVar::new(BUILD_ID_VAR, "set by Codefresh: the build this step runs in is not rebuilt unless --force")],
+        about: "rebuild the newest build of the pipeline",
+        details: "Rebuilds the newest build of PIPELINE (on BRANCH when given) and prints the new build's id.",
+        example: "codefresh restart-latest acme/pipeline-b -b main --wait",
+        verb: Verb::RestartLatest,
+        timeout_in_minutes: false,
+    },
+];
+
+/// Where restart-latest looks: a pipeline, on one branch or any.
+pub struct Scope {
+    pipeline: String,
+    branch: Option<String>,
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.branch {
+            Some(b) => write!(f, "pipeline {} on branch `{b}`", self.pipeline),
+            None => write!(f, "pipeline {}", self.pipeline),
         }
     }
-    let api = Api::from_env()?;
-    match command {
-        CodefreshCommand::Run(run) => run_pipeline(ctx, &api, &run),
-        CodefreshCommand::Wait { ids, status } => wait_for(ctx, &api, &ids, &status),
-        CodefreshCommand::Status { id } => status(ctx, &api, &id),
-        CodefreshCommand::Terminate { id } => terminate(ctx, &api, &id),
-        CodefreshCommand::RestartLatest {
-            pipeline,
-            branch,
-            wait,
-        } => restart_latest(ctx, &api, &pipeline, branch.as_deref(), wait),
-    }
 }
 
-fn report(api: &Api, action: &'static str, id: &str, status: &str) -> Report {
-    Report {
-        provider: "codefresh",
-        action,
-        id: id.to_string(),
-        number: None,
-        url: Some(api.build_url(id)),
-        status: status.to_string(),
-        result: Outcome::Started,
-    }
-}
+impl Provider for Codefresh {
+    const NAME: &'static str = "codefresh";
+    const ABOUT: &'static str =
+        "run, wait, status, terminate, restart-latest (also as the `codefresh` multi-call name)";
+    const ENV: &'static [EnvVar] = &[
+        EnvVar::new(
+            KEY_VAR,
+            "required: an API key (User Settings → API Keys), sent as `Authorization: <key>`",
+        ),
+        EnvVar::new(URL_VAR, "the Codefresh address [https://g.codefresh.io]"),
+    ];
+    const COMMANDS: &'static [Command] = COMMANDS;
 
-fn run_pipeline(ctx: &Ctx, api: &Api, run: &CodefreshRun) -> Result<Report> {
-    let predecessor = env_first(&[BUILD_ID_VAR]).map(|(_, id)| id);
-    let body = api::run_body(run, predecessor.as_deref());
-    let mut what = vec![];
-    if let Some(b) = run.branch.as_deref().filter(|b| !b.is_empty()) {
-        what.push(format!("branch {b}"));
-    }
-    if let Some(t) = run.trigger.as_deref().filter(|t| !t.is_empty()) {
-        what.push(format!("trigger {t}"));
-    }
-    output::event(if what.is_empty() {
-        format!("running pipeline {}", run.pipeline)
-    } else {
-        format!("running pipeline {} ({})", run.pipeline, what.join(", "))
-    });
-    let id = api.run(ctx, &run.pipeline, &body)?;
-    let mut report = announce(ctx, api, "run", &id)?;
-    if run.detach {
-        return Ok(report);
-    }
-    follow(ctx, api, &id, run.terminate_on_timeout, &mut report)?;
-    Ok(report)
-}
+    type BuildRef = String;
+    type Start = RunRequest;
+    type Scope = Scope;
+    /// The build to rebuild, and how it was when found.
+    type Newest = api::Build;
 
-/// A build was started: its id goes to stdout and the CI-native export, its link to the log.
-fn announce(ctx: &Ctx, api: &Api, action: &'static str, id: &str) -> Result<Report> {
-    let report = report(api, action, id, "pending");
-    ctx.out.started(&report)?;
-    output::event(format!(
-        "started build {id}: {}",
-        report.url.as_deref().unwrap_or_default()
-    ));
-    Ok(report)
-}
-
-/// Waits for one build to finish and records how it ended in `report`.
-fn follow(
-    ctx: &Ctx,
-    api: &Api,
-    id: &str,
-    terminate_on_timeout: bool,
-    report: &mut Report,
-) -> Result<()> {
-    let waited = wait::until_finished(ctx.wait, &format!("build {id}"), || {
-        let build = api.build(ctx, id)?;
-        Ok(Observation::new(state_of(&build.status), build.status))
-    })?;
-    let timed_out = matches!(waited, Waited::TimedOut(_));
-    let (seen, result) = waited.outcome();
-    report.result = result;
-    report.status = seen.status;
-    if timed_out && terminate_on_timeout {
-        terminate_after_timeout(ctx, api, id, report);
+    fn build_ref(raw: &str) -> Result<String> {
+        Ok(raw.to_string())
     }
-    Ok(())
-}
 
-/// `--terminate-on-timeout`: the timeout is still the result (exit 3); a failure to
-/// terminate is said on its own line, since the build then keeps running.
-fn terminate_after_timeout(ctx: &Ctx, api: &Api, id: &str, report: &mut Report) {
-    // --timeout has passed: the terminate gets retries of its own.
-    ctx.http.extend_deadline(crate::http::CLEANUP_BUDGET);
-    match stop(ctx, api, id) {
-        Ok(Stopped::Terminating) => {
-            output::event(format!(
-                "terminating build {id} (--terminate-on-timeout)"
-            ));
-            report.status = "terminating".into();
+    fn start_request(args: &Args) -> Result<RunRequest> {
+        let text = |long: &str| args.value(long).map(str::to_string);
+        let mut run = RunRequest {
+            pipeline: args.positional(0).unwrap_or_default().to_string(),
+            branch: text("--branch"),
+            sha: text("--sha"),
+            trigger: text("--trigger"),
+            contexts: args
+                .values("--context")
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            no_cache: args.on("--no-cache"),
+            no_cf_cache: args.on("--no-cf-cache"),
+            reset_volume: args.on("--reset-volume"),
+            enable_notifications: args.on("--enable-notifications"),
+            skip: args
+                .values("--skip")
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            only: args
+                .values("--only")
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            ..RunRequest::default()
+        };
+        // `--var-file` first, then each `-v`, so a later one wins.
+        if let Some(path) = args.value("--var-file") {
+            run.variables = read_var_file(path)?;
         }
-        Ok(Stopped::AlreadyFinished(status)) => {
-            output::event(format!(
-                "build {id} finished ({status}) just as cirelay gave up; nothing to terminate"
-            ));
-            report.status = status;
+        for raw in args.values("--variable") {
+            run.variables
+                .push(parse_key_value(raw).map_err(|e| Error::usage(format!("-v {e}")))?);
         }
-        Err(e) => output::event(format!(
-            "warning: could not terminate build {id} after --timeout: {e} — it may still be running: {}",
-            api.build_url(id)
-        )),
+        Ok(run)
     }
-}
 
-enum Stopped {
-    Terminating,
-    AlreadyFinished(String),
-}
-
-/// Terminating a build is deleting its progress job, which the build names.
-fn stop(ctx: &Ctx, api: &Api, id: &str) -> Result<Stopped> {
-    let build = api.build(ctx, id)?;
-    if state_of(&build.status).is_finished() {
-        return Ok(Stopped::AlreadyFinished(build.status));
+    fn scope(args: &Args) -> Result<Scope> {
+        Ok(Scope {
+            pipeline: args.positional(0).unwrap_or_default().to_string(),
+            branch: args.given("--branch").map(str::to_string),
+        })
     }
-    let progress = build
-        .progress
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| {
+
+    fn connect(_ctx: &Ctx) -> Result<Self> {
+        Ok(Codefresh {
+            api: Api::from_env()?,
+        })
+    }
+
+    fn read(&self, ctx: &Ctx, id: &String) -> Result<Reading> {
+        let found = self.api.build(ctx, id)?;
+        let mut line = format!("build {id}: {}", found.status);
+        match (found.pipeline_name.as_deref(), found.branch_name.as_deref()) {
+            (Some(p), Some(b)) => line.push_str(&format!(" (pipeline {p}, branch {b})")),
+            (Some(p), None) => line.push_str(&format!(" (pipeline {p})")),
+            _ => {}
+        }
+        line.push_str(&format!(" {}", self.api.build_url(id)));
+        Ok(Reading {
+            build: self.build(id, &found.status),
+            lines: vec![line],
+        })
+    }
+
+    fn watch<'a>(&'a self, _ctx: &Ctx, id: &String) -> Result<Tracked<'a, String>> {
+        Ok(self.tracked(id, "pending", None))
+    }
+
+    /// Terminating a build is deleting its progress job, which the build names.
+    fn stop(&self, ctx: &Ctx, id: &String) -> Result<(Build, Stopped)> {
+        let found = self.api.build(ctx, id)?;
+        let build = self.build(id, &found.status);
+        if state_of(&found.status).is_finished() {
+            let status = found.status;
+            return Ok((build, Stopped::AlreadyFinished { status, why: None }));
+        }
+        let progress = found
+            .progress
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                Error::api(format!(
+                    "build {id} ({}) has no progress job to terminate yet: try again in a moment, or terminate it at {}",
+                    found.status,
+                    self.api.build_url(id)
+                ))
+            })?;
+        self.api.terminate_progress(ctx, progress, id)?;
+        let line = format!("terminating build {id}: {}", self.api.build_url(id));
+        let status = "terminating".to_string();
+        Ok((
+            build,
+            Stopped::Asked {
+                status,
+                line: Some(line),
+            },
+        ))
+    }
+
+    fn start<'a>(&'a self, ctx: &Ctx, run: &RunRequest) -> Result<Tracked<'a, String>> {
+        let predecessor = env_first(&[BUILD_ID_VAR]).map(|(_, id)| id);
+        let body = api::run_body(run, predecessor.as_deref());
+        let mut what = vec![];
+        if let Some(b) = run.branch.as_deref().filter(|b| !b.is_empty()) {
+            what.push(format!("branch {b}"));
+        }
+        if let Some(t) = run.trigger.as_deref().filter(|t| !t.is_empty()) {
+            what.push(format!("trigger {t}"));
+        }
+        output::event(if what.is_empty() {
+            format!("running pipeline {}", run.pipeline)
+        } else {
+            format!("running pipeline {} ({})", run.pipeline, what.join(", "))
+        });
+        let id = self.api.run(ctx, &run.pipeline, &body)?;
+        Ok(self.started(&id))
+    }
+
+    fn newest(&self, ctx: &Ctx, scope: &Scope) -> Result<(api::Build, Build)> {
+        let pipeline = &scope.pipeline;
+        let pipeline_id = self.api.pipeline_id(ctx, pipeline)?;
+        let newest = self
+            .api
+            .newest_build(ctx, &pipeline_id, scope.branch.as_deref())?
+            .ok_or_else(|| {
+                Error::api(match &scope.branch {
+                    Some(b) => format!(
+                        "pipeline {pipeline} has no builds on branch `{b}`: run it once (`codefresh run {pipeline} -b {b}`) or check -b"
+                    ),
+                    None => format!(
+                        "pipeline {pipeline} has no builds yet: run it once with `codefresh run {pipeline}`"
+                    ),
+                })
+            })?;
+        let old = newest.id().ok_or_else(|| {
             Error::api(format!(
-                "build {id} ({}) has no progress job to terminate yet: try again in a moment, or terminate it at {}",
-                build.status,
-                api.build_url(id)
+                "Codefresh listed the newest build of pipeline {pipeline} without an id: see {}",
+                self.api.builds_page()
             ))
         })?;
-    api.terminate_progress(ctx, progress, id)?;
-    Ok(Stopped::Terminating)
-}
-
-fn terminate(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
-    let mut report = report(api, "terminate", id, "terminating");
-    match stop(ctx, api, id)? {
-        Stopped::Terminating => {
-            output::event(format!("terminating build {id}: {}", api.build_url(id)));
-        }
-        Stopped::AlreadyFinished(status) => {
-            output::event(format!(
-                "build {id} already finished ({status}); nothing to terminate"
-            ));
-            report.status = status;
-        }
-    }
-    report.result = Outcome::Success;
-    Ok(report)
-}
-
-/// Prints the status word alone on stdout (`S=$(cirelay codefresh status ID)`) and exits
-/// like `wait` would for a finished build (0 while it runs).
-fn status(ctx: &Ctx, api: &Api, id: &str) -> Result<Report> {
-    let build = api.build(ctx, id)?;
-    output::event(describe(api, id, &build));
-    ctx.out.text(&build.status);
-    let mut report = report(api, "status", id, &build.status);
-    report.result = Outcome::of(state_of(&build.status));
-    Ok(report)
-}
-
-fn describe(api: &Api, id: &str, build: &Build) -> String {
-    let mut line = format!("build {id}: {}", build.status);
-    match (build.pipeline_name.as_deref(), build.branch_name.as_deref()) {
-        (Some(p), Some(b)) => line.push_str(&format!(" (pipeline {p}, branch {b})")),
-        (Some(p), None) => line.push_str(&format!(" (pipeline {p})")),
-        _ => {}
-    }
-    line.push_str(&format!(" {}", api.build_url(id)));
-    line
-}
-
-/// How one build stands against the status `wait` asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Standing {
-    Waiting(String),
-    Reached(String),
-    /// Finished in another final status than the one asked for.
-    Missed(String),
-}
-
-impl Standing {
-    fn of(status: &str, want: &str) -> Self {
-        if status == want {
-            Standing::Reached(status.to_string())
-        } else if state_of(status).is_finished() {
-            Standing::Missed(status.to_string())
-        } else {
-            Standing::Waiting(status.to_string())
-        }
+        let build = self.build(old, &newest.status);
+        Ok((newest, build))
     }
 
-    fn status(&self) -> &str {
-        match self {
-            Standing::Waiting(s) | Standing::Reached(s) | Standing::Missed(s) => s,
-        }
-    }
-}
-
-/// The combined reading of every build `wait` watches: done when all reached the status,
-/// or as soon as one finished otherwise (its result decides the exit code, as the
-/// Codefresh CLI stops at the first build that cannot reach it).
-fn combine(ids: &[String], standings: &[Standing]) -> Observation {
-    let status = if ids.len() == 1 {
-        standings[0].status().to_string()
-    } else {
-        ids.iter()
-            .zip(standings)
-            .map(|(id, s)| format!("{id}: {}", s.status()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let missed = standings.iter().find_map(|s| match s {
-        Standing::Missed(status) => Some(status.as_str()),
-        _ => None,
-    });
-    let state = match missed {
-        // A build that succeeded when another status was asked for did not do what the
-        // caller waited for.
-        Some(status) => match state_of(status) {
-            BuildState::Terminated => BuildState::Terminated,
-            _ => BuildState::Failed,
-        },
-        None if standings.iter().all(|s| matches!(s, Standing::Reached(_))) => BuildState::Success,
-        None => BuildState::Running,
-    };
-    Observation::new(state, status)
-}
-
-fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str) -> Result<Report> {
-    for id in ids {
+    fn restart<'a>(
+        &'a self,
+        ctx: &Ctx,
+        scope: &Scope,
+        newest: api::Build,
+    ) -> Result<Tracked<'a, String>> {
+        let old = newest.id().unwrap_or_default();
         output::event(format!(
-            "waiting for build {id} to reach {want}: {}",
-            api.build_url(id)
+            "rebuilding build {old} ({}) of pipeline {}{}",
+            newest.status,
+            scope.pipeline,
+            newest
+                .branch_name
+                .as_deref()
+                .map(|b| format!(" on branch {b}"))
+                .unwrap_or_default()
         ));
+        let id = self.api.rebuild(ctx, old, &scope.pipeline)?;
+        Ok(self.started(&id))
     }
-    let what = if ids.len() == 1 {
-        format!("build {}", ids[0])
-    } else {
-        format!("builds {}", ids.join(", "))
-    };
-    let mut standings: Vec<Standing> = ids
-        .iter()
-        .map(|_| Standing::Waiting(String::new()))
-        .collect();
-    let waited = wait::until_finished(ctx.wait, &what, || {
-        for (id, standing) in ids.iter().zip(standings.iter_mut()) {
-            // A build that reached the status (or missed it) is not asked again.
-            if matches!(standing, Standing::Waiting(_)) {
-                let build = api.build(ctx, id)?;
-                *standing = Standing::of(&build.status, want);
-            }
-        }
-        Ok(combine(ids, &standings))
-    })?;
-    let mut report = Report {
-        provider: "codefresh",
-        action: "wait",
-        id: ids.join(","),
-        number: None,
-        url: (ids.len() == 1).then(|| api.build_url(&ids[0])),
-        status: String::new(),
-        result: Outcome::Started,
-    };
-    match waited {
-        Waited::Finished(seen) => {
-            for (id, standing) in ids.iter().zip(&standings) {
-                if let Standing::Missed(status) = standing {
-                    output::event(format!(
-                        "build {id} finished with status {status}, so it will not reach {want}: {}",
-                        api.build_url(id)
-                    ));
-                }
-            }
-            report.result = match seen.state {
-                BuildState::Success => Outcome::Success,
-                other => Outcome::of(other),
-            };
-            report.status = seen.status;
-        }
-        Waited::TimedOut(seen) => {
-            report.result = Outcome::Timeout;
-            report.status = seen.status;
-        }
-    }
-    Ok(report)
-}
 
-fn restart_latest(
-    ctx: &Ctx,
-    api: &Api,
-    pipeline: &str,
-    branch: Option<&str>,
-    wait: bool,
-) -> Result<Report> {
-    let branch = branch.filter(|b| !b.is_empty());
-    let pipeline_id = api.pipeline_id(ctx, pipeline)?;
-    let newest = api
-        .newest_build(ctx, &pipeline_id, branch)?
-        .ok_or_else(|| {
-            Error::api(match branch {
-                Some(b) => format!(
-                    "pipeline {pipeline} has no builds on branch `{b}`: run it once (`codefresh run {pipeline} -b {b}`) or check -b"
-                ),
-                None => format!(
-                    "pipeline {pipeline} has no builds yet: run it once with `codefresh run {pipeline}`"
-                ),
-            })
-        })?;
-    let old = newest.id().map(str::to_string).ok_or_else(|| {
-        Error::api(format!(
-            "Codefresh listed the newest build of pipeline {pipeline} without an id: see {}",
-            api.builds_page()
+    fn own_build() -> Option<(&'static str, String)> {
+        env_first(&[BUILD_ID_VAR])
+    }
+
+    fn instead_of_own_restart(scope: &Scope) -> Option<String> {
+        Some(format!(
+            "use `codefresh run {}` to start a new build instead",
+            scope.pipeline
         ))
-    })?;
-    if let Some((_, own)) = env_first(&[BUILD_ID_VAR]) {
-        if own == old {
-            return Err(Error::usage(format!(
-                "the newest build of pipeline {pipeline} is the one running this step ({BUILD_ID_VAR}={own}); rebuilding it would loop — use `codefresh run {pipeline}` to start a new build instead"
-            )));
-        }
     }
-    output::event(format!(
-        "rebuilding build {old} ({}) of pipeline {pipeline}{}",
-        newest.status,
-        newest
-            .branch_name
-            .as_deref()
-            .map(|b| format!(" on branch {b}"))
-            .unwrap_or_default()
-    ));
-    let id = api.rebuild(ctx, &old, pipeline)?;
-    let mut report = announce(ctx, api, "restart-latest", &id)?;
-    if wait {
-        follow(ctx, api, &id, false, &mut report)?;
-    }
-    Ok(report)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ids(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+impl Codefresh {
+    fn build(&self, id: &str, status: &str) -> Build {
+        Build {
+            id: id.to_string(),
+            number: None,
+            url: Some(self.api.build_url(id)),
+            status: status.to_string(),
+            state: state_of(status),
+            label: format!("build {id}"),
+            aliases: Vec::new(),
+        }
     }
 
-    #[test]
-    fn standing_against_the_wanted_status() {
-        assert_eq!(
-            Standing::of("success", "success"),
-            Standing::Reached("success".into())
-        );
-        assert_eq!(
-            Standing::of("running", "running"),
-            Standing::Reached("running".into())
-        );
-        assert_eq!(
-            Standing::of("error", "error"),
-            Standing::Reached("error".into())
-        );
-        assert_eq!(
-            Standing::of("error", "success"),
-            Standing::Missed("error".into())
-        );
-        assert_eq!(
-            Standing::of("success", "terminated"),
-            Standing::Missed("success".into())
-        );
-        assert_eq!(
-            Standing::of("pending-approval", "success"),
-            Standing::Waiting("pending-approval".into())
-        );
+    fn started(&self, id: &str) -> Tracked<'_, String> {
+        let line = format!("started build {id}: {}", self.api.build_url(id));
+        self.tracked(id, "pending", Some(line))
     }
 
-    #[test]
-    fn combined_reading_of_several_builds() {
-        let two = ids(&["a", "b"]);
-        let obs = combine(
-            &two,
-            &[
-                Standing::Reached("success".into()),
-                Standing::Waiting("running".into()),
-            ],
-        );
-        assert_eq!(obs.state, BuildState::Running);
-        assert_eq!(obs.status, "a: success, b: running");
+    fn tracked(&self, id: &str, status: &str, line: Option<String>) -> Tracked<'_, String> {
+        Tracked {
+            build: self.build(id, status),
+            reference: id.to_string(),
+            line,
+            watch: Box::new(Reads {
+                codefresh: self,
+                id: id.to_string(),
+            }),
+        }
+    }
+}
 
-        let obs = combine(
-            &two,
-            &[
-                Standing::Reached("success".into()),
-                Standing::Reached("success".into()),
-            ],
-        );
-        assert_eq!(obs.state, BuildState::Success);
+/// Follows a build by reading it.
+struct Reads<'a> {
+    codefresh: &'a Codefresh,
+    id: String,
+}
 
-        // One that cannot reach the status ends the wait with its own result.
-        let obs = combine(
-            &two,
-            &[
-                Standing::Waiting("running".into()),
-                Standing::Missed("terminated".into()),
-            ],
-        );
-        assert_eq!(obs.state, BuildState::Terminated);
-        let obs = combine(
-            &two,
-            &[
-                Standing::Missed("error".into()),
-                Standing::Missed("terminated".into()),
-            ],
-        );
-        assert_eq!(obs.state, BuildState::Failed);
-
-        // Success when something else was asked for is a failure to reach it.
-        let one = ids(&["a"]);
-        let obs = combine(&one, &[Standing::Missed("success".into())]);
-        assert_eq!(obs.state, BuildState::Failed);
-        assert_eq!(obs.status, "success");
+impl Watch for Reads<'_> {
+    fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
+        let build = self.codefresh.api.build(ctx, &self.id)?;
+        Ok(Observation::new(state_of(&build.status), build.status))
     }
 }

@@ -5,9 +5,12 @@
 pub(crate) mod v1;
 pub(crate) mod v2;
 
-use crate::cli::{env_first, CodeshipCommand};
+use crate::build::{Build, Reading, Stopped, Tracked};
+use crate::cli::args::{Arg, Args};
+use crate::cli::env_first;
+use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FORCE, WAIT};
 use crate::error::{Error, Result};
-use crate::output::Report;
+use crate::provider::{Command, Provider, Verb};
 use crate::wait::BuildState;
 use crate::Ctx;
 
@@ -35,28 +38,219 @@ pub const PROJECT_UUID_VARS: &[&str] = &[
 ];
 pub const KEY_VAR: &str = "CODESHIP_API_KEY";
 
-pub fn run(ctx: &Ctx, command: CodeshipCommand) -> Result<Report> {
-    let user = env_first(USER_VARS);
-    let password = env_first(PASSWORD_VARS);
-    match (user, password) {
-        (Some(user), Some(password)) => v2::run(ctx, command, user, password),
-        _ if env_first(&[KEY_VAR]).is_some() => v1::run(ctx, command),
-        (Some((user_var, _)), None) => Err(Error::usage(format!(
-            "{user_var} is set but no password: set CODESHIP_API_PASSWORD (API v2), or CODESHIP_API_KEY for API v1"
-        ))),
-        (None, Some((password_var, _))) => Err(Error::usage(format!(
-            "{password_var} is set but no user: set CODESHIP_API_USER (API v2), or CODESHIP_API_KEY for API v1"
-        ))),
-        (None, None) => Err(Error::usage(
-            "no Codeship credentials: set CODESHIP_API_KEY (API v1), or CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v2)",
-        )),
+/// Codeship, by API version: chosen by the credentials that are set.
+pub enum Codeship {
+    V1(v1::Api),
+    V2(Box<v2::Api>),
+}
+
+const COMMANDS: &[Command] = &[
+    Command {
+        name: "restart-latest",
+        args: &[],
+        flags: &[
+            BRANCH.help("the branch [default: CODESHIP_API_BRANCH]"),
+            WAIT,
+            FORCE.help("restart even the build this step runs in (CI_BUILD_ID)"),
+        ],
+        env: &[
+            EnvVar::new("CODESHIP_API_BRANCH", "the branch (API v2 also: BUILD_RESTART_API_BRANCH)"),
+            EnvVar::new("CI_BUILD_ID", "set by Codeship: the build this step runs in is not restarted unless --force"),
+        ],
+        about: "restart the newest build of the branch",
+        details: "Finds the newest build of the branch and restarts it; prints the new build's id on stdout.",
+        example: "cirelay codeship restart-latest --branch main --wait",
+        verb: Verb::RestartLatest,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "trigger",
+        args: &[],
+        flags: &[
+            BRANCH.help("the branch [default: CODESHIP_API_BRANCH]"),
+            Flag::value("--sha", "SHA", "build this commit of the branch"),
+            DETACH.help("print the build's uuid and exit 0 without waiting"),
+        ],
+        env: &[EnvVar::new("CODESHIP_API_BRANCH", "the branch (also: BUILD_RESTART_API_BRANCH)")],
+        about: "start a build (API v2)",
+        details: "Starts a build of the branch (API v2) and waits for it unless --detach.",
+        example: "cirelay codeship trigger --branch main --sha 81d2282b --timeout 45m",
+        verb: Verb::Start,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "status",
+        args: &[Arg::required("BUILD")],
+        flags: &[],
+        env: &[],
+        about: "print a build's status (API v2)",
+        details: "Prints the build's status word on stdout; exits 1/2 once it failed/stopped. BUILD is the\nbuild's uuid (API v2).",
+        example: "cirelay codeship status \"$CIRELAY_BUILD_ID\"",
+        verb: Verb::Status,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "wait",
+        args: &[Arg::required("BUILD")],
+        flags: &[],
+        env: &[],
+        about: "wait for a build and exit by its result (API v2)",
+        details: "Waits until the build finishes and exits by its result. BUILD is the build's uuid (API v2).",
+        example: "cirelay codeship wait \"$CIRELAY_BUILD_ID\"",
+        verb: Verb::Wait,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "stop",
+        args: &[Arg::required("BUILD")],
+        flags: &[],
+        env: &[],
+        about: "stop a build (API v2)",
+        details: "Stops the build if it is still running. BUILD is the build's uuid (API v2).",
+        example: "cirelay codeship stop \"$CIRELAY_BUILD_ID\"",
+        verb: Verb::Stop,
+        timeout_in_minutes: false,
+    },
+];
+
+impl Provider for Codeship {
+    const NAME: &'static str = "codeship";
+    const ABOUT: &'static str = "restart-latest, trigger, status, wait, stop (also as the `codeship_restart_build` multi-call name)";
+    const ENV: &'static [EnvVar] = &[
+        EnvVar::new(KEY_VAR, "API v1: the account's API key"),
+        EnvVar::new("CODESHIP_API_PROJECT_ID", "API v1: the project's number, from its Codeship URL"),
+        EnvVar::new("CODESHIP_API_USER", "API v2 (used when a user and password are set): the machine user's email (or CODESHIP_MACHINE_USER_EMAIL, BUILD_RESTART_MACHINE_USER_EMAIL)"),
+        EnvVar::new("CODESHIP_API_PASSWORD", "API v2: its password (or CODESHIP_MACHINE_USER_PASSWORD, BUILD_RESTART_MACHINE_USER_PASSWORD)"),
+        EnvVar::new("CODESHIP_API_ORG", "API v2: the organization's name or uuid (or CODESHIP_ORG_NAME, BUILD_RESTART_ORG_NAME)"),
+        EnvVar::new("CODESHIP_API_PROJECT_UUID", "API v2: the project's uuid (or BUILD_RESTART_API_PROJECT_UUID)"),
+        EnvVar::new(URL_VAR, "another API host [https://codeship.com for v1, https://api.codeship.com for v2]"),
+    ];
+    const COMMANDS: &'static [Command] = COMMANDS;
+
+    type BuildRef = String;
+    type Start = v2::Trigger;
+    /// The branch.
+    type Scope = Branch;
+    type Newest = Newest;
+
+    fn build_ref(raw: &str) -> Result<String> {
+        v2::build_arg(raw)
+    }
+
+    fn start_request(args: &Args) -> Result<v2::Trigger> {
+        let name = branch(args.value("--branch"), BRANCH_VARS)?;
+        let sha = args.value("--sha").map(v2::sha_arg).transpose()?;
+        Ok(v2::Trigger {
+            branch: v2::branch_name(&name).to_string(),
+            sha,
+        })
+    }
+
+    fn scope(args: &Args) -> Result<Branch> {
+        let name = branch(args.value("--branch"), BRANCH_VARS)?;
+        Ok(Branch(name))
+    }
+
+    fn connect(_ctx: &Ctx) -> Result<Self> {
+        let user = env_first(USER_VARS);
+        let password = env_first(PASSWORD_VARS);
+        match (user, password) {
+            (Some(user), Some(password)) => Ok(Codeship::V2(Box::new(v2::Api::from_env(
+                user, password,
+            )?))),
+            _ if env_first(&[KEY_VAR]).is_some() => Ok(Codeship::V1(v1::Api::from_env()?)),
+            (Some((user_var, _)), None) => Err(Error::usage(format!(
+                "{user_var} is set but no password: set CODESHIP_API_PASSWORD (API v2), or CODESHIP_API_KEY for API v1"
+            ))),
+            (None, Some((password_var, _))) => Err(Error::usage(format!(
+                "{password_var} is set but no user: set CODESHIP_API_USER (API v2), or CODESHIP_API_KEY for API v1"
+            ))),
+            (None, None) => Err(Error::usage(
+                "no Codeship credentials: set CODESHIP_API_KEY (API v1), or CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v2)",
+            )),
+        }
+    }
+
+    fn read(&self, ctx: &Ctx, build: &String) -> Result<Reading> {
+        self.v2("status")?.read(ctx, build)
+    }
+
+    fn watch<'a>(&'a self, _ctx: &Ctx, build: &String) -> Result<Tracked<'a, String>> {
+        Ok(self.v2("wait")?.watch(build))
+    }
+
+    fn stop(&self, ctx: &Ctx, build: &String) -> Result<(Build, Stopped)> {
+        self.v2("stop")?.stop(ctx, build)
+    }
+
+    fn start<'a>(&'a self, ctx: &Ctx, request: &v2::Trigger) -> Result<Tracked<'a, String>> {
+        self.v2("trigger")?.trigger(ctx, request)
+    }
+
+    fn newest(&self, ctx: &Ctx, scope: &Branch) -> Result<(Newest, Build)> {
+        match self {
+            Codeship::V1(api) => {
+                let (newest, build) = api.newest(ctx, &scope.0)?;
+                Ok((Newest::V1(newest), build))
+            }
+            Codeship::V2(api) => {
+                let (newest, build) = api.newest(ctx, v2::branch_name(&scope.0))?;
+                Ok((Newest::V2(newest), build))
+            }
+        }
+    }
+
+    fn restart<'a>(
+        &'a self,
+        ctx: &Ctx,
+        scope: &Branch,
+        newest: Newest,
+    ) -> Result<Tracked<'a, String>> {
+        match (self, newest) {
+            (Codeship::V1(api), Newest::V1(newest)) => api.restart(ctx, &scope.0, newest),
+            (Codeship::V2(api), Newest::V2(newest)) => {
+                api.restart(ctx, v2::branch_name(&scope.0), newest)
+            }
+            _ => unreachable!("the newest build was found with the same API version"),
+        }
+    }
+
+    fn own_build() -> Option<(&'static str, String)> {
+        env_first(&["CI_BUILD_ID"])
+    }
+}
+
+impl Codeship {
+    /// Only API v2 has these commands; API v1 only restarts builds.
+    fn v2(&self, command: &str) -> Result<&v2::Api> {
+        match self {
+            Codeship::V2(api) => Ok(api),
+            Codeship::V1(_) => Err(Error::usage(format!(
+                "`codeship {command}` needs Codeship API v2: set CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v1 only restarts builds)"
+            ))),
+        }
+    }
+}
+
+/// The newest build of a branch, as the API version in use found it.
+pub enum Newest {
+    V1(v1::Newest),
+    V2(v2::Newest),
+}
+
+/// The branch restart-latest looks at.
+pub struct Branch(String);
+
+impl std::fmt::Display for Branch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "branch `{}`", self.0)
     }
 }
 
 /// `--branch`, else the branch variables; required.
-pub fn branch(flag: Option<String>, vars: &[&'static str]) -> Result<String> {
+pub fn branch(flag: Option<&str>, vars: &[&'static str]) -> Result<String> {
     if let Some(b) = flag.filter(|b| !b.trim().is_empty()) {
-        return Ok(b);
+        return Ok(b.to_string());
     }
     env_first(vars)
         .map(|(_, b)| b)
@@ -72,21 +266,6 @@ pub fn base_url(default: &str) -> Result<String> {
 }
 
 pub const URL_VAR: &str = "CODESHIP_API_URL";
-
-/// Refuses to restart the build this step runs in: it would restart itself forever.
-pub fn refuse_own_build(ids: &[&str], force: bool) -> Result<()> {
-    if force {
-        return Ok(());
-    }
-    if let Some((_, own)) = env_first(&["CI_BUILD_ID"]) {
-        if ids.iter().any(|id| *id == own) {
-            return Err(Error::usage(format!(
-                "the newest build of the branch is the one running this step (CI_BUILD_ID={own}); restarting it would loop — pass --force to restart it anyway"
-            )));
-        }
-    }
-    Ok(())
-}
 
 /// Codeship's status words, the same in both API versions.
 pub(crate) fn state_of(status: &str) -> BuildState {

@@ -3,12 +3,13 @@
 
 use serde::Deserialize;
 
-use super::{base_url, branch, refuse_own_build, short_commit, state_of, BRANCH_VARS, KEY_VAR};
-use crate::cli::{env_first, CodeshipCommand};
+use super::{base_url, short_commit, state_of, KEY_VAR};
+use crate::build::{self, Tracked, Watch};
+use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
-use crate::output::{Outcome, Report};
-use crate::wait::{self, BuildState, Observation};
+use crate::output;
+use crate::wait::{BuildState, Observation};
 use crate::Ctx;
 
 const DEFAULT_URL: &str = "https://codeship.com";
@@ -35,33 +36,20 @@ struct Build {
     commit_id: Option<String>,
 }
 
-struct Api {
+pub struct Api {
     base: String,
     key: String,
     project: u64,
 }
 
-pub fn run(ctx: &Ctx, command: CodeshipCommand) -> Result<Report> {
-    match command {
-        CodeshipCommand::RestartLatest { branch: flag, wait, force } => {
-            let api = Api::from_env()?;
-            let branch = branch(flag, BRANCH_VARS)?;
-            restart_latest(ctx, &api, &branch, wait, force)
-        }
-        other => Err(Error::usage(format!(
-            "`codeship {}` needs Codeship API v2: set CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v1 only restarts builds)",
-            match other {
-                CodeshipCommand::Trigger { .. } => "trigger",
-                CodeshipCommand::Status { .. } => "status",
-                CodeshipCommand::Wait { .. } => "wait",
-                _ => "stop",
-            }
-        ))),
-    }
+/// The newest build of a branch, found to be restarted.
+pub struct Newest {
+    build: Build,
+    repository: String,
 }
 
 impl Api {
-    fn from_env() -> Result<Self> {
+    pub fn from_env() -> Result<Self> {
         let (_, key) =
             env_first(&[KEY_VAR]).ok_or_else(|| Error::usage(format!("{KEY_VAR} is not set")))?;
         register_secret(&key);
@@ -120,69 +108,100 @@ impl Api {
     }
 }
 
-fn restart_latest(ctx: &Ctx, api: &Api, branch: &str, wait: bool, force: bool) -> Result<Report> {
-    let project = api.project(ctx, branch)?;
-    let repository = project
-        .repository_name
-        .clone()
-        .unwrap_or_else(|| format!("project {}", api.project));
-    let newest = newest_on_branch(&project.builds, branch).ok_or_else(|| {
-        Error::api(format!(
-            "no builds on branch `{branch}` of {repository}: push to it once, or check CODESHIP_API_BRANCH"
-        ))
-    })?;
-    let id = newest.id.to_string();
-    refuse_own_build(&[&id, newest.uuid.as_deref().unwrap_or("")], force)?;
-    crate::output::event(format!(
-        "restarting build #{id} (commit {}) on {repository}",
-        short_commit(newest.commit_id.as_deref())
-    ));
-
-    let restart = Request::post(format!(
-        "{}/api/v1/builds/{id}/restart.json?api_key={}",
-        api.base,
-        encode(&api.key)
-    ))
-    .starts_build(format!(
-        "the builds of {repository} at {}",
-        api.builds_page()
-    ));
-    let resp = ctx.http.send(&restart)?;
-    api.check(&resp, &format!("build #{id}"))?;
-    let restarted: Build = resp.decode().map_err(|_| {
-        resp.unusable(&format!(
-            "to the restart of build #{id} without saying which build it started ({})",
-            resp.snippet()
-        ))
-    })?;
-    let new_id = restarted.id.to_string();
-    let url = api.build_url(restarted.id);
-    let mut report = Report {
-        provider: "codeship",
-        action: "restart-latest",
-        id: new_id.clone(),
-        number: Some(restarted.id),
-        url: Some(url.clone()),
-        status: restarted.status.clone(),
-        result: Outcome::Started,
-    };
-    ctx.out.started(&report)?;
-    crate::output::event(format!("restarted as build #{new_id}: {url}"));
-    if !wait {
-        return Ok(report);
+impl Api {
+    /// The branch's newest build, from the project's build list.
+    pub fn newest(&self, ctx: &Ctx, branch: &str) -> Result<(Newest, build::Build)> {
+        let project = self.project(ctx, branch)?;
+        let repository = project
+            .repository_name
+            .clone()
+            .unwrap_or_else(|| format!("project {}", self.project));
+        let newest = newest_on_branch(&project.builds, branch).ok_or_else(|| {
+            Error::api(format!(
+                "no builds on branch `{branch}` of {repository}: push to it once, or check CODESHIP_API_BRANCH"
+            ))
+        })?;
+        let mut found = self.seam_build(newest.id, &newest.status);
+        found.aliases.extend(newest.uuid.clone());
+        let build = newest.clone();
+        Ok((Newest { build, repository }, found))
     }
-    // v1 has no endpoint for one build: the project's build list is where it shows up.
-    let waited = wait::until_finished(ctx.wait, &format!("build #{new_id}"), || {
-        let project = api.project(ctx, branch)?;
-        Ok(match project.builds.iter().find(|b| b.id == restarted.id) {
+
+    pub fn restart<'a>(
+        &'a self,
+        ctx: &Ctx,
+        branch: &str,
+        newest: Newest,
+    ) -> Result<Tracked<'a, String>> {
+        let Newest { build, repository } = newest;
+        let id = build.id;
+        output::event(format!(
+            "restarting build #{id} (commit {}) on {repository}",
+            short_commit(build.commit_id.as_deref())
+        ));
+        let restart = Request::post(format!(
+            "{}/api/v1/builds/{id}/restart.json?api_key={}",
+            self.base,
+            encode(&self.key)
+        ))
+        .starts_build(format!(
+            "the builds of {repository} at {}",
+            self.builds_page()
+        ));
+        let resp = ctx.http.send(&restart)?;
+        self.check(&resp, &format!("build #{id}"))?;
+        let restarted: Build = resp.decode().map_err(|_| {
+            resp.unusable(&format!(
+                "to the restart of build #{id} without saying which build it started ({})",
+                resp.snippet()
+            ))
+        })?;
+        let new_id = restarted.id;
+        let found = self.seam_build(new_id, &restarted.status);
+        let line = format!(
+            "restarted as build #{new_id}: {}",
+            found.url.as_deref().unwrap_or_default()
+        );
+        Ok(Tracked {
+            build: found,
+            reference: new_id.to_string(),
+            line: Some(line),
+            watch: Box::new(Listed {
+                api: self,
+                branch: branch.to_string(),
+                id: new_id,
+            }),
+        })
+    }
+
+    fn seam_build(&self, id: u64, status: &str) -> build::Build {
+        build::Build {
+            id: id.to_string(),
+            number: Some(id),
+            url: Some(self.build_url(id)),
+            status: status.to_string(),
+            state: state_of(status),
+            label: format!("build #{id}"),
+            aliases: Vec::new(),
+        }
+    }
+}
+
+/// v1 has no endpoint for one build: the project's build list is where it shows up.
+struct Listed<'a> {
+    api: &'a Api,
+    branch: String,
+    id: u64,
+}
+
+impl Watch for Listed<'_> {
+    fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
+        let project = self.api.project(ctx, &self.branch)?;
+        Ok(match project.builds.iter().find(|b| b.id == self.id) {
             Some(b) => Observation::new(state_of(&b.status), b.status.clone()),
             None => Observation::new(BuildState::Running, "not listed yet"),
         })
-    })?;
-    let (seen, result) = waited.outcome();
-    report.status = seen.status;
-    report.result = result;
-    Ok(report)
+    }
 }
 
 /// The branch's newest build: the highest id, whatever order the API lists them in.

@@ -1,0 +1,171 @@
+//! The seam every CI system sits behind, and the one registry of them.
+//!
+//! A provider says only what is its own: its commands and flags (as data), how to read
+//! its credentials, how to start a build, find the newest build of a branch, read one build
+//! into the shared status, follow it, stop it, and which build the calling step runs in.
+//! Everything else — the own-build guard, announcing and exporting a started build,
+//! waiting, reporting, exit codes — is the shared [`lifecycle`](crate::lifecycle), so no
+//! provider has it twice.
+//!
+//! Adding a provider: its module (implementing [`Provider`]), one line in [`PROVIDERS`],
+//! its fake under `tests/it/fakes/`, and one row in the contract suite's table.
+
+use crate::build::{Build, Reading, Stopped, Tracked};
+use crate::cli::args::{Arg, Args};
+use crate::cli::flags::{EnvVar, Flag};
+use crate::error::Result;
+use crate::output::Report;
+use crate::Ctx;
+
+/// What a command does, which decides the part of the lifecycle that runs it.
+#[derive(Clone, Copy)]
+pub enum Verb {
+    /// Start a build and wait for it, unless `--detach`.
+    Start,
+    /// Restart the newest build of a branch; wait with `--wait`.
+    RestartLatest,
+    /// Read one build: its status word on stdout, details on stderr.
+    Status,
+    /// Wait for one build to finish.
+    Wait,
+    /// Stop (cancel, terminate) one build.
+    Stop,
+    /// A command only this provider has (Codefresh `wait --status`).
+    Own(fn(&Ctx, &Args) -> Result<Report>),
+}
+
+/// One command of a provider, as data: parsing, help and the README come from it.
+pub struct Command {
+    pub name: &'static str,
+    pub args: &'static [Arg],
+    pub flags: &'static [Flag],
+    /// The variables this command reads besides the provider's own.
+    pub env: &'static [EnvVar],
+    /// One line, for the provider's list of commands.
+    pub about: &'static str,
+    /// More for the command's `--help`: what it sends, how it ends.
+    pub details: &'static str,
+    pub example: &'static str,
+    pub verb: Verb,
+    /// Under the provider's own command name (the `codefresh` multi-call name), a bare
+    /// number given to `--timeout`/`-t` counts minutes, as in that vendor's CLI.
+    pub timeout_in_minutes: bool,
+}
+
+impl Command {
+    /// `PIPELINE [-b B] …` as usage shows it.
+    pub fn usage(&self) -> String {
+        let mut parts: Vec<String> = self.args.iter().map(Arg::usage).collect();
+        parts.extend(self.flags.iter().map(|f| format!("[{}]", f.usage())));
+        parts.join(" ")
+    }
+}
+
+/// A CI system. The associated types are what its commands' arguments become once they
+/// are checked — before any credential is read or anything is sent.
+pub trait Provider: Sized + 'static {
+    const NAME: &'static str;
+    /// For `cirelay --help` and the README's provider table.
+    const ABOUT: &'static str;
+    /// The variables every command of this provider reads (credentials, hosts).
+    const ENV: &'static [EnvVar];
+    const COMMANDS: &'static [Command];
+
+    /// One build as commands name it.
+    type BuildRef: Clone;
+    /// What a start is asked to start.
+    type Start;
+    /// Where restart-latest looks for the newest build, and how it restarts it.
+    type Scope: std::fmt::Display;
+    /// What a restart needs to know of the newest build it found.
+    type Newest;
+
+    fn build_ref(raw: &str) -> Result<Self::BuildRef>;
+    fn start_request(args: &Args) -> Result<Self::Start>;
+    fn scope(args: &Args) -> Result<Self::Scope>;
+
+    /// Reads the credentials and host; nothing is sent.
+    fn connect(ctx: &Ctx) -> Result<Self>;
+
+    fn read(&self, ctx: &Ctx, build: &Self::BuildRef) -> Result<Reading>;
+    /// Gets ready to follow a build until it finishes.
+    fn watch<'a>(
+        &'a self,
+        ctx: &Ctx,
+        build: &Self::BuildRef,
+    ) -> Result<Tracked<'a, Self::BuildRef>>;
+    /// Stops a build unless it finished already (then nothing is sent).
+    fn stop(&self, ctx: &Ctx, build: &Self::BuildRef) -> Result<(Build, Stopped)>;
+    fn start<'a>(&'a self, ctx: &Ctx, request: &Self::Start)
+        -> Result<Tracked<'a, Self::BuildRef>>;
+    /// The newest build in `scope`: what a restart needs of it, and the build.
+    fn newest(&self, ctx: &Ctx, scope: &Self::Scope) -> Result<(Self::Newest, Build)>;
+    fn restart<'a>(
+        &'a self,
+        ctx: &Ctx,
+        scope: &Self::Scope,
+        newest: Self::Newest,
+    ) -> Result<Tracked<'a, Self::BuildRef>>;
+
+    /// The build the calling step runs in (`CF_BUILD_ID`, `CI_BUILD_ID`, …): the variable
+    /// and its value. Restarting it would restart this step, again and again.
+    fn own_build() -> Option<(&'static str, String)>;
+    /// What to do instead of restarting the own build, where there is something.
+    fn instead_of_own_restart(_scope: &Self::Scope) -> Option<String> {
+        None
+    }
+}
+
+/// A provider in the registry: its data and the lifecycle compiled for it.
+pub struct Entry {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub env: &'static [EnvVar],
+    pub commands: &'static [Command],
+    pub run: fn(&Ctx, &Command, &Args) -> Result<Report>,
+}
+
+impl Entry {
+    pub const fn of<P: Provider>() -> Entry {
+        Entry {
+            name: P::NAME,
+            about: P::ABOUT,
+            env: P::ENV,
+            commands: P::COMMANDS,
+            run: crate::lifecycle::run::<P>,
+        }
+    }
+
+    pub fn command(&self, name: &str) -> Option<&'static Command> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+}
+
+/// Every provider. Dispatch, the multi-call names, `cirelay help`, the provider list in
+/// errors and the README's provider table all come from here.
+pub static PROVIDERS: &[Entry] = &[
+    Entry::of::<crate::codeship::Codeship>(),
+    Entry::of::<crate::codefresh::Codefresh>(),
+    Entry::of::<crate::circleci::CircleCi>(),
+];
+
+/// Names the binary may be called by, and the words they stand for (busybox-style):
+/// `codefresh run …` is `cirelay codefresh run …`.
+pub static MULTI_CALL: &[(&str, &[&str])] = &[
+    ("codeship_restart_build", &["codeship", "restart-latest"]),
+    ("codefresh", &["codefresh"]),
+];
+
+pub fn find(name: &str) -> Option<&'static Entry> {
+    PROVIDERS.iter().find(|p| p.name == name)
+}
+
+/// `codeship, codefresh or circleci`, for errors.
+pub fn names() -> String {
+    let names: Vec<&str> = PROVIDERS.iter().map(|p| p.name).collect();
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
