@@ -25,8 +25,9 @@ pub mod url;
 pub mod wait;
 
 /// Entry points for the fuzz targets in `tests/fuzz`: each runs the code that reads a
-/// provider's answers on arbitrary text, with no network and no `Ctx`. Not an API.
-#[doc(hidden)]
+/// provider's answers on arbitrary text, with no network and no `Ctx`. Built only for
+/// fuzzing (`cargo fuzz` sets `--cfg fuzzing`), so none of it ships.
+#[cfg(fuzzing)]
 pub mod fuzzing {
     use crate::http::{self, Response};
 

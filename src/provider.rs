@@ -116,6 +116,17 @@ pub trait Provider: Sized + 'static {
     }
 }
 
+/// What a request is about, so that a provider's refusal names the thing to check (a 404
+/// on a build names the build id, on a project the project).
+#[derive(Clone, Copy)]
+pub enum About<'a> {
+    Project(&'a dyn std::fmt::Display),
+    /// A pipeline definition of a project (CircleCI).
+    Definition(&'a dyn std::fmt::Display, &'a str),
+    Build(&'a str),
+    Workflow(&'a str),
+}
+
 /// A provider in the registry: its data and the lifecycle compiled for it.
 pub struct Entry {
     pub name: &'static str,

@@ -245,6 +245,7 @@ fn redact_param(text: &str, param: &str) -> String {
 }
 
 /// Forgets every registered secret, so a fuzz target can start each input afresh.
+#[cfg(fuzzing)]
 pub(crate) fn forget_secrets() {
     let mut reg = registry();
     reg.long.clear();

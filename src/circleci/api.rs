@@ -7,6 +7,7 @@ use super::{app_url, is_uuid, usable_slug_part, Slug, DEFAULT_HOST, HOST_VAR, TO
 use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
+use crate::provider::About;
 use crate::Ctx;
 
 /// A runaway `next_page_token` (an API that keeps answering "more") must not loop forever;
@@ -157,24 +158,14 @@ fn unusable(resp: &Response, why: &str) -> Error {
     ))
 }
 
-/// A build-starting request CircleCI accepted but whose answer cannot be read: the build
-/// most likely exists, so this is an unknown outcome (exit 6), never a refusal.
-fn unreadable_start(resp: &Response, what: &str, check: &str) -> Error {
-    Error::UnknownOutcome(format!(
-        "{} answered {} {what}; the build may have started — check {check} before retrying",
-        resp.request(),
-        resp.status
-    ))
-}
-
-/// The pipeline a trigger's answer names. `check` says where to look when it names none.
-fn started_pipeline(resp: &Response, check: &str) -> Result<Started> {
+/// The pipeline a trigger's answer names. An accepted trigger whose answer names none is an
+/// unknown outcome ([`Response::unusable`]): the pipeline most likely exists.
+fn started_pipeline(resp: &Response) -> Result<Started> {
     let not_a_pipeline = || {
-        unreadable_start(
-            resp,
-            &format!("with an answer that is not a pipeline ({})", resp.snippet()),
-            check,
-        )
+        resp.unusable(&format!(
+            "with an answer that is not a pipeline ({})",
+            resp.snippet()
+        ))
     };
     let created: Created = resp.decode().map_err(|_| not_a_pipeline())?;
     let said = created
@@ -191,43 +182,30 @@ fn started_pipeline(resp: &Response, check: &str) -> Result<Started> {
                 number,
                 state: created.state,
             }),
-            Err(why) => Err(unreadable_start(resp, &format!("with {why}"), check)),
+            Err(why) => Err(resp.unusable(&format!("with {why}"))),
         },
-        (None, _) => Err(unreadable_start(
-            resp,
-            &format!("without a pipeline id{said}"),
-            check,
-        )),
-        (Some(_), None) => Err(unreadable_start(
-            resp,
-            &format!("without a pipeline number{said}"),
-            check,
-        )),
+        (None, _) => Err(resp.unusable(&format!("without a pipeline id{said}"))),
+        (Some(_), None) => Err(resp.unusable(&format!("without a pipeline number{said}"))),
     }
 }
 
 /// The id of the workflow a rerun started.
-fn rerun_workflow_id(resp: &Response, check: &str) -> Result<String> {
+fn rerun_workflow_id(resp: &Response) -> Result<String> {
     let rerun: Rerun = resp.decode().map_err(|_| {
-        unreadable_start(
-            resp,
-            &format!("with an answer that is not a rerun ({})", resp.snippet()),
-            check,
-        )
+        resp.unusable(&format!(
+            "with an answer that is not a rerun ({})",
+            resp.snippet()
+        ))
     })?;
     match rerun.workflow_id {
         Some(id) => match uuid_shaped("workflow id", &id) {
             Ok(()) => Ok(id),
-            Err(why) => Err(unreadable_start(resp, &format!("with {why}"), check)),
+            Err(why) => Err(resp.unusable(&format!("with {why}"))),
         },
-        None => Err(unreadable_start(
-            resp,
-            &format!(
-                "without the id of the workflow it started ({})",
-                resp.snippet()
-            ),
-            check,
-        )),
+        None => Err(resp.unusable(&format!(
+            "without the id of the workflow it started ({})",
+            resp.snippet()
+        ))),
     }
 }
 
@@ -251,14 +229,6 @@ fn pipeline_page(resp: &Response) -> Result<Page<Pipeline>> {
         p.check().map_err(|why| unusable(resp, &why))?;
     }
     Ok(page)
-}
-
-/// What a refused request was about, so a 404 names the thing to check.
-pub enum Subject<'a> {
-    Project(&'a Slug),
-    Definition(&'a Slug, &'a str),
-    Pipeline(&'a str),
-    Workflow(&'a str),
 }
 
 pub struct Api {
@@ -339,26 +309,25 @@ impl Api {
         } else {
             format!("/project/{}/pipeline", slug.path())
         };
-        let check = format!(
+        let req = self.post(&path).json(body).starts_build(format!(
             "the pipelines of {slug} at {}",
             self.pipelines_page(&slug.to_string())
-        );
-        let req = self.post(&path).json(body).starts_build(check.clone());
+        ));
         let resp = ctx.http.send(&req)?;
         let definition = body.get("definition_id").and_then(Value::as_str);
-        let subject = match definition {
-            Some(id) => Subject::Definition(slug, id),
-            None => Subject::Project(slug),
+        let about = match definition {
+            Some(id) => About::Definition(slug, id),
+            None => About::Project(slug),
         };
-        self.check(&resp, subject)?;
-        started_pipeline(&resp, &check)
+        self.check(&resp, about)?;
+        started_pipeline(&resp)
     }
 
     pub fn pipeline(&self, ctx: &Ctx, id: &str) -> Result<Pipeline> {
         let resp = ctx
             .http
             .send(&self.get(&format!("/pipeline/{}", encode(id))))?;
-        self.check(&resp, Subject::Pipeline(id))?;
+        self.check(&resp, About::Build(id))?;
         pipeline_answer(&resp)
     }
 
@@ -373,7 +342,7 @@ impl Api {
                 None => path.clone(),
             };
             let resp = ctx.http.send(&self.get(&target))?;
-            self.check(&resp, Subject::Pipeline(pipeline))?;
+            self.check(&resp, About::Build(pipeline))?;
             let page = workflow_page(&resp)?;
             all.extend(page.items);
             match page.next_page_token.filter(|t| !t.is_empty()) {
@@ -401,7 +370,7 @@ impl Api {
             encode(branch)
         ));
         let resp = ctx.http.send(&req)?;
-        self.check(&resp, Subject::Project(slug))?;
+        self.check(&resp, About::Project(slug))?;
         Ok(pipeline_page(&resp)?.items)
     }
 
@@ -412,52 +381,51 @@ impl Api {
         } else {
             serde_json::json!({})
         };
-        let check = format!(
-            "the workflows of pipeline #{} at {}",
-            workflow.pipeline_number,
-            self.pipeline_url(&workflow.project_slug, workflow.pipeline_number)
-        );
         let req = self
             .post(&format!("/workflow/{}/rerun", encode(&workflow.id)))
             .json(&body)
-            .starts_build(check.clone());
+            .starts_build(format!(
+                "the workflows of pipeline #{} at {}",
+                workflow.pipeline_number,
+                self.pipeline_url(&workflow.project_slug, workflow.pipeline_number)
+            ));
         let resp = ctx.http.send(&req)?;
-        self.check(&resp, Subject::Workflow(&workflow.id))?;
-        rerun_workflow_id(&resp, &check)
+        self.check(&resp, About::Workflow(&workflow.id))?;
+        rerun_workflow_id(&resp)
     }
 
     /// Cancelling twice is harmless, so this is an ordinary (retried) request.
     pub fn cancel(&self, ctx: &Ctx, workflow: &Workflow) -> Result<()> {
         let req = self.post(&format!("/workflow/{}/cancel", encode(&workflow.id)));
         let resp = ctx.http.send(&req)?;
-        self.check(&resp, Subject::Workflow(&workflow.id))
+        self.check(&resp, About::Workflow(&workflow.id))
     }
 
     /// Turns a refusal into one line that says what to fix.
-    fn check(&self, resp: &Response, subject: Subject) -> Result<()> {
+    fn check(&self, resp: &Response, about: About) -> Result<()> {
         if resp.is_success() {
             return Ok(());
         }
         let var = self.token_var;
-        let hint = match (resp.status, &subject) {
+        let hint = match (resp.status, &about) {
             (401, _) => format!(
                 "{var} was rejected: use a personal API token (User Settings → Personal API Tokens); project tokens do not work with API v2"
             ),
-            (403, Subject::Project(s) | Subject::Definition(s, _)) => {
+            (403, About::Project(s) | About::Definition(s, _)) => {
                 format!("the {var} user may not do this on {s}: it needs write access to the project")
             }
             (403, _) => format!("the {var} user may not do this: check its access to the project"),
-            (404, Subject::Project(s)) => format!(
+            (404, About::Project(s)) => format!(
                 "project {s} was not found: check the slug (VCS/ORG/REPO, e.g. gh/my-org/my-repo) and that the {var} user can see the project"
             ),
-            (404, Subject::Definition(s, id)) => format!(
+            (404, About::Definition(s, id)) => format!(
                 "project {s} or pipeline definition {id} was not found: check the slug and --definition-id (Project Settings → Pipelines)"
             ),
-            (404, Subject::Pipeline(id)) => format!(
+            (404, About::Build(id)) => format!(
                 "pipeline {id} was not found: check the id (the UUID `cirelay circleci trigger` prints) and that the {var} user can see its project"
             ),
-            (404, Subject::Workflow(id)) => format!("workflow {id} was not found"),
-            (400 | 422, Subject::Project(s) | Subject::Definition(s, _)) => {
+            (404, About::Workflow(id)) => format!("workflow {id} was not found"),
+            (400 | 422, About::Project(s) | About::Definition(s, _)) => {
                 format!("CircleCI refused the request for {s}; check the branch, tag and --param names and types against the project's config")
             }
             _ => String::new(),
@@ -489,10 +457,11 @@ fn refusal(resp: &Response, hint: &str) -> Error {
 /// pipeline (and the failure an errored one reports), a page of workflows (the current
 /// attempts and the pipeline's result, setup workflows apart), a page of pipelines, a rerun,
 /// and a refusal's message, each with the checks of its ids and slugs. For the fuzz targets.
+#[cfg(fuzzing)]
 pub(crate) fn read_answers(body: &str) {
     use super::watch;
     let resp = Response::received(200, Vec::new(), body.to_string(), "GET /api/v2/pipeline/x");
-    let _ = started_pipeline(&resp, "the pipelines");
+    let _ = started_pipeline(&resp);
     if let Ok(p) = pipeline_answer(&resp) {
         let _ = watch::errored(&p, false);
     }
@@ -515,7 +484,7 @@ pub(crate) fn read_answers(body: &str) {
     if let Ok(page) = pipeline_page(&resp) {
         let _ = page.items.iter().max_by_key(|p| p.number);
     }
-    let _ = rerun_workflow_id(&resp, "the workflows");
+    let _ = rerun_workflow_id(&resp);
     let refused = Response::received(400, Vec::new(), body.to_string(), "POST /api/v2/x");
     let _ = refusal(&refused, "a hint");
 }

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::provider::{Command, Provider, Verb};
 use crate::Ctx;
 
+#[cfg(fuzzing)]
 pub(crate) use api::read_answers;
 pub use api::Api;
 

@@ -4,6 +4,7 @@
 mod api;
 mod wait;
 
+#[cfg(fuzzing)]
 pub(crate) use api::read_answers;
 use api::{state_of, Api, RunRequest, BUILD_ID_VAR, KEY_VAR, URL_VAR};
 

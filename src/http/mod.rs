@@ -180,6 +180,7 @@ pub struct Response {
 impl Response {
     /// An answer as if received for `request` (`METHOD url`): for exercising the code that
     /// reads answers without a server (the fuzz targets).
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn received(
         status: u16,
         headers: Vec<(String, String)>,
@@ -694,6 +695,7 @@ fn jitter() -> f64 {
 
 /// What the HTTP layer reads from any answer before a provider sees it: whether it is a
 /// rate limit, how long it asks to pause, and its one-line error; for the fuzz targets.
+#[cfg(fuzzing)]
 pub(crate) fn read_answer(resp: &Response) {
     let _ = is_rate_limited(resp);
     let _ = rate_limit_pause(resp);

@@ -253,6 +253,7 @@ pub(super) fn base64(bytes: &[u8]) -> String {
 
 /// What cirelay reads from a sign-in answer, without a server: the organization it picks
 /// (alone, by name, by uuid) and when the token is renewed. For the fuzz targets.
+#[cfg(any(test, fuzzing))]
 pub(super) fn read_answers(resp: &Response) {
     if let Ok(auth) = resp.decode::<Auth>() {
         let _ = choose_org(&auth.organizations, None, "bot");

@@ -18,12 +18,13 @@ use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::output;
-use crate::time::{now_unix, rfc3339 as unix_time};
+use crate::provider::About;
+use crate::time::now_unix;
 use crate::wait::{BuildState, Observation};
 use crate::Ctx;
 use auth::{base64, Session};
 pub use finding::branch_name;
-use finding::{branch_of, sha_matches, started_build, Expect};
+use finding::{branch_of, sha_matches, Expect};
 
 const DEFAULT_URL: &str = "https://api.codeship.com";
 const WEB_URL: &str = "https://app.codeship.com";
@@ -100,13 +101,6 @@ pub struct Trigger {
     pub sha: Option<String>,
 }
 
-/// What a 404 is about, so the error names the id that was not found.
-#[derive(Clone, Copy)]
-enum About<'a> {
-    Project,
-    Build(&'a str),
-}
-
 pub struct Api {
     base: String,
     user: Var,
@@ -168,7 +162,7 @@ impl Api {
             (403, _) => resp.error(&format!(
                 "{user} may not do this in {org}: it needs the {scope} scope there (it has: {scopes})"
             )),
-            (404, About::Project) => resp.error(&format!(
+            (404, About::Project(_)) => resp.error(&format!(
                 "project {project} was not found in {org}: check {project_var} (Project Settings → General) and CODESHIP_API_ORG"
             )),
             (404, About::Build(uuid)) => resp.error(&format!(
@@ -182,7 +176,7 @@ impl Api {
         let resp = self.call(ctx, |prefix| {
             Request::get(format!("{prefix}/builds?page={page}&per_page={PER_PAGE}"))
         })?;
-        self.check(&resp, About::Project, "build.read")?;
+        self.check(&resp, About::Project(&self.project.1), "build.read")?;
         let page: BuildPage = resp.decode()?;
         for b in &page.builds {
             checked_uuid(&resp, &b.uuid, "a build")?;
@@ -318,7 +312,7 @@ impl Api {
                     self.project_page()
                 ))
         })?;
-        self.check(&resp, About::Project, "build.write")?;
+        self.check(&resp, About::Project(&self.project.1), "build.write")?;
         let rerun = before
             .iter()
             .filter(|b| branch_of(b) == Some(branch) && sha_matches(b, sha))
@@ -499,7 +493,10 @@ fn uuid_arg(value: &str, name: &str, where_to_find: &str) -> Result<String> {
 /// Everything cirelay reads from a Codeship API v2 answer, without a server: the sign-in
 /// (token, organization, expiry), a page of builds (newest on a branch, the build a trigger
 /// or restart started, statuses, timestamps) and one build. For the fuzz targets.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn read_answers(body: &str) {
+    use crate::time::rfc3339 as unix_time;
+    use finding::started_build;
     let resp = Response::received(200, Vec::new(), body.to_string(), "POST /v2/auth");
     auth::read_answers(&resp);
     let mut builds = Vec::new();
