@@ -2,6 +2,8 @@
 //! Codefresh build, a CircleCI pipeline, a GitHub workflow run, a GitLab pipeline), and what
 //! the shared lifecycle gets back from a provider when it reads, starts or stops one.
 
+use std::time::Duration;
+
 use crate::error::Result;
 use crate::wait::{BuildState, Observation};
 use crate::Ctx;
@@ -45,6 +47,22 @@ pub trait Watch {
     /// The report's status word after the last poll.
     fn status_word(&self, last: &Observation) -> String {
         last.status.clone()
+    }
+
+    /// Waits `pause` before the next poll. A watch that follows the build's log live reads
+    /// it meanwhile.
+    fn pause(&mut self, _ctx: &Ctx, pause: Duration) -> Result<()> {
+        std::thread::sleep(pause);
+        Ok(())
+    }
+}
+
+/// A watch made of one function that reads the build.
+pub struct Polls<F>(pub F);
+
+impl<F: FnMut(&Ctx) -> Result<Observation>> Watch for Polls<F> {
+    fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
+        (self.0)(ctx)
     }
 }
 

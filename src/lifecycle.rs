@@ -4,13 +4,16 @@
 //! the same way for every provider. A provider only says how each step is done against its
 //! API (see [`Provider`]).
 
-use crate::build::{Build, Stopped, Tracked};
+use std::time::Duration;
+
+use crate::build::{Build, Stopped, Tracked, Watch};
 use crate::cli::args::Args;
 use crate::error::{Error, Result};
 use crate::http::CLEANUP_BUDGET;
+use crate::logs::{self, LogMode, Logs, Printer, DEFAULT_LOG_LINES};
 use crate::output::{self, Outcome, Report};
 use crate::provider::{Command, Provider, Verb};
-use crate::wait::{self, Waited};
+use crate::wait::{self, Observation, Waited};
 use crate::Ctx;
 
 pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Report> {
@@ -22,17 +25,20 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             let started = api.start(ctx, &request)?;
             let wait = !args.on("--detach");
             let terminate = args.on("--terminate-on-timeout");
-            announce_and_follow(ctx, command, &api, started, wait, terminate)
+            let logs = LogWanted::from_args::<P>(args)?;
+            announce_and_follow(ctx, command, &api, started, wait.then_some(logs), terminate)
         }
         Verb::RestartLatest => {
             let scope = P::scope(args)?;
+            let logs = LogWanted::from_args::<P>(args)?;
             let api = P::connect(ctx)?;
             let (newest, build) = api.newest(ctx, &scope)?;
             if !args.on("--force") {
                 refuse_own_build::<P>(&scope, &build)?;
             }
             let restarted = api.restart(ctx, &scope, newest)?;
-            announce_and_follow(ctx, command, &api, restarted, args.on("--wait"), false)
+            let wait = args.on("--wait").then_some(logs);
+            announce_and_follow(ctx, command, &api, restarted, wait, false)
         }
         Verb::Status => {
             let reference = P::build_ref(first(args))?;
@@ -47,13 +53,30 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
         }
         Verb::Wait => {
             let reference = P::build_ref(first(args))?;
+            let logs = LogWanted::from_args::<P>(args)?;
             let api = P::connect(ctx)?;
             let tracked = api.watch(ctx, &reference)?;
             if let Some(line) = &tracked.line {
                 output::event(line);
             }
             let report = report::<P>(command, &tracked.build, Outcome::Started);
-            follow(ctx, &api, tracked, report, false)
+            follow(ctx, &api, tracked, report, logs, false)
+        }
+        Verb::Logs => {
+            let reference = P::build_ref(first(args))?;
+            let lines = log_lines(args)?;
+            let api = P::connect(ctx)?;
+            let reading = api.read(ctx, &reference)?;
+            let build = &reading.build;
+            let mut printer = Printer::default();
+            match api.logs(ctx, &reference)? {
+                None => no_log_api::<P>(build),
+                Some(mut log) if args.on("--failed") => {
+                    log.failed(ctx, &mut printer, lines.unwrap_or(DEFAULT_LOG_LINES))?
+                }
+                Some(mut log) => log.all(ctx, &mut printer, lines)?,
+            }
+            Ok(report::<P>(command, build, Outcome::of(build.state)))
         }
         Verb::Stop => {
             let reference = P::build_ref(first(args))?;
@@ -109,13 +132,13 @@ fn refuse_own_build<P: Provider>(scope: &P::Scope, newest: &Build) -> Result<()>
 }
 
 /// A build was started or restarted: its id goes to stdout and the CI's export files at
-/// once, its link to the log; then it is followed when asked.
+/// once, its link to the log; then, when `wait` says how to show its log, it is followed.
 fn announce_and_follow<P: Provider>(
     ctx: &Ctx,
     command: &Command,
     api: &P,
     tracked: Tracked<'_, P::BuildRef>,
-    wait: bool,
+    wait: Option<LogWanted>,
     terminate_on_timeout: bool,
 ) -> Result<Report> {
     let report = report::<P>(command, &tracked.build, Outcome::Started);
@@ -123,31 +146,159 @@ fn announce_and_follow<P: Provider>(
     if let Some(line) = &tracked.line {
         output::event(line);
     }
-    if !wait {
-        return Ok(report);
+    match wait {
+        Some(logs) => follow(ctx, api, tracked, report, logs, terminate_on_timeout),
+        None => Ok(report),
     }
-    follow(ctx, api, tracked, report, terminate_on_timeout)
+}
+
+/// What `--logs` and `--log-lines` ask for.
+#[derive(Debug, Clone, Copy)]
+struct LogWanted {
+    mode: LogMode,
+    lines: usize,
+}
+
+impl LogWanted {
+    fn from_args<P: Provider>(args: &Args) -> Result<Self> {
+        let mode = match (args.value("--logs"), std::env::var("CIRELAY_LOGS")) {
+            (Some(raw), _) => LogMode::parse(raw, "--logs")?,
+            (None, Ok(raw)) if !raw.trim().is_empty() => LogMode::parse(&raw, "CIRELAY_LOGS")?,
+            _ => P::DEFAULT_LOGS,
+        };
+        let lines = log_lines(args)?.unwrap_or(DEFAULT_LOG_LINES);
+        Ok(LogWanted { mode, lines })
+    }
+}
+
+fn log_lines(args: &Args) -> Result<Option<usize>> {
+    args.value("--log-lines")
+        .map(|raw| {
+            raw.trim()
+                .parse()
+                .map_err(|_| Error::usage(format!("--log-lines: `{raw}` is not a number of lines")))
+        })
+        .transpose()
+}
+
+fn no_log_api<P: Provider>(build: &Build) {
+    output::event(format!(
+        "{} has no log API: see {}",
+        P::NAME,
+        build.url.as_deref().unwrap_or("the build's page")
+    ));
 }
 
 /// Polls until the build finishes or `--timeout`; the report's status and result say how
-/// it ended. With `terminate_on_timeout` a build still running then is stopped.
+/// it ended. The build's log is shown as `logs` asks; a log that cannot be read is one
+/// warning line and changes nothing else. With `terminate_on_timeout` a build still
+/// running then is stopped.
 fn follow<P: Provider>(
     ctx: &Ctx,
     api: &P,
     mut tracked: Tracked<'_, P::BuildRef>,
     mut report: Report,
+    wanted: LogWanted,
     terminate_on_timeout: bool,
 ) -> Result<Report> {
-    let watch = &mut tracked.watch;
-    let waited = wait::until_finished(ctx.wait, &tracked.build.label, || watch.poll(ctx))?;
+    let label = tracked.build.label.clone();
+    let log = match wanted.mode {
+        LogMode::None => None,
+        _ => match api.logs(ctx, &tracked.reference) {
+            Ok(log) => log,
+            Err(e) => {
+                logs::warn_unreadable(&label, &e);
+                None
+            }
+        },
+    };
+    let mut following = Following {
+        watch: tracked.watch.as_mut(),
+        log: log.filter(|_| wanted.mode == LogMode::Follow),
+        printer: Printer::default(),
+        label: &label,
+    };
+    let waited = wait::until_finished(ctx, ctx.wait, &label, &mut following)?;
+    let mut log = following.finish(ctx);
     let timed_out = matches!(waited, Waited::TimedOut(_));
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
     report.result = result;
+    if wanted.mode == LogMode::Failed && result == Outcome::Failed {
+        match log.as_mut() {
+            Some(log) => {
+                let mut printer = Printer::default();
+                if let Err(e) = log.failed(ctx, &mut printer, wanted.lines) {
+                    logs::warn_unreadable(&label, &e);
+                }
+            }
+            None => no_log_api::<P>(&tracked.build),
+        }
+    }
     if timed_out && terminate_on_timeout {
         stop_after_timeout(ctx, api, &tracked, &mut report);
     }
     Ok(report)
+}
+
+/// A build's watch that also follows its log (`--logs follow`): what the log gained is
+/// printed after each poll, and a log that streams is read during the pauses.
+struct Following<'w, 'a> {
+    watch: &'w mut (dyn Watch + 'a),
+    log: Option<Box<dyn Logs + 'a>>,
+    printer: Printer,
+    label: &'w str,
+}
+
+impl<'a> Following<'_, 'a> {
+    /// The build finished: what the log still holds is printed; the log goes back to the
+    /// caller (a follow that failed to read is dropped after its warning).
+    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + 'a>> {
+        self.read(ctx, |log, ctx, printer| log.follow(ctx, printer));
+        self.log
+    }
+
+    fn read(
+        &mut self,
+        ctx: &Ctx,
+        step: impl FnOnce(&mut dyn Logs, &Ctx, &mut Printer) -> Result<()>,
+    ) {
+        let Some(log) = self.log.as_mut() else {
+            return;
+        };
+        if let Err(e) = step(log.as_mut(), ctx, &mut self.printer) {
+            logs::warn_unreadable(self.label, &e);
+            self.log = None;
+        }
+    }
+}
+
+impl Watch for Following<'_, '_> {
+    fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
+        let seen = self.watch.poll(ctx)?;
+        if !seen.state.is_finished() {
+            self.read(ctx, |log, ctx, printer| log.follow(ctx, printer));
+        }
+        Ok(seen)
+    }
+
+    fn status_word(&self, last: &Observation) -> String {
+        self.watch.status_word(last)
+    }
+
+    fn pause(&mut self, ctx: &Ctx, pause: Duration) -> Result<()> {
+        if self.log.is_none() {
+            return self.watch.pause(ctx, pause);
+        }
+        let started = std::time::Instant::now();
+        self.read(ctx, |log, ctx, printer| log.stream(ctx, printer, pause));
+        // A stream that broke off leaves the rest of the pause to wait out.
+        let left = pause.saturating_sub(started.elapsed());
+        if !left.is_zero() && self.log.is_none() {
+            self.watch.pause(ctx, left)?;
+        }
+        Ok(())
+    }
 }
 
 /// `--terminate-on-timeout`: the timeout stays the result (exit 3); a stop that fails is

@@ -14,6 +14,7 @@ use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::cli::args::{Arg, Args};
 use crate::cli::flags::{EnvVar, Flag};
 use crate::error::Result;
+use crate::logs::{LogMode, Logs};
 use crate::output::Report;
 use crate::Ctx;
 
@@ -30,6 +31,8 @@ pub enum Verb {
     Wait,
     /// Stop (cancel, terminate) one build.
     Stop,
+    /// Print one build's log.
+    Logs,
     /// A command only this provider has (Codefresh `wait --status`).
     Own(fn(&Ctx, &Args) -> Result<Report>),
 }
@@ -106,6 +109,19 @@ pub trait Provider: Sized + 'static {
         scope: &Self::Scope,
         newest: Self::Newest,
     ) -> Result<Tracked<'a, Self::BuildRef>>;
+
+    /// How much of a downstream log `--logs` prints when not told.
+    const DEFAULT_LOGS: LogMode = LogMode::Failed;
+
+    /// Where a build's log is read; `None` when the provider has no log API (then only the
+    /// build's link is shown).
+    fn logs<'a>(
+        &'a self,
+        _ctx: &Ctx,
+        _build: &Self::BuildRef,
+    ) -> Result<Option<Box<dyn Logs + 'a>>> {
+        Ok(None)
+    }
 
     /// The build the calling step runs in (`CF_BUILD_ID`, `CI_BUILD_ID`, …): the variable
     /// and its value. Restarting it would restart this step, again and again.

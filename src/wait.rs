@@ -3,8 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::build::Watch;
 use crate::error::{Error, Result};
 use crate::output::{self, Outcome};
+use crate::Ctx;
 
 /// Every provider's status words map into this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,18 +85,20 @@ impl Waited {
 const GROWTH: f64 = 1.5;
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Calls `poll` until the build finishes or `config.timeout` passes. `what` names the build
-/// in progress lines (`build 1234`).
+/// Polls `watch` until the build finishes or `config.timeout` passes, pausing between polls
+/// through the watch (a watch that streams the build's log reads it meanwhile). `what` names
+/// the build in progress lines (`build 1234`).
 pub fn until_finished(
+    ctx: &Ctx,
     config: WaitConfig,
     what: &str,
-    mut poll: impl FnMut() -> Result<Observation>,
+    watch: &mut dyn Watch,
 ) -> Result<Waited> {
     let deadline = config.deadline;
     let mut schedule = Schedule::new(config.interval);
     let mut last_status: Option<String> = None;
     loop {
-        let seen = match poll() {
+        let seen = match watch.poll(ctx) {
             Ok(seen) => seen,
             // A rate limit that asks for a pause past --timeout ends the wait like the
             // deadline itself does.
@@ -134,7 +138,7 @@ pub fn until_finished(
             }
             None => pause,
         };
-        std::thread::sleep(pause);
+        watch.pause(ctx, pause)?;
     }
 }
 

@@ -13,7 +13,7 @@ mod watch;
 
 use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::cli::args::{Arg, Args};
-use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FORCE, WAIT};
+use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, WAIT};
 use crate::cli::{env_first, parse_key_value, typed_parameter};
 use crate::error::{Error, Result};
 use crate::provider::{Command, Provider, Verb};
@@ -51,6 +51,8 @@ const COMMANDS: &[Command] = &[
             Flag::value("--param-string", "K=V", "a pipeline parameter that stays a string").repeats(),
             Flag::value("--definition-id", "UUID", "the pipeline definition to run (Project Settings → Pipelines); sends POST …/pipeline/run"),
             DETACH.help("print the pipeline's id and exit 0 without waiting"),
+            LOGS,
+            LOG_LINES,
         ],
         env: &[
             EnvVar::new("CIRCLE_PROJECT_USERNAME", "set by CircleCI: with CIRCLE_PROJECT_REPONAME, the default SLUG gh/ORG/REPO"),
@@ -77,7 +79,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "wait",
         args: &[Arg::required("PIPELINE_ID")],
-        flags: &[],
+        flags: &[LOGS, LOG_LINES],
         env: &[],
         about: "wait until every workflow of a pipeline finished",
         details: "Waits until every workflow of the pipeline finished and exits by the pipeline's result.",
@@ -104,6 +106,8 @@ const COMMANDS: &[Command] = &[
             Flag::switch("--from-failed", "rerun only the failed workflows, from their failed jobs"),
             WAIT,
             FORCE.help("rerun even the pipeline this job runs in (CIRCLE_PIPELINE_ID)"),
+            LOGS,
+            LOG_LINES,
         ],
         env: &[
             EnvVar::new("CIRCLE_BRANCH", "set by CircleCI: the default branch"),
@@ -113,6 +117,17 @@ const COMMANDS: &[Command] = &[
         details: "Reruns the workflows of the newest pipeline on the branch.",
         example: "cirelay circleci restart-latest gh/acme/app --branch main --from-failed --wait",
         verb: Verb::RestartLatest,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "logs",
+        args: &[Arg::required("PIPELINE_ID")],
+        flags: &[FAILED_ONLY, LOG_LINES],
+        env: &[],
+        about: "print a build's log",
+        details: "Prints each job's steps to stderr under a header line (name, result, link) and exits like\nstatus; --failed only the failed steps, their last --log-lines lines.",
+        example: "cirelay circleci logs \"$CIRELAY_BUILD_ID\" --failed",
+        verb: Verb::Logs,
         timeout_in_minutes: false,
     },
 ];

@@ -211,3 +211,22 @@ pub const DETACH: Flag = Flag::switch(
     "--detach",
     "print the build's id and exit 0 without waiting",
 );
+
+/// On every command that waits: how much of the downstream build's log to print.
+pub const LOGS: Flag = Flag::value(
+    "--logs",
+    "follow|failed|none",
+    "the downstream build's log on stderr: follow it as it is written, the failed steps' last lines once it failed, or none",
+)
+.env("CIRELAY_LOGS");
+pub const LOG_LINES: Flag = Flag::value(
+    "--log-lines",
+    "N",
+    "the lines of each failed step or job that are printed",
+)
+.default("200");
+/// `PROVIDER logs BUILD --failed`.
+pub const FAILED_ONLY: Flag = Flag::switch(
+    "--failed",
+    "only the failed steps or jobs, their last --log-lines lines",
+);

@@ -10,9 +10,12 @@ use api::{state_of, Api, RunRequest, BUILD_ID_VAR, KEY_VAR, URL_VAR};
 
 use crate::build::{Build, Reading, Stopped, Tracked, Watch};
 use crate::cli::args::{Arg, Args};
-use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FORCE, TIMEOUT, WAIT};
+use crate::cli::flags::{
+    EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, TIMEOUT, WAIT,
+};
 use crate::cli::{env_first, parse_key_value, read_var_file};
 use crate::error::{Error, Result};
+use crate::logs::LogMode;
 use crate::output;
 use crate::provider::{Command, Provider, Verb};
 use crate::wait::Observation;
@@ -65,6 +68,8 @@ const RUN_FLAGS: &[Flag] = &[
         "--terminate-on-timeout",
         "terminate the build when --timeout is reached (the exit code stays 3)",
     ),
+    LOGS.default("follow"),
+    LOG_LINES,
 ];
 
 const COMMANDS: &[Command] = &[
@@ -129,12 +134,25 @@ const COMMANDS: &[Command] = &[
             CF_BRANCH.help("the newest build on this branch [default: on any branch]"),
             WAIT,
             FORCE,
+            LOGS.default("follow"),
+            LOG_LINES,
         ],
         env: &[EnvVar::new(BUILD_ID_VAR, "set by Codefresh: the build this step runs in is not rebuilt unless --force")],
         about: "rebuild the newest build of the pipeline",
         details: "Rebuilds the newest build of PIPELINE (on BRANCH when given) and prints the new build's id.",
         example: "codefresh restart-latest acme/pipeline-b -b main --wait",
         verb: Verb::RestartLatest,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "logs",
+        args: &[Arg::required("ID")],
+        flags: &[FAILED_ONLY, LOG_LINES],
+        env: &[],
+        about: "print a build's log",
+        details: "Prints each step's log to stderr under a header line (name, result, link) and exits like\nstatus; --failed only the failed steps, their last --log-lines lines.",
+        example: "codefresh logs 5f1a2b3c4d5e6f7a8b9c0d1e --failed",
+        verb: Verb::Logs,
         timeout_in_minutes: false,
     },
 ];
@@ -166,6 +184,8 @@ impl Provider for Codefresh {
         EnvVar::new(URL_VAR, "the Codefresh address [https://g.codefresh.io]"),
     ];
     const COMMANDS: &'static [Command] = COMMANDS;
+
+    const DEFAULT_LOGS: LogMode = LogMode::Follow;
 
     type BuildRef = String;
     type Start = RunRequest;

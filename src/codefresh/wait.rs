@@ -2,6 +2,7 @@
 //! each must reach (`-s terminated`), unlike the one-build wait every provider has.
 
 use super::api::{state_of, Api, STATUSES};
+use crate::build::Polls;
 use crate::cli::args::Args;
 use crate::error::{Error, Result};
 use crate::output::{self, Outcome, Report};
@@ -97,16 +98,19 @@ fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str) -> Result<Report> 
         .iter()
         .map(|_| Standing::Waiting(String::new()))
         .collect();
-    let waited = wait::until_finished(ctx.wait, &what, || {
-        for (id, standing) in ids.iter().zip(standings.iter_mut()) {
-            // A build that reached the status (or missed it) is not asked again.
-            if matches!(standing, Standing::Waiting(_)) {
-                let build = api.build(ctx, id)?;
-                *standing = Standing::of(&build.status, want);
+    let waited = {
+        let mut watch = Polls(|ctx: &Ctx| {
+            for (id, standing) in ids.iter().zip(standings.iter_mut()) {
+                // A build that reached the status (or missed it) is not asked again.
+                if matches!(standing, Standing::Waiting(_)) {
+                    let build = api.build(ctx, id)?;
+                    *standing = Standing::of(&build.status, want);
+                }
             }
-        }
-        Ok(combine(ids, &standings))
-    })?;
+            Ok(combine(ids, &standings))
+        });
+        wait::until_finished(ctx, ctx.wait, &what, &mut watch)?
+    };
     let mut report = Report {
         provider: "codefresh",
         action: "wait",

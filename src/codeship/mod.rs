@@ -8,7 +8,7 @@ pub(crate) mod v2;
 use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::cli::args::{Arg, Args};
 use crate::cli::env_first;
-use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FORCE, WAIT};
+use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, WAIT};
 use crate::error::{Error, Result};
 use crate::provider::{Command, Provider, Verb};
 use crate::wait::BuildState;
@@ -52,6 +52,8 @@ const COMMANDS: &[Command] = &[
             BRANCH.help("the branch [default: CODESHIP_API_BRANCH]"),
             WAIT,
             FORCE.help("restart even the build this step runs in (CI_BUILD_ID)"),
+            LOGS,
+            LOG_LINES,
         ],
         env: &[
             EnvVar::new("CODESHIP_API_BRANCH", "the branch (API v2 also: BUILD_RESTART_API_BRANCH)"),
@@ -70,6 +72,8 @@ const COMMANDS: &[Command] = &[
             BRANCH.help("the branch [default: CODESHIP_API_BRANCH]"),
             Flag::value("--sha", "SHA", "build this commit of the branch"),
             DETACH.help("print the build's uuid and exit 0 without waiting"),
+            LOGS,
+            LOG_LINES,
         ],
         env: &[EnvVar::new("CODESHIP_API_BRANCH", "the branch (also: BUILD_RESTART_API_BRANCH)")],
         about: "start a build (API v2)",
@@ -92,7 +96,7 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "wait",
         args: &[Arg::required("BUILD")],
-        flags: &[],
+        flags: &[LOGS, LOG_LINES],
         env: &[],
         about: "wait for a build and exit by its result (API v2)",
         details: "Waits until the build finishes and exits by its result. BUILD is the build's uuid (API v2).",
@@ -109,6 +113,17 @@ const COMMANDS: &[Command] = &[
         details: "Stops the build if it is still running. BUILD is the build's uuid (API v2).",
         example: "cirelay codeship stop \"$CIRELAY_BUILD_ID\"",
         verb: Verb::Stop,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "logs",
+        args: &[Arg::required("BUILD")],
+        flags: &[FAILED_ONLY, LOG_LINES],
+        env: &[],
+        about: "print a build's log",
+        details: "Codeship has no log API: this prints the build's link (API v2; BUILD is its uuid) and exits\nlike status.",
+        example: "cirelay codeship logs \"$CIRELAY_BUILD_ID\"",
+        verb: Verb::Logs,
         timeout_in_minutes: false,
     },
 ];

@@ -36,6 +36,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A server asking for a longer pause than this is waited on for this long, then asked again.
 const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(300);
 const DEFAULT_RETRIES: u32 = 4;
+/// The longest a streamed answer is read without `--timeout`.
+const MAX_STREAM: Duration = Duration::from_secs(6 * 3600);
 /// After `--timeout`, the requests that clean up (terminating a build that timed out) still
 /// get this long for their retries.
 pub const CLEANUP_BUDGET: Duration = Duration::from_secs(30);
@@ -77,6 +79,10 @@ pub struct Request {
     effect: Effect,
     /// For an unknown outcome: where the user can see whether the build started.
     check_hint: String,
+    /// A log download: one redirect is followed, to https (or loopback http), without
+    /// any of this request's headers — the signed URL carries its own permission, and the
+    /// token must never reach another host.
+    follows_one_redirect: bool,
 }
 
 impl Request {
@@ -104,7 +110,14 @@ impl Request {
             body: None,
             effect: Effect::Repeatable,
             check_hint: String::new(),
+            follows_one_redirect: false,
         }
+    }
+
+    /// Marks the request as a log download (see [`Http::open`]).
+    pub fn follows_one_redirect(mut self) -> Self {
+        self.follows_one_redirect = true;
+        self
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
@@ -304,6 +317,7 @@ impl PageBudget {
 
 pub struct Http {
     agent: Agent,
+    request_timeout: Duration,
     verbose: bool,
     dry_run: bool,
     retries: u32,
@@ -343,6 +357,7 @@ impl Http {
         );
         Ok(Http {
             agent,
+            request_timeout,
             verbose,
             dry_run,
             retries,
@@ -366,7 +381,45 @@ impl Http {
 
     /// Like [`send`](Self::send), but `make` builds the request anew for every attempt, so
     /// what it carries (an access token that may expire during a pause) is fresh each time.
-    pub fn send_each(&self, mut make: impl FnMut() -> Result<Request>) -> Result<Response> {
+    pub fn send_each(&self, make: impl FnMut() -> Result<Request>) -> Result<Response> {
+        self.attempts(make, false).map(|(resp, _)| resp)
+    }
+
+    /// Sends a request whose answer is read as a stream (a downstream log, possibly long or
+    /// still growing): no size limit, read line by line, within `--timeout`. A request
+    /// marked [`Request::follows_one_redirect`] follows one redirect without its headers.
+    /// The answer is returned whatever its status, for the caller to interpret; only a 2xx
+    /// has a body to read.
+    pub fn open(&self, req: &Request) -> Result<Opened> {
+        let (resp, body) = self.attempts(|| Ok(req.clone()), true)?;
+        if !(req.follows_one_redirect && (300..400).contains(&resp.status)) {
+            return Ok(Opened::new(resp, body));
+        }
+        let location = resp.header("location").unwrap_or_default();
+        let target = redirect_target(&req.url, location).ok_or_else(|| {
+            Error::api(format!(
+                "{} answered a redirect ({}) to {}, which cirelay does not follow: only https (or http to this machine) is",
+                resp.request,
+                resp.status,
+                redact(location)
+            ))
+        })?;
+        let hop = Request::get(target);
+        let (resp, body) = self.attempts(|| Ok(hop.clone()), true)?;
+        if (300..400).contains(&resp.status) {
+            return Err(Error::api(format!(
+                "{} answered another redirect ({}); cirelay follows one only",
+                resp.request, resp.status
+            )));
+        }
+        Ok(Opened::new(resp, body))
+    }
+
+    fn attempts(
+        &self,
+        mut make: impl FnMut() -> Result<Request>,
+        stream: bool,
+    ) -> Result<(Response, Option<ureq::Body>)> {
         let mut req = make()?;
         if crate::url::is_plain_http_off_machine(&req.url) && !crate::url::allow_http()? {
             return Err(Error::usage(format!(
@@ -394,7 +447,7 @@ impl Http {
             }
             let started = Instant::now();
             tap::begin();
-            let result = self.exchange(&req);
+            let result = self.exchange(&req, stream);
             let seen = tap::seen();
             let millis = started.elapsed().as_millis();
             let last = attempt == attempts;
@@ -404,7 +457,7 @@ impl Http {
                 String::new()
             };
             match result {
-                Ok(mut resp) => {
+                Ok((mut resp, body)) => {
                     resp.reason = seen.reason().map(str::to_string);
                     if self.verbose {
                         output::event(format!(
@@ -451,6 +504,9 @@ impl Http {
                         self.pause(backoff(attempt), &why, gave_up)?;
                         continue;
                     }
+                    if (300..400).contains(&resp.status) && req.follows_one_redirect {
+                        return Ok((resp, None));
+                    }
                     if (300..400).contains(&resp.status) {
                         let to = redact(resp.header("location").unwrap_or("nowhere"));
                         if req.effect == Effect::StartsBuild {
@@ -467,7 +523,7 @@ impl Http {
                     if req.effect == Effect::StartsBuild {
                         resp.started_check = Some(req.check_hint().to_string());
                     }
-                    return Ok(resp);
+                    return Ok((resp, body));
                 }
                 Err(e) => {
                     let failure = describe_error(&e);
@@ -525,19 +581,29 @@ impl Http {
         Ok(())
     }
 
-    fn exchange(&self, req: &Request) -> std::result::Result<Response, ureq::Error> {
+    /// One exchange. With `stream`, a 2xx answer's body is left to be read as it comes,
+    /// bounded by `--timeout` rather than by `--request-timeout` and 8 MiB.
+    fn exchange(
+        &self,
+        req: &Request,
+        stream: bool,
+    ) -> std::result::Result<(Response, Option<ureq::Body>), ureq::Error> {
         let url = req.url.as_str();
         let mut response = match (req.method, &req.body) {
-            (Method::Get, _) => self.with_headers(self.agent.get(url), req).call()?,
-            (Method::Delete, _) => self.with_headers(self.agent.delete(url), req).call()?,
+            (Method::Get, _) => self.prepared(self.agent.get(url), req, stream).call()?,
+            (Method::Delete, _) => self.prepared(self.agent.delete(url), req, stream).call()?,
             (Method::Post, Some(body)) => self
-                .with_headers(self.agent.post(url), req)
+                .prepared(self.agent.post(url), req, stream)
                 .send(body.as_str())?,
-            (Method::Post, None) => self.with_headers(self.agent.post(url), req).send_empty()?,
+            (Method::Post, None) => self
+                .prepared(self.agent.post(url), req, stream)
+                .send_empty()?,
             (Method::Put, Some(body)) => self
-                .with_headers(self.agent.put(url), req)
+                .prepared(self.agent.put(url), req, stream)
                 .send(body.as_str())?,
-            (Method::Put, None) => self.with_headers(self.agent.put(url), req).send_empty()?,
+            (Method::Put, None) => self
+                .prepared(self.agent.put(url), req, stream)
+                .send_empty()?,
         };
         let status = response.status().as_u16();
         let headers = response
@@ -550,19 +616,46 @@ impl Http {
                 )
             })
             .collect();
-        let body = response
+        let mut answer = Response {
+            status,
+            reason: None,
+            headers,
+            body: String::new(),
+            request: req.describe(),
+            started_check: None,
+        };
+        if stream && (200..300).contains(&status) {
+            return Ok((answer, Some(response.into_body())));
+        }
+        answer.body = response
             .body_mut()
             .with_config()
             .limit(MAX_BODY)
             .read_to_string()?;
-        Ok(Response {
-            status,
-            reason: None,
-            headers,
-            body,
-            request: req.describe(),
-            started_check: None,
-        })
+        Ok((answer, None))
+    }
+
+    /// The request's headers, and for a streamed answer timeouts that let it run as long
+    /// as `--timeout` allows.
+    fn prepared<B>(
+        &self,
+        builder: ureq::RequestBuilder<B>,
+        req: &Request,
+        stream: bool,
+    ) -> ureq::RequestBuilder<B> {
+        let builder = self.with_headers(builder, req);
+        if !stream {
+            return builder;
+        }
+        let left = lock(&self.deadline)
+            .map(|d| d.saturating_duration_since(Instant::now()))
+            .unwrap_or(MAX_STREAM);
+        builder
+            .config()
+            .timeout_global(None)
+            .timeout_recv_response(Some(self.request_timeout))
+            .timeout_recv_body(Some(left.min(MAX_STREAM)))
+            .build()
     }
 
     fn with_headers<B>(
@@ -574,6 +667,78 @@ impl Http {
             builder = builder.header(*name, value);
         }
         builder
+    }
+}
+
+/// Where a log download's redirect may lead: an absolute https URL, or plain http to this
+/// machine (as the test fakes serve them); a path is on the same host.
+fn redirect_target(from: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    if location.starts_with('/') && !location.starts_with("//") {
+        let origin_end = from.find("://").map(|i| i + 3)?;
+        let host_end = from[origin_end..]
+            .find('/')
+            .map_or(from.len(), |i| origin_end + i);
+        return Some(format!("{}{location}", &from[..host_end]));
+    }
+    let lower = location.to_ascii_lowercase();
+    let allowed = lower.starts_with("https://")
+        || (lower.starts_with("http://") && !crate::url::is_plain_http_off_machine(location));
+    allowed.then(|| location.to_string())
+}
+
+/// An answer opened as a stream: its status and headers, and its body line by line.
+pub struct Opened {
+    pub response: Response,
+    body: Option<std::io::BufReader<ureq::BodyReader<'static>>>,
+}
+
+impl Opened {
+    fn new(response: Response, body: Option<ureq::Body>) -> Self {
+        let body =
+            body.map(|b| std::io::BufReader::new(b.into_with_config().limit(u64::MAX).reader()));
+        Opened { response, body }
+    }
+
+    /// The next line of the body, without its line ending, at most `max` characters (the
+    /// rest of a longer line is read and dropped); `None` at the end.
+    pub fn next_line(&mut self, max: usize) -> Result<Option<String>> {
+        use std::io::BufRead;
+        let Some(body) = self.body.as_mut() else {
+            return Ok(None);
+        };
+        let mut kept: Vec<u8> = Vec::new();
+        let mut any = false;
+        loop {
+            let buf = body.fill_buf().map_err(|e| {
+                Error::Unreachable(format!(
+                    "{} broke off while its answer was read: {}",
+                    self.response.request,
+                    redact(&e.to_string())
+                ))
+            })?;
+            if buf.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => (&buf[..i], Some(i + 1)),
+                None => (buf, None),
+            };
+            let room = (max * 4).saturating_sub(kept.len());
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let used = found.unwrap_or(buf.len());
+            body.consume(used);
+            if found.is_some() {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        let line = String::from_utf8_lossy(&kept);
+        let line = line.trim_end_matches('\r');
+        Ok(Some(line.chars().take(max).collect()))
     }
 }
 
@@ -857,6 +1022,26 @@ mod tests {
         let mut refused = response(400, &[], "{}");
         refused.started_check = Some("x".into());
         assert_eq!(refused.unusable("x").exit_code(), 5);
+    }
+
+    #[test]
+    fn log_redirects_go_to_https_or_this_machine_only() {
+        let from = "https://api.github.com/repos/o/r/actions/jobs/1/logs";
+        assert_eq!(
+            redirect_target(from, "https://logs.example.net/x?sig=1").as_deref(),
+            Some("https://logs.example.net/x?sig=1")
+        );
+        assert_eq!(
+            redirect_target(from, "/elsewhere").as_deref(),
+            Some("https://api.github.com/elsewhere")
+        );
+        assert_eq!(
+            redirect_target("http://127.0.0.1:9/a", "http://127.0.0.1:10/log").as_deref(),
+            Some("http://127.0.0.1:10/log")
+        );
+        assert_eq!(redirect_target(from, "http://logs.example.net/x"), None);
+        assert_eq!(redirect_target(from, "ftp://x"), None);
+        assert_eq!(redirect_target(from, "//evil.example/x"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::{Api, Build, CLOCK_SKEW, FIND_WINDOW};
+use crate::build::Polls;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::time::rfc3339 as unix_time;
@@ -29,27 +30,30 @@ impl Api {
             other => other,
         }
         };
-        let waited = wait::until_finished(config, &label, || {
-            let mut listed = self.list(ctx, 1).map_err(unknown)?.builds;
-            // A Basic build restarted in place keeps its place in the list, which may be
-            // past page 1.
-            for uuid in &expect.rerun {
-                if !listed.iter().any(|b| &b.uuid == uuid) {
-                    listed.push(self.build(ctx, uuid).map_err(unknown)?);
+        let waited = {
+            let mut watch = Polls(|ctx: &Ctx| {
+                let mut listed = self.list(ctx, 1).map_err(unknown)?.builds;
+                // A Basic build restarted in place keeps its place in the list, which may be
+                // past page 1.
+                for uuid in &expect.rerun {
+                    if !listed.iter().any(|b| &b.uuid == uuid) {
+                        listed.push(self.build(ctx, uuid).map_err(unknown)?);
+                    }
                 }
-            }
-            Ok(match started_build(expect, &listed) {
-                Some((build, how)) => {
-                    let seen = Observation::new(
-                        BuildState::Success,
-                        format!("build {} {how} ({})", build.uuid, build.status()),
-                    );
-                    found = Some(build);
-                    seen
-                }
-                None => Observation::new(BuildState::Running, "not listed yet"),
-            })
-        })?;
+                Ok(match started_build(expect, &listed) {
+                    Some((build, how)) => {
+                        let seen = Observation::new(
+                            BuildState::Success,
+                            format!("build {} {how} ({})", build.uuid, build.status()),
+                        );
+                        found = Some(build);
+                        seen
+                    }
+                    None => Observation::new(BuildState::Running, "not listed yet"),
+                })
+            });
+            wait::until_finished(ctx, config, &label, &mut watch)?
+        };
         match (waited, found) {
             (Waited::Finished(_), Some(build)) => Ok(build),
             _ => Err(Error::UnknownOutcome(format!(

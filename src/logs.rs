@@ -1,0 +1,181 @@
+//! Downstream logs: pipeline A's log shows what pipeline B printed. A provider says how to
+//! read its builds' logs ([`Logs`]); this module prints them the one way every provider's
+//! are printed: to stderr (stdout keeps only the id), under one header line per step or job
+//! (its name, result and link), each line redacted and cleaned to keep SGR colour only, and
+//! never longer than [`MAX_LINE`]. A log is someone else's text: nothing in it can rewrite
+//! cirelay's own lines, leak a registered secret, or hold memory (lines are streamed; a
+//! tail keeps only the lines it will print).
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::output;
+use crate::sanitize;
+use crate::secrets::redact;
+use crate::Ctx;
+
+/// How much of a downstream build's log a waiting command prints (`--logs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogMode {
+    /// Each step's or job's lines as they become available.
+    Follow,
+    /// Once the build failed, the last lines of each failed step or job.
+    Failed,
+    None,
+}
+
+impl LogMode {
+    pub fn parse(raw: &str, source: &str) -> Result<Self> {
+        match raw.trim() {
+            "follow" => Ok(LogMode::Follow),
+            "failed" => Ok(LogMode::Failed),
+            "none" => Ok(LogMode::None),
+            other => Err(Error::usage(format!(
+                "{source}: `{other}` is not follow, failed or none"
+            ))),
+        }
+    }
+}
+
+/// `--log-lines`: the lines of each failed step or job that `failed` prints.
+pub const DEFAULT_LOG_LINES: usize = 200;
+/// A longer line is cut: a log that never ends a line must not grow cirelay's memory.
+pub const MAX_LINE: usize = 4096;
+
+/// A build's log as its provider can read it.
+pub trait Logs {
+    /// Prints what became available since the last call (`--logs follow`): called after each
+    /// poll while the build runs, and once more when it finished.
+    fn follow(&mut self, ctx: &Ctx, out: &mut Printer) -> Result<()>;
+
+    /// Waits up to `pause` for more of the log, printing it as it arrives. A provider whose
+    /// log is read by polling simply sleeps.
+    fn stream(&mut self, _ctx: &Ctx, _out: &mut Printer, pause: Duration) -> Result<()> {
+        std::thread::sleep(pause);
+        Ok(())
+    }
+
+    /// The last `lines` lines of each failed step or job.
+    fn failed(&mut self, ctx: &Ctx, out: &mut Printer, lines: usize) -> Result<()>;
+
+    /// Every step or job, each its last `lines` lines when given (`PROVIDER logs BUILD`).
+    fn all(&mut self, ctx: &Ctx, out: &mut Printer, lines: Option<usize>) -> Result<()>;
+}
+
+/// Prints downstream log sections and lines to stderr.
+#[derive(Debug, Default)]
+pub struct Printer {
+    /// Lines printed, for the tests of what reached the log (and the benchmarks).
+    pub printed: usize,
+}
+
+impl Printer {
+    /// The header of one step or job: `── log of STEP (RESULT) LINK`.
+    pub fn section(&mut self, name: &str, result: &str, link: Option<&str>) {
+        let link = link.map(|l| format!(" {l}")).unwrap_or_default();
+        output::event(format!("── log of {name} ({result}){link}"));
+    }
+
+    /// One line of a downstream log, as it was written there (colour kept).
+    pub fn line(&mut self, text: &str) {
+        let line = log_line(text);
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "  {line}");
+        self.printed += 1;
+    }
+
+    /// Prints what a tail kept, saying first how many lines came before it.
+    pub fn tail(&mut self, tail: Tail) {
+        if tail.skipped > 0 {
+            self.line(&format!("… ({} earlier lines)", tail.skipped));
+        }
+        for line in tail.lines {
+            self.line(&line);
+        }
+    }
+}
+
+/// A downstream line as it may be printed: cut to [`MAX_LINE`], control characters but SGR
+/// colour and tab removed, secrets redacted (before and after cleaning, as removing a
+/// character could join a secret again).
+pub fn log_line(text: &str) -> String {
+    let cut: String = text.chars().take(MAX_LINE).collect();
+    let cut = cut.trim_end_matches(['\r', '\n']);
+    redact(&sanitize::log_line(&redact(cut)).replace('\n', " "))
+}
+
+/// The last lines of a log read from the start: only they are kept.
+#[derive(Debug)]
+pub struct Tail {
+    lines: VecDeque<String>,
+    keep: usize,
+    skipped: usize,
+}
+
+impl Tail {
+    pub fn new(keep: usize) -> Self {
+        Tail {
+            lines: VecDeque::new(),
+            keep,
+            skipped: 0,
+        }
+    }
+
+    pub fn push(&mut self, line: &str) {
+        if self.keep == 0 {
+            self.skipped += 1;
+            return;
+        }
+        if self.lines.len() == self.keep {
+            self.lines.pop_front();
+            self.skipped += 1;
+        }
+        self.lines.push_back(line.chars().take(MAX_LINE).collect());
+    }
+}
+
+/// A log that cannot be read (an expired token, a 403 on a signed URL, a log host that is
+/// down) is one warning line: the command's result stays the build's.
+pub fn warn_unreadable(what: &str, e: &Error) {
+    output::event(format!("warning: could not read the log of {what}: {e}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes() {
+        assert_eq!(LogMode::parse("follow", "--logs").unwrap(), LogMode::Follow);
+        assert_eq!(LogMode::parse(" none", "--logs").unwrap(), LogMode::None);
+        let err = LogMode::parse("all", "CIRELAY_LOGS").unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert!(err.to_string().contains("CIRELAY_LOGS"), "{err}");
+    }
+
+    #[test]
+    fn a_tail_keeps_only_the_last_lines() {
+        let mut tail = Tail::new(2);
+        for n in 0..1000 {
+            tail.push(&format!("line {n}"));
+        }
+        assert_eq!(tail.skipped, 998);
+        assert_eq!(tail.lines, ["line 998", "line 999"]);
+        let mut none = Tail::new(0);
+        none.push("x");
+        assert_eq!((none.skipped, none.lines.len()), (1, 0));
+    }
+
+    #[test]
+    fn log_lines_keep_colour_and_nothing_else() {
+        crate::secrets::register_secret("log-secret-0123456789");
+        assert_eq!(
+            log_line("\u{1b}[32mok\u{1b}[0m token log-secret-0123456789\r\n"),
+            "\u{1b}[32mok\u{1b}[0m token ***"
+        );
+        assert_eq!(log_line("\rfake\u{1b}]0;title\u{7}\u{1b}[2K"), "fake");
+        assert_eq!(log_line(&"x".repeat(10_000)).len(), MAX_LINE);
+    }
+}
