@@ -15,6 +15,7 @@ pub mod codeship;
 pub mod error;
 pub mod http;
 pub mod lifecycle;
+pub mod listing;
 pub mod logs;
 pub mod output;
 pub mod pace;

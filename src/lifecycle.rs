@@ -10,6 +10,7 @@ use crate::build::{Build, Stopped, Tracked, Watch};
 use crate::cli::args::Args;
 use crate::error::{Error, Result};
 use crate::http::CLEANUP_BUDGET;
+use crate::listing::{self, Filter};
 use crate::logs::{self, LogMode, Logs, Printer, DEFAULT_LOG_LINES};
 use crate::output::{self, Outcome, Report};
 use crate::provider::{Command, Provider, Verb};
@@ -61,6 +62,23 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             }
             let report = report::<P>(command, &tracked.build, Outcome::Started);
             follow(ctx, &api, tracked, report, logs, false)
+        }
+        Verb::Builds => {
+            let scope = P::list_scope(args)?;
+            let filter = Filter::from_args(args)?;
+            let api = P::connect(ctx)?;
+            let rows = api.builds(ctx, &scope, &filter)?;
+            ctx.out.answer(&listing::lines(ctx.out.mode, &rows));
+            let listed = Build {
+                id: String::new(),
+                number: None,
+                url: None,
+                status: format!("{} builds", rows.len()),
+                state: crate::wait::BuildState::Success,
+                label: String::new(),
+                aliases: Vec::new(),
+            };
+            Ok(report::<P>(command, &listed, Outcome::Success))
         }
         Verb::Logs => {
             let reference = P::build_ref(first(args))?;

@@ -160,6 +160,9 @@ pub struct Output {
     /// The build this command started, kept so that JSON mode can still print it when the
     /// command fails afterwards (the id must not be lost with the error).
     started: Mutex<Option<Report>>,
+    /// The command wrote its answer on stdout itself (a list of builds): JSON mode adds no
+    /// report object after it.
+    answered: std::sync::atomic::AtomicBool,
 }
 
 impl Output {
@@ -167,7 +170,17 @@ impl Output {
         Output {
             mode,
             started: Mutex::new(None),
+            answered: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Lines that are the command's whole answer (a table, JSON Lines), on stdout.
+    pub fn answer(&self, lines: &[String]) {
+        for line in lines {
+            stdout_line(line);
+        }
+        self.answered
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A build was started or restarted: its id goes to stdout at once (text mode), and
@@ -211,7 +224,9 @@ impl Output {
     }
 
     pub fn finish(&self, report: &Report) {
-        if self.mode == OutputMode::Json {
+        if self.mode == OutputMode::Json
+            && !self.answered.load(std::sync::atomic::Ordering::Relaxed)
+        {
             stdout_line(&report.to_json());
         }
     }

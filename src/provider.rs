@@ -14,6 +14,7 @@ use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::cli::args::{Arg, Args};
 use crate::cli::flags::{EnvVar, Flag};
 use crate::error::Result;
+use crate::listing::{Filter, Listed};
 use crate::logs::{LogMode, Logs};
 use crate::output::Report;
 use crate::Ctx;
@@ -33,6 +34,8 @@ pub enum Verb {
     Stop,
     /// Print one build's log.
     Logs,
+    /// List recent builds (for dashboards).
+    Builds,
     /// A command only this provider has (Codefresh `wait --status`).
     Own(fn(&Ctx, &Args) -> Result<Report>),
 }
@@ -83,7 +86,11 @@ pub trait Provider: Sized + 'static {
     /// What a restart needs to know of the newest build it found.
     type Newest;
 
+    /// Where `builds` lists, checked.
+    type ListScope;
+
     fn build_ref(raw: &str) -> Result<Self::BuildRef>;
+    fn list_scope(args: &Args) -> Result<Self::ListScope>;
     fn start_request(args: &Args) -> Result<Self::Start>;
     fn scope(args: &Args) -> Result<Self::Scope>;
 
@@ -109,6 +116,20 @@ pub trait Provider: Sized + 'static {
         scope: &Self::Scope,
         newest: Self::Newest,
     ) -> Result<Tracked<'a, Self::BuildRef>>;
+
+    /// The newest builds in `scope` that pass `filter`, newest first, at most
+    /// `filter.limit`, following pages within the provider's rate limits.
+    fn builds(
+        &self,
+        _ctx: &Ctx,
+        _scope: &Self::ListScope,
+        _filter: &Filter,
+    ) -> Result<Vec<Listed>> {
+        Err(crate::error::Error::usage(format!(
+            "`{} builds` is not available yet",
+            Self::NAME
+        )))
+    }
 
     /// How much of a downstream log `--logs` prints when not told.
     const DEFAULT_LOGS: LogMode = LogMode::Failed;

@@ -149,6 +149,12 @@ impl Provider for CircleCi {
     type Scope = commands::Restart;
     type Newest = api::Pipeline;
 
+    type ListScope = ();
+
+    fn list_scope(_args: &Args) -> Result<()> {
+        Ok(())
+    }
+
     fn build_ref(raw: &str) -> Result<String> {
         pipeline_id(raw)
     }

@@ -193,6 +193,12 @@ impl Provider for Codefresh {
     /// The build to rebuild, and how it was when found.
     type Newest = api::Build;
 
+    type ListScope = ();
+
+    fn list_scope(_args: &Args) -> Result<()> {
+        Ok(())
+    }
+
     fn build_ref(raw: &str) -> Result<String> {
         Ok(raw.to_string())
     }

@@ -148,6 +148,12 @@ impl Provider for Codeship {
     type Scope = Branch;
     type Newest = Newest;
 
+    type ListScope = ();
+
+    fn list_scope(_args: &Args) -> Result<()> {
+        Ok(())
+    }
+
     fn build_ref(raw: &str) -> Result<String> {
         v2::build_arg(raw)
     }
