@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codefresh;
 pub mod codeship;
 pub mod error;
+pub mod github;
 pub mod http;
 pub mod lifecycle;
 pub mod listing;
@@ -47,6 +48,10 @@ pub mod fuzzing {
 
     pub fn circleci_answer(body: &str) {
         crate::circleci::read_answers(body);
+    }
+
+    pub fn github_answer(body: &str) {
+        crate::github::read_answers(body);
     }
 
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.

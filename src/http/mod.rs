@@ -83,6 +83,10 @@ pub struct Request {
     /// any of this request's headers — the signed URL carries its own permission, and the
     /// token must never reach another host.
     follows_one_redirect: bool,
+    /// The shortest pause after a rate-limit answer that names no pause of its own, growing
+    /// ×2 with each one: GitHub asks for at least a minute after a secondary rate limit
+    /// without `Retry-After`, where the usual backoff would ask again within seconds.
+    rate_limit_floor: Option<Duration>,
 }
 
 impl Request {
@@ -111,7 +115,15 @@ impl Request {
             effect: Effect::Repeatable,
             check_hint: String::new(),
             follows_one_redirect: false,
+            rate_limit_floor: None,
         }
+    }
+
+    /// See `rate_limit_floor`: a rate-limit answer without `Retry-After` or a reset time is
+    /// waited out for at least `floor`, doubling each time it comes again.
+    pub fn rate_limit_floor(mut self, floor: Duration) -> Self {
+        self.rate_limit_floor = Some(floor);
+        self
     }
 
     /// Marks the request as a log download (see [`Http::open`]).
@@ -466,7 +478,13 @@ impl Http {
                         ));
                     }
                     if is_rate_limited(&resp) {
-                        let pause = rate_limit_pause(&resp).unwrap_or_else(|| backoff(attempt));
+                        let pause =
+                            rate_limit_pause(&resp).unwrap_or_else(|| match req.rate_limit_floor {
+                                Some(floor) => floor
+                                    .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+                                    .min(MAX_RATE_LIMIT_PAUSE),
+                                None => backoff(attempt),
+                            });
                         crate::pace::note(pause);
                         let gave_up = || {
                             format!(
@@ -797,9 +815,13 @@ fn describe_error(e: &ureq::Error) -> String {
 
 /// Codeship answers `403 Forbidden Rate Limit Exceeded` where others answer 429, possibly
 /// with an empty body: the reason phrase says it. GitHub's limits are a 403 with
-/// `Retry-After` or with `x-ratelimit-remaining: 0`.
+/// `Retry-After` or with `x-ratelimit-remaining: 0`, or a 403 saying "You have exceeded a
+/// secondary rate limit" with neither header.
 fn is_rate_limited(resp: &Response) -> bool {
-    let says = |text: &str| text.to_ascii_lowercase().contains("rate limit exceeded");
+    let says = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        text.contains("rate limit exceeded") || text.contains("secondary rate limit")
+    };
     resp.status == 429
         || (resp.status == 403
             && (says(&resp.body)
@@ -950,6 +972,12 @@ mod tests {
             403,
             &[("x-ratelimit-remaining", "4999")],
             "{\"message\":\"Resource not accessible by integration\"}"
+        )));
+        // GitHub's secondary limit may name no pause at all.
+        assert!(is_rate_limited(&response(
+            403,
+            &[],
+            "{\"message\":\"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.\"}"
         )));
         let r = response(429, &[("Retry-After", "3")], "");
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(3)));
