@@ -28,7 +28,13 @@ pub fn start_clock() {
 pub fn event(message: impl AsRef<str>) {
     let elapsed = START.get_or_init(Instant::now).elapsed();
     let line = printable_line(message.as_ref());
-    eprintln!("[{:>7.1}s] {line}", elapsed.as_secs_f64());
+    // A closed stderr (a log collector gone) must not abort the command: the build it
+    // started still deserves its exit code.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[{:>7.1}s] {line}",
+        elapsed.as_secs_f64()
+    );
 }
 
 /// `text` as one printable line: redacted, free of control characters (a newline becomes a
@@ -177,7 +183,7 @@ impl Output {
     /// Lines that are the command's whole answer (a table, JSON Lines), on stdout.
     pub fn answer(&self, lines: &[String]) {
         for line in lines {
-            stdout_line(line);
+            stdout_text(line);
         }
         self.answered
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -246,9 +252,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn stdout_line(line: &str) {
+/// One line on stdout; a closed pipe (`cirelay … | head -1`) is not an error of cirelay's.
+pub fn stdout_line(line: &str) {
+    write_stdout(&printable_line(line));
+}
+
+/// Text of several lines on stdout (help, a table), printable and redacted.
+pub fn stdout_text(text: &str) {
+    write_stdout(&redact(&sanitize::printable(&redact(text))));
+}
+
+fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", printable_line(line));
+    let _ = writeln!(out, "{text}");
     let _ = out.flush();
 }
 
