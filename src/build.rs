@@ -52,7 +52,7 @@ pub trait Watch {
     /// Waits `pause` before the next poll. A watch that follows the build's log live reads
     /// it meanwhile.
     fn pause(&mut self, _ctx: &Ctx, pause: Duration) -> Result<()> {
-        std::thread::sleep(pause);
+        crate::abort::sleep(pause);
         Ok(())
     }
 }

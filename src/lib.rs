@@ -7,6 +7,7 @@
 //! (printing, CI exports) → `http` (the one HTTP layer) → `secrets`, `sanitize`, `url`,
 //! `time`, `pace`, `error`.
 
+pub mod abort;
 pub mod build;
 pub mod circleci;
 pub mod cli;
@@ -84,6 +85,8 @@ pub struct Ctx {
     pub http: Http,
     pub wait: WaitConfig,
     pub out: Output,
+    /// `--cancel-on-abort`: a signal while waiting cancels the builds this process started.
+    pub cancel_on_abort: bool,
 }
 
 impl Ctx {
@@ -102,6 +105,7 @@ impl Ctx {
                 interval: globals.interval,
             },
             out: Output::new(globals.output),
+            cancel_on_abort: globals.cancel_on_abort,
         })
     }
 }

@@ -139,6 +139,7 @@ pub fn until_finished(
             None => pause,
         };
         watch.pause(ctx, pause)?;
+        crate::abort::check()?;
     }
 }
 

@@ -74,6 +74,7 @@ pub struct Globals {
     pub output: OutputMode,
     pub dry_run: bool,
     pub verbose: bool,
+    pub cancel_on_abort: bool,
 }
 
 /// One parsed command line: the provider, its command, and the command's arguments.
@@ -205,6 +206,7 @@ fn globals(
         )?,
         dry_run: global.on("--dry-run"),
         verbose: global.on("--verbose") || env_flag("CIRELAY_VERBOSE")?,
+        cancel_on_abort: global.on("--cancel-on-abort") || env_flag("CIRELAY_CANCEL_ON_ABORT")?,
     })
 }
 
