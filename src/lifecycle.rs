@@ -236,6 +236,7 @@ fn follow<P: Provider>(
     ending: Ending,
 ) -> Result<Report> {
     crate::abort::watch()?;
+    let began = std::time::Instant::now();
     let label = tracked.build.label.clone();
     let log = match wanted.mode {
         LogMode::None => None,
@@ -265,6 +266,13 @@ fn follow<P: Provider>(
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
     report.result = result;
+    output::step_summary(&[output::Summarized {
+        provider: P::NAME,
+        build: label.clone(),
+        result,
+        duration: began.elapsed(),
+        url: tracked.build.url.clone(),
+    }]);
     if wanted.mode == LogMode::Failed && result == Outcome::Failed {
         match log.as_mut() {
             Some(log) => {

@@ -307,6 +307,54 @@ fn append(path: &str, text: &str) {
     }
 }
 
+/// One downstream build in the calling GitHub run's summary page.
+#[derive(Debug, Clone)]
+pub struct Summarized {
+    pub provider: &'static str,
+    pub build: String,
+    pub result: Outcome,
+    pub duration: Duration,
+    pub url: Option<String>,
+}
+
+/// With `GITHUB_STEP_SUMMARY` set (inside GitHub Actions), a finished wait appends a
+/// Markdown table of the downstream builds, so the calling run's summary page shows them.
+pub fn step_summary(builds: &[Summarized]) {
+    let Some(path) = std::env::var("GITHUB_STEP_SUMMARY")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    // Values come from API answers: a `|` or a newline would break the table's rows.
+    let cell = |s: &str| {
+        printable_line(s)
+            .replace('|', "\\|")
+            .replace(['<', '>'], "")
+    };
+    let mut table =
+        String::from("\n| provider | build | result | duration | link |\n|---|---|---|---|---|\n");
+    for b in builds {
+        let link = b
+            .url
+            .as_deref()
+            .map(|u| format!("[{}]({})", cell(&b.build), cell(u)))
+            .unwrap_or_default();
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {link} |\n",
+            b.provider,
+            cell(&b.build),
+            b.result.as_str(),
+            seconds(b.duration)
+        ));
+    }
+    if let Err(e) = append_to_regular_file(&path, &table) {
+        event(format!(
+            "warning: could not write the step summary to {path}: {e}"
+        ));
+    }
+}
+
 /// Opening a FIFO for writing blocks until a reader comes: never, after the build started.
 #[cfg(target_os = "linux")]
 const O_NONBLOCK: i32 = 0o4000;
