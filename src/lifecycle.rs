@@ -248,9 +248,14 @@ fn follow<P: Provider>(
             }
         },
     };
+    // `follow` reads the log while waiting; `failed` keeps it for after.
+    let (followed, kept) = match wanted.mode {
+        LogMode::Follow => (log, None),
+        _ => (None, log),
+    };
     let mut following = Following {
         watch: tracked.watch.as_mut(),
-        log: log.filter(|_| wanted.mode == LogMode::Follow),
+        log: followed,
         printer: Printer::default(),
         label: &label,
     };
@@ -261,7 +266,7 @@ fn follow<P: Provider>(
         }
         other => other?,
     };
-    let mut log = following.finish(ctx);
+    let mut log = following.finish(ctx).or(kept);
     let timed_out = matches!(waited, Waited::TimedOut(_));
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
@@ -328,8 +333,8 @@ fn after_abort<P: Provider>(
 /// A build's watch that also follows its log (`--logs follow`): what the log gained is
 /// printed after each poll, and a log that streams is read during the pauses.
 struct Following<'w, 'a> {
-    watch: &'w mut (dyn Watch + 'a),
-    log: Option<Box<dyn Logs + 'a>>,
+    watch: &'w mut (dyn Watch + Send + 'a),
+    log: Option<Box<dyn Logs + Send + 'a>>,
     printer: Printer,
     label: &'w str,
 }
@@ -337,7 +342,7 @@ struct Following<'w, 'a> {
 impl<'a> Following<'_, 'a> {
     /// The build finished: what the log still holds is printed; the log goes back to the
     /// caller (a follow that failed to read is dropped after its warning).
-    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + 'a>> {
+    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + Send + 'a>> {
         self.read(ctx, |log, ctx, printer| log.follow(ctx, printer));
         self.log
     }

@@ -69,7 +69,7 @@ impl Command {
 
 /// A CI system. The associated types are what its commands' arguments become once they
 /// are checked — before any credential is read or anything is sent.
-pub trait Provider: Sized + 'static {
+pub trait Provider: Sized + Sync + 'static {
     const NAME: &'static str;
     /// For `cirelay --help` and the README's provider table.
     const ABOUT: &'static str;
@@ -140,7 +140,7 @@ pub trait Provider: Sized + 'static {
         &'a self,
         _ctx: &Ctx,
         _build: &Self::BuildRef,
-    ) -> Result<Option<Box<dyn Logs + 'a>>> {
+    ) -> Result<Option<Box<dyn Logs + Send + 'a>>> {
         Ok(None)
     }
 

@@ -7,7 +7,7 @@
 mod auth;
 mod finding;
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -109,7 +109,8 @@ pub struct Api {
     basic: String,
     org: Option<Var>,
     project: Var,
-    session: RefCell<Option<Session>>,
+    /// Behind a Mutex so that builds of one project can be polled from several threads.
+    session: Mutex<Option<Session>>,
 }
 
 impl Api {
@@ -135,7 +136,7 @@ impl Api {
             basic,
             org: env_first(ORG_VARS).map(|(n, v)| (n, v.trim().to_string())),
             project: (project_var, project),
-            session: RefCell::new(None),
+            session: Mutex::new(None),
         })
     }
 
