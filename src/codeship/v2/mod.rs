@@ -27,7 +27,7 @@ pub use finding::branch_name;
 use finding::{branch_of, sha_matches, Expect};
 
 const DEFAULT_URL: &str = "https://api.codeship.com";
-const WEB_URL: &str = "https://app.codeship.com";
+pub const WEB_URL: &str = "https://app.codeship.com";
 const PER_PAGE: usize = 50;
 /// The newest 1,000 builds. A branch not built within them is almost certainly misspelled,
 /// and reading further costs the 60-requests-a-minute budget every other step shares.
