@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::listing::{Filter, Listed};
 use crate::logs::Logs;
 use crate::provider::{Command, Provider, Verb};
+use crate::url::WebAddress;
 use crate::Ctx;
 
 #[cfg(fuzzing)]
@@ -234,20 +235,18 @@ impl RunRef {
         let text = text.strip_prefix("github:").unwrap_or(text);
         let text = text.split(['?', '#']).next().unwrap_or(text);
         let (repo, id) = if text.contains("://") {
-            let rest = address_path(text)?.ok_or_else(|| {
-                bad(&format!(
-                    "it is not on {} or {} (set {SERVER_VAR} or {API_VAR} for another GitHub)",
-                    web_url().unwrap_or_else(|_| DEFAULT_SERVER.to_string()),
-                    api_url().unwrap_or_else(|_| DEFAULT_API.to_string())
-                ))
-            })?;
-            let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
-            match parts.as_slice() {
-                [owner, repo, "actions", "runs", id, ..] => {
-                    (format!("{owner}/{repo}"), id.to_string())
-                }
-                _ => return Err(bad("it is not the address of a workflow run")),
-            }
+            let segments = WebAddress::parse(text)
+                .map(|a| run_address(&a))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| {
+                    bad(&format!(
+                        "it is not the address of a run on {} or {} (set {SERVER_VAR} or {API_VAR} for another GitHub)",
+                        web_url().unwrap_or_else(|_| DEFAULT_SERVER.to_string()),
+                        api_url().unwrap_or_else(|_| DEFAULT_API.to_string())
+                    ))
+                })?;
+            segments
         } else {
             match text.rsplit_once('/') {
                 Some((repo, id)) => (repo.to_string(), id.to_string()),
@@ -274,19 +273,29 @@ fn run_id(raw: &str) -> Option<u64> {
     raw.parse().ok().filter(|id| *id > 0)
 }
 
-/// The path of an address on this GitHub's web host or under its API's `/repos`, with the
-/// API's path prefix (`/api/v3`) taken off; `None` for another host.
-fn address_path(address: &str) -> Result<Option<String>> {
-    let lower = address.to_ascii_lowercase();
-    let web = web_url()?;
-    let api = api_url()?;
-    for (base, under) in [(web.as_str(), ""), (api.as_str(), "/repos")] {
-        let prefix = format!("{}{under}/", base.to_ascii_lowercase());
-        if lower.starts_with(&prefix) {
-            return Ok(Some(address[prefix.len()..].to_string()));
+/// `OWNER/REPO` and the run id of a run's address: its web page on this GitHub's web host
+/// (`/OWNER/REPO/actions/runs/ID`, with `/attempts/N` or `/job/ID` after it) or its API
+/// address (`…/repos/OWNER/REPO/actions/runs/ID`); `None` for anything else.
+fn run_address(a: &WebAddress) -> Result<Option<(String, String)>> {
+    let run = |rest: &[String]| match rest {
+        [owner, repo, actions, runs, id, ..] if actions == "actions" && runs == "runs" => {
+            Some((format!("{owner}/{repo}"), id.clone()))
+        }
+        _ => None,
+    };
+    // GitHub Enterprise Server serves both on one host, the API under /api/v3.
+    if let Some(api) = WebAddress::parse(&api_url()?) {
+        let mut prefix: Vec<&str> = api.segments.iter().map(String::as_str).collect();
+        prefix.push("repos");
+        if a.host == api.host {
+            if let Some(found) = a.after(&prefix).and_then(run) {
+                return Ok(Some(found));
+            }
         }
     }
-    Ok(None)
+    Ok(a.on_host_of(&web_url()?)
+        .then(|| run(&a.segments))
+        .flatten())
 }
 
 /// `GITHUB_API_URL`, checked; GitHub's own API when unset.
@@ -519,12 +528,18 @@ impl Provider for GitHub {
         runs::list(ctx, &self.api, scope, filter)
     }
 
-    fn logs<'a>(&'a self, _ctx: &Ctx, run: &RunRef) -> Result<Option<Box<dyn Logs + 'a>>> {
+    fn logs<'a>(&'a self, _ctx: &Ctx, run: &RunRef) -> Result<Option<Box<dyn Logs + Send + 'a>>> {
         Ok(Some(Box::new(job_logs::JobLogs::new(&self.api, run))))
     }
 
     fn own_build() -> Option<(&'static str, String)> {
         env_first(&[OWN_RUN_VAR])
+    }
+
+    fn claims(address: &str) -> bool {
+        WebAddress::parse(address)
+            .and_then(|a| run_address(&a).ok().flatten())
+            .is_some()
     }
 
     fn instead_of_own_restart(scope: &Restart) -> Option<String> {
