@@ -1,10 +1,8 @@
 //! `cirelay codeship restart-latest` and `codeship_restart_build` against a fake Codeship
 //! API v1: the exact requests, stdout, stderr and exit code of every case.
 
-mod support;
-
-use support::codeship_v1::{CodeshipV1, KEY, PROJECT};
-use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply};
+use crate::fakes::codeship_v1::{CodeshipV1, KEY, PROJECT};
+use crate::support::{called_as, cirelay, read, Cli, Proxy, Reply, TempDir};
 
 fn with_env(cli: Cli, fake: &CodeshipV1) -> Cli {
     cli.env_all(fake.env())
@@ -407,18 +405,18 @@ fn dry_run_prints_the_first_request_and_sends_nothing() {
         last.ends_with("needs its answer, so cirelay stops here"),
         "{last}"
     );
-    assert!(!support::is_error_line(last));
+    assert!(!crate::support::is_error_line(last));
     run.assert_no_secret(&[KEY]);
 }
 
 #[test]
 fn the_started_build_is_exported_the_ci_native_way() {
     let fake = CodeshipV1::start("success");
-    let dir = temp_dir("export");
+    let dir = TempDir::new("export");
     let bash_env = dir.join("bash_env");
     let github = dir.join("github_output");
     let run = restart(&fake, &[])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .env("CIRCLECI", "true")
         .env("BASH_ENV", bash_env.to_str().unwrap())
         .env("GITHUB_OUTPUT", github.to_str().unwrap())
@@ -439,7 +437,7 @@ fn the_started_build_is_exported_the_ci_native_way() {
 #[test]
 fn bash_env_outside_circleci_is_left_alone() {
     let fake = CodeshipV1::start("success");
-    let dir = temp_dir("bashenv");
+    let dir = TempDir::new("bashenv");
     let bash_env = dir.join("bash_env");
     restart(&fake, &[])
         .env("BASH_ENV", bash_env.to_str().unwrap())

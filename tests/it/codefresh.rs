@@ -1,15 +1,13 @@
 //! `codefresh …` (the multi-call name) and `cirelay codefresh …` against a fake Codefresh
 //! API: the exact requests, stdout, stderr and exit code of every case.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::codefresh::{
+use crate::fakes::codefresh::{
     Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
 };
-use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply, Run};
+use crate::support::{called_as, cirelay, read, Cli, Proxy, Reply, Run, TempDir};
+use serde_json::json;
 
 fn with_env(cli: Cli, fake: &Codefresh) -> Cli {
     cli.env_all(fake.env())
@@ -109,7 +107,7 @@ fn detach_prints_the_id_and_does_not_wait() {
 #[test]
 fn every_flag_lands_in_the_body_as_the_codefresh_cli_sends_it() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-vars");
+    let dir = TempDir::new("cf-vars");
     let var_file = dir.join("vars.json");
     std::fs::write(
         &var_file,
@@ -185,7 +183,7 @@ fn every_flag_lands_in_the_body_as_the_codefresh_cli_sends_it() {
 #[test]
 fn a_var_file_of_key_value_lines_is_read() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-lines");
+    let dir = TempDir::new("cf-lines");
     let file = dir.join("vars.env");
     std::fs::write(&file, "# comment\nA=1=2\n\nB=x y\n").unwrap();
     codefresh(
@@ -216,7 +214,7 @@ fn inside_a_codefresh_build_the_run_is_annotated_with_its_predecessor() {
 #[test]
 fn bad_variables_and_var_files_are_usage_errors_and_nothing_is_sent() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-bad");
+    let dir = TempDir::new("cf-bad");
     let yml = dir.join("vars.yml");
     std::fs::write(&yml, "A: 1\n").unwrap();
     let broken = dir.join("broken.json");
@@ -653,9 +651,9 @@ fn transient_5xx_on_status_reads_are_retried() {
 #[test]
 fn the_started_build_is_exported_like_cf_export() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-export");
+    let dir = TempDir::new("cf-export");
     let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .run();
     run.assert_code(0);
     let id = first();
@@ -1229,7 +1227,7 @@ fn a_key_echoed_json_or_html_escaped_is_redacted() {
 #[test]
 fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-fifo");
+    let dir = TempDir::new("cf-fifo");
     let fifo = dir.join("env_vars_to_export");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -1237,7 +1235,7 @@ fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
         .expect("mkfifo");
     assert!(made.success());
     let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .run();
     run.assert_code(0);
     assert_eq!(run.stdout, format!("{}\n", first()));
@@ -1248,7 +1246,7 @@ fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
 #[test]
 fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-dangling");
+    let dir = TempDir::new("cf-dangling");
     let elsewhere = dir.join("elsewhere");
     let output = dir.join("github_output");
     std::os::unix::fs::symlink(&elsewhere, &output).unwrap();
@@ -1275,9 +1273,9 @@ fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
 fn a_created_export_file_is_never_group_or_world_writable() {
     use std::os::unix::fs::PermissionsExt;
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-mode");
+    let dir = TempDir::new("cf-mode");
     let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .umask("000")
         .run();
     run.assert_code(0);

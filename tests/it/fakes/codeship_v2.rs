@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::{FakeServer, Recorded, Reply};
+use crate::support::{FakeServer, Recorded, Reply};
 
 pub const USER: &str = "deploy-bot@example.com";
 pub const PASSWORD: &str = "Pa55-w0rd:with%odd&chars";

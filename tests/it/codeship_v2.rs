@@ -2,16 +2,14 @@
 //! lists, Pro and Basic restarts, triggers, status/wait/stop, token renewal, rate limits and
 //! every refusal — the exact requests, stdout, stderr and exit code of each.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::codeship_v2::{
+use crate::fakes::codeship_v2::{
     CodeshipV2, BASIC, BASIC_MASTER, BASIC_MASTER_SHA, ORG, OTHER_ORG_NAME, PASSWORD, PRO,
     PRO_HOTFIX, PRO_MASTER, PRO_MASTER_SHA, PRO_RELEASE, TWO_FACTOR_USER, USER,
 };
-use support::{called_as, cirelay, read, temp_dir, Cli, Reply, Run};
+use crate::support::{called_as, cirelay, read, Cli, Reply, Run, TempDir};
+use serde_json::json;
 
 /// `cirelay codeship ARGS… --interval 20ms` with the fake's environment (Pro project).
 fn codeship(fake: &CodeshipV2, args: &[&str]) -> Cli {
@@ -487,7 +485,7 @@ fn trigger_with_a_sha_builds_that_commit() {
 #[test]
 fn trigger_detach_prints_the_uuid_and_does_not_wait() {
     let fake = CodeshipV2::start("failed");
-    let dir = temp_dir("v2-export");
+    let dir = TempDir::new("v2-export");
     let github = dir.join("github_output");
     let run = codeship(&fake, &["trigger", "--detach"])
         .env("GITHUB_OUTPUT", github.to_str().unwrap())
@@ -1226,11 +1224,11 @@ fn a_blocked_build_is_final_and_exits_2() {
 fn a_build_uuid_that_would_forge_a_variable_is_never_exported() {
     let fake = CodeshipV2::start("success");
     fake.set(|s| s.next_uuid = Some("b0000000-0000\nCF_API_KEY=forged".into()));
-    let dir = temp_dir("v2-forged");
+    let dir = TempDir::new("v2-forged");
     let github = dir.join("github_output");
     let run = codeship(&fake, &["trigger", "--detach"])
         .env("GITHUB_OUTPUT", github.to_str().unwrap())
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .run();
     // The trigger was accepted: the build may exist, so this is an unknown outcome.
     run.assert_code(6);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{percent_decode, FakeServer, Recorded, Reply};
+use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef";
 /// The project/pipeline the seed line runs, and its triggers.
@@ -36,8 +36,6 @@ pub struct Build {
     pub upcoming: VecDeque<String>,
     /// Until then the build stays as it is, however often it is read.
     pub hold_until: Option<Instant>,
-    /// The run request that started it (`Null` for builds that were already there).
-    pub request: Value,
     pub rebuilt_from: Option<String>,
 }
 
@@ -92,7 +90,6 @@ impl Codefresh {
             progress: format!("p-{id}"),
             upcoming: VecDeque::new(),
             hold_until: None,
-            request: Value::Null,
             rebuilt_from: None,
         };
         let state = Arc::new(Mutex::new(State {
@@ -149,7 +146,6 @@ impl Codefresh {
             progress: format!("p-{id}"),
             upcoming,
             hold_until: None,
-            request: Value::Null,
             rebuilt_from: None,
         });
     }
@@ -266,7 +262,7 @@ fn check_run_body(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str, request: Value) -> Build {
+fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build {
     let id = Codefresh::new_id(state.next);
     state.next += 1;
     let mut upcoming: VecDeque<String> = state.lifecycle.clone().into();
@@ -280,7 +276,6 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str, request:
         progress: format!("p-{id}"),
         upcoming,
         hold_until: state.hold_new.map(|d| Instant::now() + d),
-        request,
         rebuilt_from: None,
     };
     state.builds.push(build.clone());
@@ -317,7 +312,7 @@ fn run(state: &mut State, name: &str, req: &Recorded) -> Reply {
         .and_then(Value::as_str)
         .unwrap_or("master")
         .to_string();
-    let build = start_build(state, pipeline, &branch, body);
+    let build = start_build(state, pipeline, &branch);
     Reply::json(200, json!(build.id)).header("Location", &format!("/api/builds/{}", build.id))
 }
 
@@ -326,7 +321,7 @@ fn rebuild(state: &mut State, id: &str) -> Reply {
         return error(404, &format!("Workflow {id} not found"));
     };
     let pipeline = find_pipeline(&original.pipeline_id).expect("known pipeline");
-    let mut build = start_build(state, pipeline, &original.branch, Value::Null);
+    let mut build = start_build(state, pipeline, &original.branch);
     build.rebuilt_from = Some(id.to_string());
     if let Some(b) = state.builds.iter_mut().find(|b| b.id == build.id) {
         b.rebuilt_from = build.rebuilt_from.clone();

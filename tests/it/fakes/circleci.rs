@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
-use super::{FakeServer, Recorded, Reply};
+use crate::support::{FakeServer, Recorded, Reply};
 
 pub const TOKEN: &str = "CCIPAT_fake0123456789abcdef_tok";
 /// A GitHub OAuth project, triggered through `POST /project/SLUG/pipeline`.

@@ -1,14 +1,12 @@
 //! `cirelay circleci …` against a fake CircleCI API v2: the exact requests, stdout, stderr
 //! and exit code of every case.
 
-mod support;
-
-use serde_json::{json, Value};
-use support::circleci::{
+use crate::fakes::circleci::{
     pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
     MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN,
 };
-use support::{cirelay, read, temp_dir, Cli, Reply, Run};
+use crate::support::{cirelay, read, Cli, Reply, Run, TempDir};
+use serde_json::{json, Value};
 
 /// `cirelay circleci ARGS --interval 20ms` with the fake's token and host.
 fn circleci(fake: &Circle, args: &[&str]) -> Cli {
@@ -22,7 +20,7 @@ fn trigger_path(slug: &str) -> String {
     format!("/api/v2/project/{slug}/pipeline")
 }
 
-fn posts(fake: &Circle) -> Vec<support::Recorded> {
+fn posts(fake: &Circle) -> Vec<crate::support::Recorded> {
     fake.server
         .requests()
         .into_iter()
@@ -257,7 +255,7 @@ fn a_circleci_slug_uses_pipeline_run_and_waits() {
 #[test]
 fn inside_a_circleci_job_slug_and_branch_default_to_the_jobs_and_the_id_is_exported() {
     let fake = Circle::start();
-    let dir = temp_dir("circleci-export");
+    let dir = TempDir::new("circleci-export");
     let bash_env = dir.join("bash_env");
     let run = circleci(&fake, &["trigger", "--detach"])
         .envs(&[
@@ -822,7 +820,7 @@ fn a_trigger_answer_with_a_forged_or_unreadable_id_is_exit_6_and_nothing_is_expo
         let fake = Circle::start();
         fake.server
             .inject("POST", &trigger_path(SLUG), vec![answer]);
-        let dir = temp_dir("circleci-forged-id");
+        let dir = TempDir::new("circleci-forged-id");
         let files = [
             dir.join("github_output"),
             dir.join("env_vars_to_export"),
@@ -831,7 +829,7 @@ fn a_trigger_answer_with_a_forged_or_unreadable_id_is_exit_6_and_nothing_is_expo
         let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"])
             .envs(&[
                 ("GITHUB_OUTPUT", files[0].to_str().unwrap()),
-                ("CF_VOLUME_PATH", dir.to_str().unwrap()),
+                ("CF_VOLUME_PATH", dir.text()),
                 ("CIRCLECI", "true"),
                 ("BASH_ENV", files[2].to_str().unwrap()),
             ])
@@ -1730,7 +1728,7 @@ fn forged_ids_and_slugs_in_read_answers_are_exit_5_and_never_used() {
     for (args, path, answer, said) in cases {
         let fake = Circle::start();
         fake.server.inject("GET", path, vec![answer]);
-        let dir = temp_dir("circleci-forged-read");
+        let dir = TempDir::new("circleci-forged-read");
         let github_output = dir.join("github_output");
         let run = circleci(&fake, &args)
             .env("GITHUB_OUTPUT", github_output.to_str().unwrap())

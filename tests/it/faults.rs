@@ -3,11 +3,9 @@
 //! documented exit code, a one-line error, no panic, no secret in any output, and that no
 //! build is ever started twice.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{cirelay, is_error_line, FakeServer, Reply, Run};
+use crate::support::{cirelay, is_error_line, FakeServer, Reply, Run};
 
 /// How repeating a request behaves, which decides what a fault must lead to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +54,13 @@ fn setup(
 }
 
 fn codeship_v1(args: &[&str]) -> Setup {
-    use support::codeship_v1::{CodeshipV1, KEY};
+    use crate::fakes::codeship_v1::{CodeshipV1, KEY};
     let fake = CodeshipV1::start("success");
     setup(fake.server.clone(), fake.env(), &[KEY], args)
 }
 
 fn codeship_v2(args: &[&str]) -> Setup {
-    use support::codeship_v2::{CodeshipV2, PASSWORD};
+    use crate::fakes::codeship_v2::{CodeshipV2, PASSWORD};
     let fake = CodeshipV2::start("success");
     let mut setup = setup(fake.server.clone(), fake.env(), &[], args);
     setup.secrets = Box::new(move || {
@@ -74,7 +72,7 @@ fn codeship_v2(args: &[&str]) -> Setup {
 }
 
 fn codefresh(args: &[&str]) -> Setup {
-    use support::codefresh::{Codefresh, KEY};
+    use crate::fakes::codefresh::{Codefresh, KEY};
     let fake = Codefresh::start("success");
     setup(fake.server.clone(), fake.env(), &[KEY], args)
 }
@@ -83,7 +81,7 @@ fn codefresh(args: &[&str]) -> Setup {
 const CF_RUNNING: &str = "6300000000000000000000f1";
 
 fn codefresh_with_a_running_build(args: &[&str]) -> Setup {
-    use support::codefresh::{Codefresh, KEY};
+    use crate::fakes::codefresh::{Codefresh, KEY};
     let fake = Codefresh::start("success");
     fake.add_build(CF_RUNNING, &["running"]);
     setup(fake.server.clone(), fake.env(), &[KEY], args)
@@ -92,22 +90,22 @@ fn codefresh_with_a_running_build(args: &[&str]) -> Setup {
 /// New builds stay in their first status, so a short `--timeout` always finds the build still
 /// running, however fast the polls come back.
 fn codefresh_with_held_builds(args: &[&str]) -> Setup {
-    use support::codefresh::{Codefresh, KEY};
+    use crate::fakes::codefresh::{Codefresh, KEY};
     let fake = Codefresh::start("success");
     fake.state.lock().unwrap().hold_new = Some(Duration::from_secs(60));
     setup(fake.server.clone(), fake.env(), &[KEY], args)
 }
 
 fn circleci(args: &[&str]) -> Setup {
-    use support::circleci::{Circle, TOKEN};
+    use crate::fakes::circleci::{Circle, TOKEN};
     let fake = Circle::start();
     setup(fake.server.clone(), fake.env(), &[TOKEN], args)
 }
 
 fn targets() -> Vec<Target> {
-    use support::circleci::{pipeline_id, BUSY, DEFINITION, MAIN_OLD};
-    use support::codefresh::NEWEST_ANY;
-    use support::codeship_v2::{ORG, PRO, PRO_HOTFIX, PRO_MASTER};
+    use crate::fakes::circleci::{pipeline_id, BUSY, DEFINITION, MAIN_OLD};
+    use crate::fakes::codefresh::NEWEST_ANY;
+    use crate::fakes::codeship_v2::{ORG, PRO, PRO_HOTFIX, PRO_MASTER};
     vec![
         Target {
             name: "codeship v2 restart-latest: sign-in",
@@ -689,8 +687,8 @@ fn a_50_mb_answer_is_refused() {
         error_says: Some("the answer is larger than 8 MiB"),
         ..fault("50 MB answer", Reply::Huge(50 * 1024 * 1024), false, false)
     });
-    // No run held the answer: the largest any cirelay run of this suite grew (finished runs
-    // only, these among them) stays well under the 50 MB it was sent.
+    // No run held the answer: the largest any cirelay run of this test binary grew (finished
+    // runs only, these among them) stays well under the 50 MB it was sent.
     let peak = largest_child_rss_kib();
     assert!(peak < 40 * 1024, "a cirelay run peaked at {peak} KiB");
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use super::{FakeServer, Recorded, Reply};
+use crate::support::{FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "v1key-9f8e7d6c5b4a39281706";
 pub const PROJECT: u64 = 12345;
