@@ -5,6 +5,7 @@ use crate::fakes::circleci::{
     pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
     MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN,
 };
+use crate::fakes::Fake;
 use crate::support::{cirelay, read, Cli, Reply, Run, TempDir};
 use serde_json::{json, Value};
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::fakes::codefresh::{
     Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
 };
+use crate::fakes::Fake;
 use crate::support::{called_as, cirelay, read, Cli, Proxy, Reply, Run, TempDir};
 use serde_json::json;
 

@@ -2,6 +2,7 @@
 //! API v1: the exact requests, stdout, stderr and exit code of every case.
 
 use crate::fakes::codeship_v1::{CodeshipV1, KEY, PROJECT};
+use crate::fakes::Fake;
 use crate::support::{called_as, cirelay, read, Cli, Proxy, Reply, TempDir};
 
 fn with_env(cli: Cli, fake: &CodeshipV1) -> Cli {

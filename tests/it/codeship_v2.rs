@@ -8,6 +8,7 @@ use crate::fakes::codeship_v2::{
     CodeshipV2, BASIC, BASIC_MASTER, BASIC_MASTER_SHA, ORG, OTHER_ORG_NAME, PASSWORD, PRO,
     PRO_HOTFIX, PRO_MASTER, PRO_MASTER_SHA, PRO_RELEASE, TWO_FACTOR_USER, USER,
 };
+use crate::fakes::Fake;
 use crate::support::{called_as, cirelay, read, Cli, Reply, Run, TempDir};
 use serde_json::json;
 

@@ -6,6 +6,7 @@ mod circleci;
 mod codefresh;
 mod codeship_v1;
 mod codeship_v2;
+mod contract;
 mod fakes;
 mod faults;
 mod openapi;

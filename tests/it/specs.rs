@@ -13,6 +13,7 @@ mod circleci {
     use crate::fakes::circleci::{
         pipeline_id, Circle, APP_SLUG, BUSY, DEFINITION, MAIN_NEWEST, SLUG,
     };
+    use crate::fakes::Fake;
     use crate::openapi::{openapi_to_json_schema, validator, Spec};
     use crate::support::cirelay;
     use serde_json::{json, Value};
@@ -211,6 +212,7 @@ mod codefresh {
     use std::collections::BTreeSet;
 
     use crate::fakes::codefresh::{Codefresh, NEWEST_MAIN};
+    use crate::fakes::Fake;
     use crate::openapi::Spec;
     use crate::support::called_as;
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::{Ending, Fake, Request, Started};
 use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef";
@@ -107,13 +108,6 @@ impl Codefresh {
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
         Codefresh { server, state }
-    }
-
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("CF_API_KEY", KEY.to_string()),
-            ("CF_URL", self.server.url.clone()),
-        ]
     }
 
     /// The id the n-th build started by this fake gets (1-based).
@@ -395,4 +389,81 @@ fn terminate(state: &mut State, progress: &str) -> Reply {
     b.hold_until = None;
     state.terminated.push(progress.to_string());
     Reply::json(200, json!({"_id": progress, "status": "terminating"}))
+}
+
+impl Fake for Codefresh {
+    fn whose_builds_end(ending: Ending) -> Self {
+        Codefresh::start(match ending {
+            Ending::Succeeds => "success",
+            Ending::Fails => "error",
+            Ending::IsStopped => "terminated",
+            // Not a final status: the build stays in it.
+            Ending::NeverEnds => "running",
+        })
+    }
+
+    fn server(&self) -> &FakeServer {
+        &self.server
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CF_API_KEY", KEY.to_string()),
+            ("CF_URL", self.server.url.clone()),
+        ]
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![KEY.to_string()]
+    }
+
+    fn start_line(&self) -> &'static [&'static str] {
+        &["codefresh", "run", PIPELINE, "-b", "main"]
+    }
+
+    fn start_request(&self) -> Request {
+        Request::new("POST", "/api/pipelines/run/")
+    }
+
+    fn read_request(&self) -> Request {
+        Request::new("GET", "/api/builds/")
+    }
+
+    fn started(&self) -> Started {
+        let id = Codefresh::new_id(1);
+        Started {
+            url: format!("{}/build/{id}", self.server.url),
+            id,
+        }
+    }
+
+    fn where_to_check(&self) -> String {
+        format!(
+            "the builds of pipeline {PIPELINE} at {}/builds2",
+            self.server.url
+        )
+    }
+
+    fn restart_line(&self) -> &'static [&'static str] {
+        &[
+            "codefresh",
+            "restart-latest",
+            PROJECT_PIPELINE,
+            "-b",
+            "main",
+        ]
+    }
+
+    fn restart_request(&self) -> Request {
+        Request::new("GET", "/api/builds/rebuild/")
+    }
+
+    fn restarted_id(&self) -> String {
+        // A rebuild is a new build.
+        Codefresh::new_id(1)
+    }
+
+    fn own_build(&self) -> (&'static str, String) {
+        ("CF_BUILD_ID", NEWEST_MAIN.into())
+    }
 }

@@ -70,6 +70,15 @@ impl Run {
             .collect()
     }
 
+    /// Asserts stderr says `text` somewhere.
+    pub fn assert_says(&self, text: &str) {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            self.stderr
+        );
+    }
+
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
@@ -142,6 +151,11 @@ impl Cli {
     pub fn env_all(mut self, vars: Vec<(&'static str, String)>) -> Self {
         self.env
             .extend(vars.into_iter().map(|(n, v)| (n.to_string(), v)));
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
         self
     }
 
