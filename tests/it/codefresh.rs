@@ -383,18 +383,6 @@ fn waiting_statuses_keep_waiting_and_an_unknown_one_is_printed_once() {
 }
 
 #[test]
-fn a_timeout_exits_3_and_leaves_the_build_running() {
-    let fake = Codefresh::start("success");
-    fake.state.lock().unwrap().lifecycle = vec!["running".to_string(); 1000];
-    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "300ms"]).run();
-    run.assert_code(3);
-    has(&run, "gave up waiting");
-    assert_eq!(run.stdout, format!("{}\n", first()));
-    assert_eq!(fake.server.count("DELETE", "/"), 0);
-    assert!(fake.state.lock().unwrap().terminated.is_empty());
-}
-
-#[test]
 fn terminate_on_timeout_deletes_the_progress_job_then_exits_3() {
     let fake = Codefresh::start("success");
     fake.state.lock().unwrap().lifecycle = vec!["running".to_string(); 1000];
@@ -456,48 +444,6 @@ fn a_failed_terminate_on_timeout_still_exits_3_and_says_so() {
     has(&run, "it may still be running");
     assert!(!run.stderr.contains("cirelay: error:"), "{}", run.stderr);
     run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn rate_limits_are_waited_out_even_on_the_run_request() {
-    let fake = Codefresh::start("success");
-    fake.server.inject(
-        "POST",
-        "/api/pipelines/run/",
-        vec![Reply::json(429, json!({"message": "Too many requests"})).header("Retry-After", "0")],
-    );
-    fake.server.inject(
-        "GET",
-        "/api/builds/",
-        vec![Reply::text(429, "slow down").header("Retry-After", "0")],
-    );
-    let run = codefresh(&fake, &["run", "pipeB", "-b", "main"]).run();
-    run.assert_code(0);
-    has(&run, "rate-limited");
-    // The 429 said nothing was started, so the run was sent again — and one build exists.
-    assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 2);
-    assert_eq!(fake.state.lock().unwrap().next, 2);
-    assert_eq!(run.stdout, format!("{}\n", first()));
-}
-
-#[test]
-fn a_5xx_on_the_run_is_not_retried_and_exits_6() {
-    for reply in [Reply::text(502, "bad gateway"), Reply::Close] {
-        let fake = Codefresh::start("success");
-        fake.server
-            .inject("POST", "/api/pipelines/run/", vec![reply]);
-        let run = codefresh(&fake, &["run", "pipeB"]).run();
-        run.assert_code(6);
-        let line = run.error_line();
-        assert!(
-            line.contains("may have started")
-                && line.contains(&format!("pipeline pipeB at {}/builds2", fake.server.url)),
-            "{line}"
-        );
-        assert_eq!(fake.server.count("POST", "/"), 1);
-        assert_eq!(run.stdout, "");
-        run.assert_no_secret(&[KEY]);
-    }
 }
 
 #[test]
@@ -633,38 +579,6 @@ fn a_hung_status_read_trips_the_request_timeout_and_exits_6() {
     // The build was started and its id printed before the reads failed.
     assert_eq!(run.stdout, format!("{}\n", first()));
     assert_eq!(fake.server.count("POST", "/"), 1);
-}
-
-#[test]
-fn transient_5xx_on_status_reads_are_retried() {
-    let fake = Codefresh::start("success");
-    fake.server.inject(
-        "GET",
-        "/api/builds/",
-        vec![Reply::text(503, "busy"), Reply::text(500, "oops")],
-    );
-    let run = codefresh(&fake, &["run", "pipeB"]).run();
-    run.assert_code(0);
-    has(&run, "it answered 503; retrying in");
-    assert_eq!(fake.server.count("GET", "/api/builds/"), 5);
-}
-
-#[test]
-fn the_started_build_is_exported_like_cf_export() {
-    let fake = Codefresh::start("success");
-    let dir = TempDir::new("cf-export");
-    let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.text())
-        .run();
-    run.assert_code(0);
-    let id = first();
-    assert_eq!(
-        read(&dir.join("env_vars_to_export")),
-        format!(
-            "CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={}/build/{id}\n",
-            fake.server.url
-        )
-    );
 }
 
 #[test]

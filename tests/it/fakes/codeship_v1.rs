@@ -35,7 +35,6 @@ pub struct State {
 
 pub struct CodeshipV1 {
     pub server: FakeServer,
-    pub state: Arc<Mutex<State>>,
 }
 
 impl CodeshipV1 {
@@ -60,9 +59,8 @@ impl CodeshipV1 {
             next_id: 2000,
             restart_lifecycle: vec!["initiated".into(), "testing".into(), final_status.into()],
         }));
-        let shared = state.clone();
-        let server = FakeServer::start(move |req| handle(&shared, req));
-        CodeshipV1 { server, state }
+        let server = FakeServer::start(move |req| handle(&state, req));
+        CodeshipV1 { server }
     }
 
     pub fn project_target(branch: &str) -> String {
