@@ -140,6 +140,50 @@ pub fn a_start_that_may_have_arrived_is_never_sent_again<F: Fake>() {
     });
 }
 
+/// The id on stdout once the start request was sent (and answered), and nothing before.
+fn printed_if_started(fake: &impl Fake) -> String {
+    match fake.start_request().count(fake.server()) {
+        0 => String::new(),
+        1 => format!("{}\n", fake.started().id),
+        n => panic!("the start was sent {n} times"),
+    }
+}
+
+pub fn an_unusable_answer_is_exit_5_with_a_short_redacted_snippet<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Succeeds);
+    let secret = fake.secrets().remove(0);
+    let body = format!("<html>oops {secret} {}</html>", "x".repeat(500));
+    let read = fake.read_request();
+    read.inject(fake.server(), vec![Reply::text(200, &body)]);
+    let run = run(&fake, cli(&fake, fake.start_line()));
+    let line = run.assert_fails(5, &["unusable JSON", "<html>oops ***"]);
+    let snippet = &line[line.find("<html>").unwrap()..];
+    assert!(
+        snippet.chars().count() < 200,
+        "the snippet is short: {line}"
+    );
+    // An unusable answer is not asked for again.
+    assert_eq!(read.count(fake.server()), 1);
+    assert_eq!(run.stdout, printed_if_started(&fake));
+}
+
+pub fn a_read_that_never_answers_trips_the_request_timeout<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Succeeds);
+    let read = fake.read_request();
+    read.inject(fake.server(), vec![Reply::Hang(Duration::from_secs(5)); 2]);
+    let began = Instant::now();
+    let run = run(
+        &fake,
+        cli(&fake, fake.start_line())
+            .args(&["--request-timeout", "300ms"])
+            .env("CIRELAY_RETRIES", "1"),
+    );
+    run.assert_fails(6, &["no answer within --request-timeout"]);
+    assert!(began.elapsed() < Duration::from_secs(4));
+    assert_eq!(read.count(fake.server()), 2, "tried, then retried once");
+    assert_eq!(run.stdout, printed_if_started(&fake));
+}
+
 // ---------------------------------------------------------------- waiting and exit codes
 
 /// `--timeout` for a wait: long enough for any build that ends, short for one that never does.
@@ -399,6 +443,8 @@ macro_rules! contract {
                     a_read_answered_5xx_is_retried_with_the_same_requests,
                     a_rate_limit_is_waited_out_even_on_the_start,
                     a_start_that_may_have_arrived_is_never_sent_again,
+                    an_unusable_answer_is_exit_5_with_a_short_redacted_snippet,
+                    a_read_that_never_answers_trips_the_request_timeout,
                     waiting_exits_by_how_the_build_ends,
                     json_output_is_one_report_of_how_the_build_ended,
                     restart_latest_wait_exits_by_how_the_restarted_build_ends,

@@ -51,6 +51,17 @@ impl Run {
         errors[0]
     }
 
+    /// Asserts the run exited `code` with its one error line saying each of `parts`;
+    /// returns the line.
+    pub fn assert_fails(&self, code: i32, parts: &[&str]) -> &str {
+        self.assert_code(code);
+        let line = self.error_line();
+        for part in parts {
+            assert!(line.contains(part), "the error line lacks {part:?}: {line}");
+        }
+        line
+    }
+
     /// For runs whose result is not the point: any of these codes, else the stderr.
     pub fn assert_code_in(&self, codes: &[i32]) -> i32 {
         assert!(
