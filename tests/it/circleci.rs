@@ -3,10 +3,10 @@
 
 use crate::fakes::circleci::{
     pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
-    MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN,
+    MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
 };
 use crate::fakes::Fake;
-use crate::support::{cirelay, read, Cli, Reply, Run, TempDir};
+use crate::support::{cirelay, read, Cli, Reply, TempDir};
 use serde_json::{json, Value};
 
 /// `cirelay circleci ARGS --interval 20ms` with the fake's token and host.
@@ -29,14 +29,6 @@ fn posts(fake: &Circle) -> Vec<crate::support::Recorded> {
         .collect()
 }
 
-fn assert_stderr(run: &Run, needle: &str) {
-    assert!(
-        run.stderr.contains(needle),
-        "stderr lacks {needle:?}:\n{}",
-        run.stderr
-    );
-}
-
 fn new_id() -> String {
     pipeline_id(FIRST_NEW)
 }
@@ -48,20 +40,7 @@ fn trigger_sends_typed_parameters_and_waits_for_every_workflow() {
     let fake = Circle::start();
     let run = circleci(
         &fake,
-        &[
-            "trigger",
-            SLUG,
-            "--branch",
-            "main",
-            "--param",
-            "deploy=true",
-            "--param",
-            "replicas=3",
-            "--param",
-            "env=prod",
-            "--param-string",
-            "image_tag=42",
-        ],
+        &[&["trigger", SLUG, "--branch", "main"][..], TYPED_PARAMETERS].concat(),
     )
     .run();
     run.assert_code(0);
@@ -96,19 +75,16 @@ fn trigger_sends_typed_parameters_and_waits_for_every_workflow() {
     assert_eq!(fake.server.count("POST", "/"), 1);
 
     let url = fake.pipeline_url(SLUG, FIRST_NEW);
-    assert_stderr(
-        &run,
-        &format!("started pipeline #{FIRST_NEW} ({id}): {url}"),
-    );
-    assert_stderr(&run, "pipeline #100: setup-pending");
-    assert_stderr(&run, "pipeline #100: created, no workflows yet");
-    assert_stderr(&run, "pipeline #100: build: running, test: running");
-    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    run.assert_says(&format!("started pipeline #{FIRST_NEW} ({id}): {url}"));
+    run.assert_says("pipeline #100: setup-pending");
+    run.assert_says("pipeline #100: created, no workflows yet");
+    run.assert_says("pipeline #100: build: running, test: running");
+    run.assert_says("pipeline #100: build: success, test: success");
     for w in fake.workflows(FIRST_NEW) {
-        assert_stderr(
-            &run,
-            &format!("workflow {} ({}): {url}/workflows/{}", w.name, w.id, w.id),
-        );
+        run.assert_says(&format!(
+            "workflow {} ({}): {url}/workflows/{}",
+            w.name, w.id, w.id
+        ));
     }
     assert_eq!(fake.pipeline(FIRST_NEW).parameters["deploy"], json!(true));
     run.assert_no_secret(&[TOKEN]);
@@ -236,14 +212,11 @@ fn a_circleci_slug_uses_pipeline_run_and_waits() {
         post.json(),
         json!({"config": {"tag": "v2"}, "checkout": {"tag": "v2"}})
     );
-    assert_stderr(
-        &run,
-        &format!(
-            "started pipeline #100 ({}): {}",
-            new_id(),
-            fake.pipeline_url(APP_SLUG, FIRST_NEW)
-        ),
-    );
+    run.assert_says(&format!(
+        "started pipeline #100 ({}): {}",
+        new_id(),
+        fake.pipeline_url(APP_SLUG, FIRST_NEW)
+    ));
 }
 
 #[test]
@@ -285,7 +258,7 @@ fn a_host_given_with_the_api_path_means_the_same_host() {
         posts(&fake)[0].line(),
         format!("POST {}", trigger_path(SLUG))
     );
-    assert_stderr(&run, &fake.pipeline_url(SLUG, FIRST_NEW));
+    run.assert_says(&fake.pipeline_url(SLUG, FIRST_NEW));
 }
 
 #[test]
@@ -311,8 +284,8 @@ fn an_empty_workflow_list_right_after_creation_is_not_success() {
             .count("GET", &format!("/api/v2/pipeline/{id}/workflow")),
         6
     );
-    assert_stderr(&run, "pipeline #100: created, no workflows yet");
-    assert_stderr(&run, "pipeline #100: build: success");
+    run.assert_says("pipeline #100: created, no workflows yet");
+    run.assert_says("pipeline #100: build: success");
 }
 
 #[test]
@@ -321,8 +294,8 @@ fn a_pipeline_that_never_gets_a_workflow_times_out_with_exit_3() {
     let run = circleci(&fake, &["trigger", SLUG, "--timeout", "400ms"]).run();
     run.assert_code(3);
     assert_eq!(run.stdout, format!("{}\n", new_id()));
-    assert_stderr(&run, "gave up waiting");
-    assert_stderr(&run, "it is still created, no workflows yet");
+    run.assert_says("gave up waiting");
+    run.assert_says("it is still created, no workflows yet");
 }
 
 #[test]
@@ -346,11 +319,8 @@ fn one_of_three_workflows_failing_fails_the_trigger_across_pages() {
         .filter(|l| **l == format!("GET /api/v2/pipeline/{id}/workflow?page-token=pg%3A1"))
         .count();
     assert!(second >= 3 && first == second * 2 + 1, "{first} {second}");
-    assert_stderr(&run, "test: failing (jobs still running; it will fail)");
-    assert_stderr(
-        &run,
-        "pipeline #100: build: success, test: failed, lint: success",
-    );
+    run.assert_says("test: failing (jobs still running; it will fail)");
+    run.assert_says("pipeline #100: build: success, test: failed, lint: success");
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(
         report,
@@ -380,12 +350,11 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
     let fake = Circle::with_plan(plan);
     let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
     run.assert_code(1);
-    assert_stderr(
-        &run,
+    run.assert_says(
         "pipeline #100 error (config): Job 'deploy' requires 'build', which is not defined",
     );
-    assert_stderr(&run, "pipeline #100 error (plan): Out of credits");
-    assert_stderr(&run, "pipeline #100: setup");
+    run.assert_says("pipeline #100 error (plan): Out of credits");
+    run.assert_says("pipeline #100: setup");
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(report["status"], "errored");
     assert_eq!(report["result"], "failed");
@@ -455,20 +424,17 @@ fn a_failed_setup_workflow_fails_the_trigger_without_waiting_for_the_timeout() {
     .run();
     run.assert_code(1);
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
-    assert_stderr(&run, "pipeline #100: setup-pending");
-    assert_stderr(&run, "pipeline #100: generate-config (setup): running");
-    assert_stderr(&run, "pipeline #100: generate-config (setup): failed");
+    run.assert_says("pipeline #100: setup-pending");
+    run.assert_says("pipeline #100: generate-config (setup): running");
+    run.assert_says("pipeline #100: generate-config (setup): failed");
     let setup = &fake.workflows(FIRST_NEW)[0];
     assert_eq!(setup.tag.as_deref(), Some("setup"));
-    assert_stderr(
-        &run,
-        &format!(
-            "setup workflow generate-config ({}): {}/workflows/{}",
-            setup.id,
-            fake.pipeline_url(SLUG, FIRST_NEW),
-            setup.id
-        ),
-    );
+    run.assert_says(&format!(
+        "setup workflow generate-config ({}): {}/workflows/{}",
+        setup.id,
+        fake.pipeline_url(SLUG, FIRST_NEW),
+        setup.id
+    ));
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(
         (&report["status"], &report["result"]),
@@ -497,22 +463,16 @@ fn a_setup_workflow_that_continues_is_followed_by_the_workflows_it_continues_to(
         )
         .run();
         run.assert_code(code);
-        assert_stderr(&run, "pipeline #100: generate-config (setup): running");
+        run.assert_says("pipeline #100: generate-config (setup): running");
         // Continued, the continued workflows not listed yet: that is not the end.
-        assert_stderr(
-            &run,
-            "pipeline #100: generate-config (setup): success; waiting for the workflows it continues to",
-        );
-        assert_stderr(
-            &run,
-            &format!(
-                "pipeline #100: generate-config (setup): success, build: success, test: {test}"
-            ),
-        );
+        run.assert_says("pipeline #100: generate-config (setup): success; waiting for the workflows it continues to");
+        run.assert_says(&format!(
+            "pipeline #100: generate-config (setup): success, build: success, test: {test}"
+        ));
         let wf = fake.workflows(FIRST_NEW);
         assert_eq!(wf.len(), 3, "the setup workflow stays in the list");
         for w in &wf[1..] {
-            assert_stderr(&run, &format!("workflow {} ({}):", w.name, w.id));
+            run.assert_says(&format!("workflow {} ({}):", w.name, w.id));
         }
         let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
         assert_eq!(
@@ -545,7 +505,7 @@ fn a_setup_workflow_that_nothing_follows_is_exit_1_nothing_ran_after_setup() {
         )
         .run();
         run.assert_code(1);
-        assert_stderr(&run, &format!("pipeline #100: {said}"));
+        run.assert_says(&format!("pipeline #100: {said}"));
         let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
         assert_eq!(
             (&report["status"], &report["result"]),
@@ -638,13 +598,13 @@ fn cancel_during_setup_cancels_the_setup_workflow_and_nothing_continues() {
             format!("POST /api/v2/workflow/{}/cancel", setup.id),
         ]
     );
-    assert_stderr(
-        &run,
-        &format!("canceled setup workflow generate-config ({})", setup.id),
-    );
+    run.assert_says(&format!(
+        "canceled setup workflow generate-config ({})",
+        setup.id
+    ));
     let run = circleci(&fake, &["wait", &id, "--timeout", "5s"]).run();
     run.assert_code(2);
-    assert_stderr(&run, "pipeline #100: generate-config (setup): canceled");
+    run.assert_says("pipeline #100: generate-config (setup): canceled");
     assert_eq!(fake.pipeline(FIRST_NEW).state, "setup");
     assert_eq!(fake.workflows(FIRST_NEW).len(), 1);
 }
@@ -660,8 +620,8 @@ fn on_hold_keeps_waiting_and_says_it_waits_for_an_approval() {
     ]));
     let run = circleci(&fake, &["trigger", SLUG]).run();
     run.assert_code(0);
-    assert_stderr(&run, "deploy: on_hold (waiting for an approval)");
-    assert_stderr(&run, "pipeline #100: build: success, deploy: success");
+    run.assert_says("deploy: on_hold (waiting for an approval)");
+    run.assert_says("pipeline #100: build: success, deploy: success");
 }
 
 #[test]
@@ -695,7 +655,7 @@ fn error_and_unauthorized_workflows_fail() {
         let fake = Circle::with_plan(Plan::new(&[("build", &["running", status])]));
         let run = circleci(&fake, &["trigger", SLUG]).run();
         run.assert_code(1);
-        assert_stderr(&run, &format!("build: {status}"));
+        run.assert_says(&format!("build: {status}"));
     }
 }
 
@@ -719,7 +679,7 @@ fn an_unknown_status_keeps_polling_and_is_printed_once() {
         "{}",
         run.stderr
     );
-    assert_stderr(&run, "pipeline #100: build: success");
+    run.assert_says("pipeline #100: build: success");
 }
 
 /// CircleCI's own MCP server reads a workflow's status as nullable: a `null` is a workflow
@@ -733,8 +693,8 @@ fn a_null_workflow_status_is_still_running_and_shown_as_unknown() {
     ]));
     let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
     run.assert_code(0);
-    assert_stderr(&run, "pipeline #100: build: unknown, test: running");
-    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    run.assert_says("pipeline #100: build: unknown, test: running");
+    run.assert_says("pipeline #100: build: success, test: success");
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(report["result"], "success");
 
@@ -1063,10 +1023,11 @@ fn verbose_and_dry_run_never_show_the_token() {
     )
     .run();
     run.assert_code(0);
-    assert_stderr(
-        &run,
-        &format!("POST {}{} -> 201 (", fake.server.url, trigger_path(SLUG)),
-    );
+    run.assert_says(&format!(
+        "POST {}{} -> 201 (",
+        fake.server.url,
+        trigger_path(SLUG)
+    ));
     run.assert_no_secret(&[TOKEN]);
 
     let run = circleci(
@@ -1075,14 +1036,11 @@ fn verbose_and_dry_run_never_show_the_token() {
     )
     .run();
     run.assert_code(0);
-    assert_stderr(
-        &run,
-        &format!(
-            "dry run: POST {}{} {{\"parameters\":{{\"deploy\":true}}}}",
-            fake.server.url,
-            trigger_path(SLUG)
-        ),
-    );
+    run.assert_says(&format!(
+        "dry run: POST {}{} {{\"parameters\":{{\"deploy\":true}}}}",
+        fake.server.url,
+        trigger_path(SLUG)
+    ));
     assert_eq!(run.stdout, "");
     run.assert_no_secret(&[TOKEN]);
     assert_eq!(
@@ -1190,7 +1148,7 @@ fn wait_on_a_detached_trigger() {
     assert_eq!(report["action"], "wait");
     assert_eq!(report["result"], "success");
     assert_eq!(report["status"], "success");
-    assert_stderr(&run, "pipeline #100: build: success, test: success");
+    run.assert_says("pipeline #100: build: success, test: success");
     assert_eq!(fake.server.count("POST", "/"), 1);
 }
 
@@ -1220,12 +1178,12 @@ fn cancel_cancels_only_the_workflows_still_going() {
             .collect::<Vec<_>>(),
         vec!["canceled", "canceled", "success"]
     );
-    assert_stderr(&run, &format!("canceled workflow build ({})", wf[0].id));
+    run.assert_says(&format!("canceled workflow build ({})", wf[0].id));
 
     // Nothing is left running: a second cancel sends nothing and says so.
     let run = circleci(&fake, &["cancel", &id]).run();
     run.assert_code(0);
-    assert_stderr(&run, "nothing to cancel");
+    run.assert_says("nothing to cancel");
     assert_eq!(posts(&fake).len(), 2);
 }
 
@@ -1249,7 +1207,7 @@ fn a_canceled_pipeline_waited_on_exits_2() {
     circleci(&fake, &["cancel", &id]).run().assert_code(0);
     let run = circleci(&fake, &["wait", &id]).run();
     run.assert_code(2);
-    assert_stderr(&run, "pipeline #100: build: canceled");
+    run.assert_says("pipeline #100: build: canceled");
 }
 
 // ---------------------------------------------------------------- restart-latest
@@ -1278,14 +1236,11 @@ fn restart_latest_reruns_every_workflow_of_the_newest_pipeline_on_the_branch() {
     }
     // The new attempts belong to the same pipeline.
     assert_eq!(fake.workflows(MAIN_NEWEST).len(), 4);
-    assert_stderr(&run, "rerunning workflow test");
-    assert_stderr(
-        &run,
-        &format!(
-            "rerun of test started as workflow {}",
-            fake.workflows(MAIN_NEWEST)[3].id
-        ),
-    );
+    run.assert_says("rerunning workflow test");
+    run.assert_says(&format!(
+        "rerun of test started as workflow {}",
+        fake.workflows(MAIN_NEWEST)[3].id
+    ));
 }
 
 /// CircleCI continues a pipeline only once, so a rerun of the setup workflow of a continued
@@ -1319,11 +1274,8 @@ fn restart_latest_leaves_the_setup_workflow_of_a_continued_pipeline_alone() {
             format!("POST /api/v2/workflow/{}/rerun", before[2].id),
         ]
     );
-    assert_stderr(
-        &run,
-        "leaving setup workflow generate-config alone: the pipeline was already continued, and CircleCI continues a pipeline only once; trigger a new pipeline to run its setup again",
-    );
-    assert_stderr(&run, "pipeline #100 rerun: build: success, test: success");
+    run.assert_says("leaving setup workflow generate-config alone: the pipeline was already continued, and CircleCI continues a pipeline only once; trigger a new pipeline to run its setup again");
+    run.assert_says("pipeline #100 rerun: build: success, test: success");
 }
 
 #[test]
@@ -1362,10 +1314,7 @@ fn from_failed_reruns_only_the_failed_workflows() {
         format!("POST /api/v2/workflow/{}/rerun", wf[1].id)
     );
     assert_eq!(posts[0].json(), json!({"from_failed": true}));
-    assert_stderr(
-        &run,
-        "leaving workflow build alone: it is success, not failed",
-    );
+    run.assert_says("leaving workflow build alone: it is success, not failed");
 }
 
 #[test]
@@ -1393,14 +1342,12 @@ fn restart_latest_wait_waits_on_the_new_attempts_only() {
         .run();
         run.assert_code(code);
         assert_eq!(run.stdout, format!("{}\n", pipeline_id(MAIN_NEWEST)));
-        assert_stderr(
-            &run,
-            &format!("pipeline #{MAIN_NEWEST} rerun: build: running, test: running"),
-        );
-        assert_stderr(
-            &run,
-            &format!("pipeline #{MAIN_NEWEST} rerun: build: {outcome}, test: {outcome}"),
-        );
+        run.assert_says(&format!(
+            "pipeline #{MAIN_NEWEST} rerun: build: running, test: running"
+        ));
+        run.assert_says(&format!(
+            "pipeline #{MAIN_NEWEST} rerun: build: {outcome}, test: {outcome}"
+        ));
     }
 }
 
@@ -1416,10 +1363,9 @@ fn after_a_restart_wait_on_the_pipeline_sees_the_new_attempts() {
     // The old `test` failed; its rerun succeeds, so the pipeline now succeeds.
     let run = circleci(&fake, &["wait", &id]).run();
     run.assert_code(0);
-    assert_stderr(
-        &run,
-        &format!("pipeline #{MAIN_NEWEST}: build: success, test: success"),
-    );
+    run.assert_says(&format!(
+        "pipeline #{MAIN_NEWEST}: build: success, test: success"
+    ));
 }
 
 #[test]
@@ -1644,9 +1590,9 @@ fn the_api_is_circleci_com_unless_circleci_host_says_otherwise() {
         .env("CIRCLE_TOKEN", TOKEN)
         .run();
     run.assert_code(0);
-    assert_stderr(
-        &run,
-        &format!("dry run: POST https://circleci.com{}", trigger_path(SLUG)),
-    );
+    run.assert_says(&format!(
+        "dry run: POST https://circleci.com{}",
+        trigger_path(SLUG)
+    ));
     run.assert_no_secret(&[TOKEN]);
 }

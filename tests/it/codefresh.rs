@@ -33,14 +33,6 @@ fn build_line(id: &str) -> String {
     format!("GET {}", Codefresh::build_target(id))
 }
 
-fn has(run: &Run, text: &str) {
-    assert!(
-        run.stderr.contains(text),
-        "stderr lacks {text:?}:\n{}",
-        run.stderr
-    );
-}
-
 // ---------------------------------------------------------------- run
 
 #[test]
@@ -69,13 +61,13 @@ fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
         assert_eq!(r.header("authorization"), Some(KEY));
     }
     assert_eq!(requests[0].header("content-type"), Some("application/json"));
-    has(&run, "running pipeline pipeB (branch main, trigger trig)");
-    has(
-        &run,
-        &format!("started build {id}: {}/build/{id}", fake.server.url),
-    );
+    run.assert_says("running pipeline pipeB (branch main, trigger trig)");
+    run.assert_says(&format!(
+        "started build {id}: {}/build/{id}",
+        fake.server.url
+    ));
     for status in ["pending", "running", "success"] {
-        has(&run, &format!("build {id}: {status}"));
+        run.assert_says(&format!("build {id}: {status}"));
     }
     // The link once, not with every status.
     let link = format!("{}/build/{id}", fake.server.url);
@@ -285,7 +277,7 @@ fn the_three_final_statuses_are_the_codefresh_cli_exit_codes() {
                 "result": result,
             })
         );
-        has(&run, &format!("build {id}: {final_status}"));
+        run.assert_says(&format!("build {id}: {final_status}"));
         assert_eq!(fake.server.count("POST", "/"), 1);
         // The keys come in the contract's order, for readers that care.
         assert!(
@@ -376,7 +368,7 @@ fn waiting_statuses_keep_waiting_and_an_unknown_one_is_printed_once() {
         run.stderr
     );
     for status in ["elected", "pending-approval", "delayed", "terminating"] {
-        has(&run, &format!("build {id}: {status}"));
+        run.assert_says(&format!("build {id}: {status}"));
     }
     assert_eq!(fake.server.count("GET", "/api/builds/"), 10);
 }
@@ -400,10 +392,7 @@ fn terminate_on_timeout_deletes_the_progress_job_then_exits_3() {
     .run();
     run.assert_code(3);
     let id = first();
-    has(
-        &run,
-        &format!("terminating build {id} (--terminate-on-timeout)"),
-    );
+    run.assert_says(&format!("terminating build {id} (--terminate-on-timeout)"));
     let lines = fake.server.lines();
     let n = lines.len();
     assert_eq!(lines[n - 2], build_line(&id));
@@ -439,8 +428,8 @@ fn a_failed_terminate_on_timeout_still_exits_3_and_says_so() {
     )
     .run();
     run.assert_code(3);
-    has(&run, "warning: could not terminate build");
-    has(&run, "it may still be running");
+    run.assert_says("warning: could not terminate build");
+    run.assert_says("it may still be running");
     assert!(!run.stderr.contains("cirelay: error:"), "{}", run.stderr);
     run.assert_no_secret(&[KEY]);
 }
@@ -524,13 +513,10 @@ fn dry_run_prints_the_run_request_and_sends_nothing() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["run", "proj/deploy", "-b", "main", "--dry-run"]).run();
     run.assert_code(0);
-    has(
-        &run,
-        &format!(
-            "dry run: POST {}/api/pipelines/run/proj%2Fdeploy {{\"branch\":\"main\"}}",
-            fake.server.url
-        ),
-    );
+    run.assert_says(&format!(
+        "dry run: POST {}/api/pipelines/run/proj%2Fdeploy {{\"branch\":\"main\"}}",
+        fake.server.url
+    ));
     assert!(fake.server.requests().is_empty());
     assert_eq!(run.stdout, "");
     run.assert_no_secret(&[KEY]);
@@ -541,11 +527,11 @@ fn verbose_logs_every_request_without_the_key() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["run", "pipeB", "--verbose"]).run();
     run.assert_code(0);
-    has(
-        &run,
-        &format!("POST {}/api/pipelines/run/pipeB -> 200 (", fake.server.url),
-    );
-    has(&run, "?noAccount=false -> 200 (");
+    run.assert_says(&format!(
+        "POST {}/api/pipelines/run/pipeB -> 200 (",
+        fake.server.url
+    ));
+    run.assert_says("?noAccount=false -> 200 (");
     run.assert_no_secret(&[KEY]);
 }
 
@@ -571,14 +557,11 @@ fn wait_exits_0_when_the_build_reaches_the_status() {
     let run = codefresh(&fake, &["wait", id]).run();
     run.assert_code(0);
     assert_eq!(run.stdout, "");
-    has(
-        &run,
-        &format!(
-            "waiting for build {id} to reach success: {}/build/{id}",
-            fake.server.url
-        ),
-    );
-    has(&run, &format!("build {id}: success"));
+    run.assert_says(&format!(
+        "waiting for build {id} to reach success: {}/build/{id}",
+        fake.server.url
+    ));
+    run.assert_says(&format!("build {id}: success"));
     assert_eq!(
         fake.server.lines(),
         vec![build_line(id), build_line(id), build_line(id)]
@@ -615,13 +598,10 @@ fn wait_exits_by_the_result_of_a_build_that_cannot_reach_the_status() {
         fake.add_build(id, &statuses);
         let run = codefresh(&fake, &["wait", id, "--status", want, "--output", "json"]).run();
         run.assert_code(code);
-        has(
-            &run,
-            &format!(
-                "build {id} finished with status {}, so it will not reach {want}",
-                statuses[1]
-            ),
-        );
+        run.assert_says(&format!(
+            "build {id} finished with status {}, so it will not reach {want}",
+            statuses[1]
+        ));
         let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
         assert_eq!(v["action"], "wait");
         assert_eq!(v["status"], statuses[1]);
@@ -636,7 +616,7 @@ fn wait_on_several_builds_needs_all_of_them() {
     fake.add_build(b, &["pending", "running", "running", "success"]);
     let run = codefresh(&fake, &["wait", a, b]).run();
     run.assert_code(0);
-    has(&run, &format!("{a}: success, {b}: success"));
+    run.assert_says(&format!("{a}: success, {b}: success"));
     // A build that reached the status is not asked again.
     assert_eq!(fake.server.count("GET", &format!("/api/builds/{a}")), 2);
     assert_eq!(fake.server.count("GET", &format!("/api/builds/{b}")), 4);
@@ -646,7 +626,7 @@ fn wait_on_several_builds_needs_all_of_them() {
     fake.add_build(b, &["running", "error"]);
     let run = codefresh(&fake, &["wait", a, b, "--output", "json"]).run();
     run.assert_code(1);
-    has(&run, &format!("build {b} finished with status error"));
+    run.assert_says(&format!("build {b} finished with status error"));
     let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(v["id"], format!("{a},{b}"));
     assert_eq!(v["result"], "failed");
@@ -659,7 +639,7 @@ fn wait_gives_up_at_the_timeout_with_exit_3() {
     fake.add_build(id, &["running"; 1000]);
     let run = codefresh(&fake, &["wait", id, "--timeout", "250ms"]).run();
     run.assert_code(3);
-    has(&run, "gave up waiting");
+    run.assert_says("gave up waiting");
     assert_eq!(fake.server.count("DELETE", "/"), 0);
 }
 
@@ -686,7 +666,7 @@ fn wait_t_counts_minutes_under_the_codefresh_name_only() {
     )
     .run();
     run.assert_code(3);
-    has(&run, "gave up waiting after 1.0s");
+    run.assert_says("gave up waiting after 1.0s");
 }
 
 #[test]
@@ -719,13 +699,10 @@ fn status_prints_the_status_word_and_exits_by_it() {
     let run = codefresh(&fake, &["status", NEWEST_MAIN]).run();
     run.assert_code(1);
     assert_eq!(run.stdout, "error\n");
-    has(
-        &run,
-        &format!(
-            "build {NEWEST_MAIN}: error (pipeline proj/deploy, branch main) {}/build/{NEWEST_MAIN}",
-            fake.server.url
-        ),
-    );
+    run.assert_says(&format!(
+        "build {NEWEST_MAIN}: error (pipeline proj/deploy, branch main) {}/build/{NEWEST_MAIN}",
+        fake.server.url
+    ));
     assert_eq!(fake.server.lines(), vec![build_line(NEWEST_MAIN)]);
 
     let id = "6300000000000000000000e1";
@@ -745,7 +722,7 @@ fn terminate_deletes_the_builds_progress_job() {
     fake.add_build(id, &["running"]);
     let run = codefresh(&fake, &["terminate", id]).run();
     run.assert_code(0);
-    has(&run, &format!("terminating build {id}"));
+    run.assert_says(&format!("terminating build {id}"));
     assert_eq!(
         fake.server.lines(),
         vec![build_line(id), format!("DELETE /api/progress/p-{id}")]
@@ -759,7 +736,7 @@ fn terminate_leaves_a_finished_build_alone() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["terminate", NEWEST_ANY]).run();
     run.assert_code(0);
-    has(&run, "already finished (success); nothing to terminate");
+    run.assert_says("already finished (success); nothing to terminate");
     assert_eq!(fake.server.count("DELETE", "/"), 0);
 }
 
@@ -795,10 +772,9 @@ fn restart_latest_rebuilds_the_newest_build_of_the_branch() {
         ]
     );
     assert_eq!(fake.build(&id).rebuilt_from.as_deref(), Some(NEWEST_MAIN));
-    has(
-        &run,
-        &format!("rebuilding build {NEWEST_MAIN} (error) of pipeline proj/deploy on branch main"),
-    );
+    run.assert_says(&format!(
+        "rebuilding build {NEWEST_MAIN} (error) of pipeline proj/deploy on branch main"
+    ));
     run.assert_no_secret(&[KEY]);
 }
 
@@ -826,7 +802,7 @@ fn restart_latest_wait_exits_by_the_new_builds_result() {
         )
         .run();
         run.assert_code(code);
-        has(&run, &format!("build {}: {final_status}", first()));
+        run.assert_says(&format!("build {}: {final_status}", first()));
         assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 1);
     }
 }
@@ -914,10 +890,7 @@ fn the_api_is_g_codefresh_io_unless_cf_url_says_otherwise() {
         .env("CF_API_KEY", KEY)
         .run();
     run.assert_code(0);
-    has(
-        &run,
-        "dry run: POST https://g.codefresh.io/api/pipelines/run/pipeB",
-    );
+    run.assert_says("dry run: POST https://g.codefresh.io/api/pipelines/run/pipeB");
     run.assert_no_secret(&[KEY]);
 }
 
@@ -954,7 +927,7 @@ fn a_status_word_with_escapes_cannot_rewrite_the_log() {
     run.assert_code(0);
     assert_printable(&run);
     assert_eq!(run.stdout, "running[   9.9s] build 6200: success\n");
-    has(&run, "(pipeline ared)");
+    run.assert_says("(pipeline ared)");
 }
 
 #[test]
@@ -1060,8 +1033,8 @@ fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
         .run();
     run.assert_code(0);
     assert_eq!(run.stdout, format!("{}\n", first()));
-    has(&run, "could not export the build id");
-    has(&run, "it is not a regular file");
+    run.assert_says("could not export the build id");
+    run.assert_says("it is not a regular file");
 }
 
 #[test]
@@ -1076,7 +1049,7 @@ fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
         .run();
     run.assert_code(0);
     assert!(!elsewhere.exists(), "the symlink was followed");
-    has(&run, "it is a symlink to nothing");
+    run.assert_says("it is a symlink to nothing");
     // A symlink to a file that exists is followed, as CI systems set them up.
     std::fs::write(&elsewhere, "").unwrap();
     codefresh(&fake, &["run", "pipeB", "-d"])
@@ -1129,10 +1102,7 @@ fn plain_http_may_be_allowed_for_a_trusted_network() {
         .env("CIRELAY_ALLOW_HTTP", "1")
         .run();
     run.assert_code(0);
-    has(
-        &run,
-        "dry run: POST http://codefresh.internal/api/pipelines/run/pipeB",
-    );
+    run.assert_says("dry run: POST http://codefresh.internal/api/pipelines/run/pipeB");
     let run = called_as("codefresh", &["run", "pipeB", "--dry-run"])
         .env("CF_API_KEY", KEY)
         .env("CF_URL", "http://codefresh.internal")

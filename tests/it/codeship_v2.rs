@@ -9,7 +9,7 @@ use crate::fakes::codeship_v2::{
     PRO_HOTFIX, PRO_MASTER, PRO_MASTER_SHA, PRO_RELEASE, TWO_FACTOR_USER, USER,
 };
 use crate::fakes::Fake;
-use crate::support::{called_as, cirelay, read, Cli, Reply, Run, TempDir};
+use crate::support::{called_as, cirelay, read, Cli, Reply, TempDir};
 use serde_json::json;
 
 /// `cirelay codeship ARGS… --interval 20ms` with the fake's environment (Pro project).
@@ -31,15 +31,6 @@ fn codeship_without(fake: &CodeshipV2, missing: &str, args: &[&str]) -> Cli {
         }
     }
     cli
-}
-
-/// Asserts no password, Basic credential or token the fake handed out was printed.
-fn assert_no_secrets(run: &Run, fake: &CodeshipV2) {
-    let basic = CodeshipV2::basic();
-    let tokens = fake.tokens();
-    let mut secrets = vec![PASSWORD, basic.as_str()];
-    secrets.extend(tokens.iter().map(String::as_str));
-    run.assert_no_secret(&secrets);
 }
 
 fn list(project: &str, page: usize) -> String {
@@ -120,7 +111,7 @@ fn restart_latest_on_pro_restarts_the_newest_build_and_prints_the_new_one() {
         "{}",
         run.stderr
     );
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -179,7 +170,7 @@ fn restart_latest_wait_exits_by_the_new_builds_result() {
                 .count("GET", &format!("{}/builds/{new}", CodeshipV2::prefix(PRO))),
             2
         );
-        assert_no_secrets(&run, &fake);
+        run.assert_no_secret(&fake.secrets());
     }
 }
 
@@ -316,7 +307,7 @@ fn the_codeship_restart_build_name_works_with_only_the_build_restart_variables()
         ),
         1
     );
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -414,7 +405,7 @@ fn trigger_sends_a_heads_ref_prints_the_new_build_and_waits_for_it() {
     assert_eq!(trigger.header("content-type"), Some("application/json"));
     assert!(fake.state.lock().unwrap().ignored_triggers.is_empty());
     assert!(run.stderr.contains(&format!("build {new}: success")));
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -705,7 +696,7 @@ fn an_expiring_token_is_renewed_before_it_lapses() {
         "{}",
         run.stderr
     );
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -739,7 +730,7 @@ fn a_token_refused_mid_run_is_renewed_once_and_the_request_resent() {
     // A refused restart did nothing: exactly one new build.
     assert_eq!(fake.created().len(), 1);
     assert!(run.stderr.contains("signing in again"), "{}", run.stderr);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -750,7 +741,7 @@ fn a_fresh_token_refused_too_is_exit_5() {
     let run = codeship(&fake, &["restart-latest"]).run();
     run.assert_fails(5, &["Codeship refused a fresh access token"]);
     assert_eq!(fake.server.lines(), vec![AUTH.to_string(), list(PRO, 1)]);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 
     // Refused mid-run, then again with the renewed token: one renewal only.
     let fake = CodeshipV2::start("success");
@@ -773,7 +764,7 @@ fn a_fresh_token_refused_too_is_exit_5() {
         ]
     );
     assert!(fake.created().is_empty());
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -917,7 +908,7 @@ fn codeships_request_window_is_survived_without_starting_two_builds() {
     let limited = fake.state.lock().unwrap().answered_rate_limited;
     assert!(limited >= 1, "the window should have been hit");
     assert_eq!(fake.created().len(), 1);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -949,7 +940,7 @@ fn a_server_that_never_answers_trips_the_request_timeout() {
         .run();
     run.assert_fails(6, &["no answer within --request-timeout"]);
     assert!(started.elapsed() < Duration::from_secs(4));
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -964,7 +955,7 @@ fn verbose_logs_each_request_without_secrets() {
         run.stderr
     );
     assert!(run.stderr.contains("/restart -> 202"), "{}", run.stderr);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 // ---------------------------------------------------------------- configuration errors
@@ -1144,5 +1135,5 @@ fn a_token_that_expires_during_a_rate_limit_pause_is_renewed_before_the_retry() 
         ]
     );
     assert_eq!(fake.state.lock().unwrap().answered_401, 0);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }

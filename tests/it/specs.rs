@@ -11,7 +11,7 @@ mod circleci {
     use std::collections::BTreeSet;
 
     use crate::fakes::circleci::{
-        pipeline_id, Circle, APP_SLUG, BUSY, DEFINITION, MAIN_NEWEST, SLUG,
+        pipeline_id, Circle, APP_SLUG, BUSY, DEFINITION, MAIN_NEWEST, SLUG, TYPED_PARAMETERS,
     };
     use crate::fakes::Fake;
     use crate::openapi::{openapi_to_json_schema, validator, Spec};
@@ -55,20 +55,7 @@ mod circleci {
             vec!["wait", &newest],
             vec!["cancel", &busy],
             // POST /project/SLUG/pipeline: branch, tag, nothing; every parameter type.
-            vec![
-                "trigger",
-                SLUG,
-                "--branch",
-                "main",
-                "--param",
-                "deploy=true",
-                "--param",
-                "replicas=3",
-                "--param",
-                "env=prod",
-                "--param-string",
-                "image_tag=42",
-            ],
+            [&["trigger", SLUG, "--branch", "main"][..], TYPED_PARAMETERS].concat(),
             vec!["trigger", SLUG, "--tag", "v1.2.3", "--detach"],
             vec!["trigger", SLUG, "--detach"],
             // POST /project/VCS/ORG/REPO/pipeline/run, with and without a definition and a ref.

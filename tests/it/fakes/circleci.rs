@@ -40,6 +40,17 @@ pub const DEV_NEWEST: u64 = 42;
 pub const ERRORED: u64 = 43;
 /// On `busy`: `build` still running, `approve` on hold, `test` succeeded.
 pub const BUSY: u64 = 44;
+/// One parameter of each type the project declares, as a trigger line gives them.
+pub const TYPED_PARAMETERS: &[&str] = &[
+    "--param",
+    "deploy=true",
+    "--param",
+    "replicas=3",
+    "--param",
+    "env=prod",
+    "--param-string",
+    "image_tag=42",
+];
 /// The number the first triggered pipeline gets.
 pub const FIRST_NEW: u64 = 100;
 
@@ -731,13 +742,7 @@ fn workflow_json(w: &WorkflowRec, p: &PipelineRec) -> Value {
 impl Fake for Circle {
     /// `build` succeeds and `test` ends the given way, in a new pipeline and in a rerun.
     fn whose_builds_end(ending: Ending) -> Self {
-        let last = match ending {
-            Ending::Succeeds => "success",
-            Ending::Fails => "failed",
-            Ending::IsStopped => "canceled",
-            // Not a final status: the workflow stays in it.
-            Ending::NeverEnds => "running",
-        };
+        let last = ending.in_words(["success", "failed", "canceled", "running"]);
         let fake = Circle::with_plan(Plan::new(&[
             ("build", &["running", "success"]),
             ("test", &["running", "running", last]),

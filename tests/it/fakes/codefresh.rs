@@ -393,13 +393,7 @@ fn terminate(state: &mut State, progress: &str) -> Reply {
 
 impl Fake for Codefresh {
     fn whose_builds_end(ending: Ending) -> Self {
-        Codefresh::start(match ending {
-            Ending::Succeeds => "success",
-            Ending::Fails => "error",
-            Ending::IsStopped => "terminated",
-            // Not a final status: the build stays in it.
-            Ending::NeverEnds => "running",
-        })
+        Codefresh::start(ending.in_words(["success", "error", "terminated", "running"]))
     }
 
     fn server(&self) -> &FakeServer {

@@ -150,13 +150,7 @@ fn build_json(b: &Build) -> Value {
 
 impl Fake for CodeshipV1 {
     fn whose_builds_end(ending: Ending) -> Self {
-        CodeshipV1::start(match ending {
-            Ending::Succeeds => "success",
-            Ending::Fails => "error",
-            Ending::IsStopped => "stopped",
-            // Not a final status: the build stays in it.
-            Ending::NeverEnds => "testing",
-        })
+        CodeshipV1::start(ending.in_words(["success", "error", "stopped", "testing"]))
     }
 
     fn server(&self) -> &FakeServer {

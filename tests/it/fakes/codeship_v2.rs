@@ -663,13 +663,7 @@ fn base64_decode(text: &str) -> Option<String> {
 
 impl Fake for CodeshipV2 {
     fn whose_builds_end(ending: Ending) -> Self {
-        CodeshipV2::start(match ending {
-            Ending::Succeeds => "success",
-            Ending::Fails => "failed",
-            Ending::IsStopped => "stopped",
-            // Not a final status: the build stays in it.
-            Ending::NeverEnds => "testing",
-        })
+        CodeshipV2::start(ending.in_words(["success", "failed", "stopped", "testing"]))
     }
 
     fn server(&self) -> &FakeServer {

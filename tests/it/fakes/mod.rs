@@ -38,6 +38,17 @@ impl Ending {
         }
     }
 
+    /// The vendor's status word for it, from `[success, failure, stopped, running]`: the
+    /// status a build ends with, or (never ending) stays in.
+    pub fn in_words(self, [success, failure, stopped, running]: [&'static str; 4]) -> &'static str {
+        match self {
+            Ending::Succeeds => success,
+            Ending::Fails => failure,
+            Ending::IsStopped => stopped,
+            Ending::NeverEnds => running,
+        }
+    }
+
     /// The `result` of the JSON report of such a wait.
     pub fn result(self) -> &'static str {
         match self {
