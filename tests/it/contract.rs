@@ -8,10 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::fakes::circleci::Circle;
-use crate::fakes::codefresh::Codefresh;
-use crate::fakes::codeship_v1::CodeshipV1;
-use crate::fakes::codeship_v2::CodeshipV2;
 use crate::fakes::{Ending, Fake, Request, Started};
 use crate::support::{cirelay, is_error_line, read, Cli, Recorded, Reply, Run, TempDir};
 
@@ -437,8 +433,6 @@ macro_rules! contract {
     ($($provider:ident: $fake:ty,)*) => {
         $(
             mod $provider {
-                use super::*;
-
                 contract!(@cases $fake:
                     a_read_answered_5xx_is_retried_with_the_same_requests,
                     a_rate_limit_is_waited_out_even_on_the_start,
@@ -475,8 +469,8 @@ macro_rules! contract {
 }
 
 contract! {
-    codeship_v1: CodeshipV1,
-    codeship_v2: CodeshipV2,
-    codefresh: Codefresh,
-    circleci: Circle,
+    codeship_v1: crate::fakes::codeship_v1::CodeshipV1,
+    codeship_v2: crate::fakes::codeship_v2::CodeshipV2,
+    codefresh: crate::fakes::codefresh::Codefresh,
+    circleci: crate::fakes::circleci::Circle,
 }
