@@ -18,7 +18,8 @@ use crate::Ctx;
 pub const ACCEPT: &str = "application/vnd.github+json";
 pub const API_VERSION: &str = "2022-11-28";
 /// GitHub asks for at least a minute after a secondary rate limit that names no pause,
-/// longer each time it comes again.
+/// longer each time it comes again. GitHub says so in the answer; a 429 that does not (a
+/// proxy's) is backed off as usual.
 const SECONDARY_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 /// GitHub's largest page.
 pub const PER_PAGE: usize = 100;
@@ -230,7 +231,7 @@ impl Api {
         req.header("Authorization", format!("Bearer {}", self.token))
             .header("Accept", ACCEPT)
             .header("X-GitHub-Api-Version", API_VERSION)
-            .rate_limit_floor(SECONDARY_LIMIT_PAUSE)
+            .rate_limit_floor(SECONDARY_LIMIT_PAUSE, "secondary rate limit")
     }
 
     fn get(&self, path: &str) -> Request {
@@ -402,7 +403,19 @@ impl Api {
             ));
         let resp = ctx.http.send(&req)?;
         let id = run.to_string();
-        self.check(&resp, About::Build(&id), Access::Write)
+        self.check(&resp, About::Build(&id), Access::Write)?;
+        // GitHub answers `{}` (or nothing): anything else accepted on its behalf (a proxy's
+        // page) cannot show that GitHub took the rerun.
+        match resp.body.trim() {
+            "" => Ok(()),
+            body => match serde_json::from_str::<Value>(body) {
+                Ok(Value::Object(_)) => Ok(()),
+                _ => Err(resp.unusable(&format!(
+                    "with an answer that is not GitHub's ({})",
+                    resp.snippet()
+                ))),
+            },
+        }
     }
 
     /// `POST …/runs/ID/cancel`: harmless to repeat, so retried like a read.

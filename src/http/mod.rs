@@ -85,10 +85,11 @@ pub struct Request {
     /// any of this request's headers — the signed URL carries its own permission, and the
     /// token must never reach another host.
     follows_one_redirect: bool,
-    /// The shortest pause after a rate-limit answer that names no pause of its own, growing
-    /// ×2 with each one: GitHub asks for at least a minute after a secondary rate limit
-    /// without `Retry-After`, where the usual backoff would ask again within seconds.
-    rate_limit_floor: Option<Duration>,
+    /// The shortest pause after a rate-limit answer that names no pause of its own but says
+    /// these words, growing ×2 with each one: GitHub asks for at least a minute after a
+    /// "secondary rate limit" without `Retry-After`, where the usual backoff would ask again
+    /// within seconds.
+    rate_limit_floor: Option<(Duration, &'static str)>,
 }
 
 impl Request {
@@ -121,10 +122,11 @@ impl Request {
         }
     }
 
-    /// See `rate_limit_floor`: a rate-limit answer without `Retry-After` or a reset time is
-    /// waited out for at least `floor`, doubling each time it comes again.
-    pub fn rate_limit_floor(mut self, floor: Duration) -> Self {
-        self.rate_limit_floor = Some(floor);
+    /// A rate-limit answer without `Retry-After` or a reset time whose body says `says`
+    /// (case-insensitive) is waited out for at least `floor`, doubling each time it comes
+    /// again (at most 5 minutes a pause, and never past `--timeout`).
+    pub fn rate_limit_floor(mut self, floor: Duration, says: &'static str) -> Self {
+        self.rate_limit_floor = Some((floor, says));
         self
     }
 
@@ -480,13 +482,9 @@ impl Http {
                         ));
                     }
                     if is_rate_limited(&resp) {
-                        let pause =
-                            rate_limit_pause(&resp).unwrap_or_else(|| match req.rate_limit_floor {
-                                Some(floor) => floor
-                                    .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-                                    .min(MAX_RATE_LIMIT_PAUSE),
-                                None => backoff(attempt),
-                            });
+                        let pause = rate_limit_pause(&resp)
+                            .or_else(|| floor_pause(&req, &resp, attempt))
+                            .unwrap_or_else(|| backoff(attempt));
                         crate::pace::note(pause);
                         let gave_up = || {
                             format!(
@@ -869,6 +867,17 @@ fn parse_retry_after(v: &str, now_unix: u64) -> Option<Duration> {
     Some(Duration::from_secs(at.saturating_sub(now_unix)))
 }
 
+/// The pause a request's floor asks for after a rate-limit answer that names none: the floor,
+/// doubled for each attempt after the first, when the answer says the floor's words.
+fn floor_pause(req: &Request, resp: &Response, attempt: u32) -> Option<Duration> {
+    let (floor, says) = req.rate_limit_floor?;
+    resp.body.to_ascii_lowercase().contains(says).then(|| {
+        floor
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(MAX_RATE_LIMIT_PAUSE)
+    })
+}
+
 /// Exponential backoff with jitter: 0.5s, 1s, 2s, … up to 30s, each scaled by 50–100%.
 fn backoff(attempt: u32) -> Duration {
     let full = FIRST_BACKOFF
@@ -989,6 +998,22 @@ mod tests {
             &[],
             "{\"message\":\"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.\"}"
         )));
+        let secondary = response(403, &[], "You have exceeded a SECONDARY RATE LIMIT.");
+        let floored =
+            Request::get("x").rate_limit_floor(Duration::from_secs(60), "secondary rate limit");
+        let pauses: Vec<Option<Duration>> = (1..=5)
+            .map(|a| floor_pause(&floored, &secondary, a))
+            .collect();
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            pauses,
+            [secs(60), secs(120), secs(240), secs(300), secs(300)]
+        );
+        assert_eq!(
+            floor_pause(&floored, &response(429, &[], "slow down"), 1),
+            None
+        );
+        assert_eq!(floor_pause(&Request::get("x"), &secondary, 1), None);
         let r = response(429, &[("Retry-After", "3")], "");
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(3)));
         let r = response(429, &[("RateLimit-Reset", "9")], "");

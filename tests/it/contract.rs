@@ -473,4 +473,5 @@ contract! {
     codeship_v2: crate::fakes::codeship_v2::CodeshipV2,
     codefresh: crate::fakes::codefresh::Codefresh,
     circleci: crate::fakes::circleci::Circle,
+    github: crate::fakes::github::GitHub,
 }

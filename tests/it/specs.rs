@@ -336,3 +336,190 @@ mod codefresh {
         assert!(std::panic::catch_unwind(|| spec.check(&no_auth)).is_err());
     }
 }
+
+/// GitHub Actions (`tests/specs/github-actions.openapi.json`, a trimmed copy of GitHub's
+/// official description for API version 2022-11-28).
+mod github {
+    use std::collections::BTreeSet;
+
+    use crate::fakes::github::{GitHub, BUSY, CI, CI_MAIN_NEWEST, DEPLOY, REPO};
+    use crate::fakes::{Ending, Fake};
+    use crate::openapi::Spec;
+    use crate::support::cirelay;
+    use serde_json::json;
+
+    fn spec() -> Spec {
+        let mut spec = Spec::load("github-actions.openapi.json", "", &[], "bearer");
+        let doc = &mut spec.doc;
+        // GitHub's description says in prose, not as a scheme, how a request authenticates.
+        doc["components"]["securitySchemes"]["bearer"] =
+            json!({"type": "apiKey", "in": "header", "name": "Authorization"});
+        // The trimmed copy leaves out the repository's run list (`GET …/actions/runs`, for
+        // `github builds` without --workflow); GitHub's description gives it the parameters
+        // of one workflow's run list, less `workflow_id`.
+        let mut all_runs = doc["paths"]
+            ["/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs"]["get"]
+            .clone();
+        all_runs["operationId"] = json!("actions/list-workflow-runs-for-repo");
+        let parameters = all_runs["parameters"].as_array_mut().unwrap();
+        parameters.retain(|p| p["$ref"] != "#/components/parameters/workflow-id");
+        doc["paths"]["/repos/{owner}/{repo}/actions/runs"] = json!({ "get": all_runs });
+        spec
+    }
+
+    fn run(fake: &GitHub, args: &[&str]) -> i32 {
+        let mut all = vec!["github"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--interval", "10ms"]);
+        cirelay(&all)
+            .env_all(fake.env())
+            .run()
+            .assert_code_in(&[0, 1, 2, 5])
+    }
+
+    #[test]
+    fn every_request_the_tool_sends_matches_the_official_spec() {
+        let spec = spec();
+        let fails = GitHub::whose_builds_end(Ending::Fails);
+        let busy = format!("{REPO}/{BUSY}");
+        let newest = format!("{REPO}/{CI_MAIN_NEWEST}");
+        for args in [
+            // A failed run: its jobs, then the failed job's log.
+            &[
+                "trigger",
+                REPO,
+                DEPLOY,
+                "--ref",
+                "main",
+                "--input",
+                "environment=prod",
+                "--input",
+                "dry_run=false",
+            ][..],
+            &["trigger", REPO, DEPLOY, "--detach"],
+            &["status", &newest],
+            &["logs", &newest],
+            &["cancel", &busy],
+            &["cancel", &newest],
+            &[
+                "restart-latest",
+                REPO,
+                CI,
+                "--branch",
+                "main",
+                "--failed-only",
+                "--wait",
+                "--logs",
+                "follow",
+            ],
+            &["restart-latest", REPO, CI, "--wait"],
+            &[
+                "builds",
+                REPO,
+                "--workflow",
+                CI,
+                "--branch",
+                "main",
+                "--status",
+                "failure",
+                "--limit",
+                "5",
+            ],
+            &["builds", REPO, "--status", "in_progress"],
+        ] {
+            run(&fails, args);
+        }
+        // A server without run details: the dispatch again without the field, then the run
+        // list that finds its run.
+        let older = GitHub::whose_builds_end(Ending::Succeeds);
+        older.state.lock().unwrap().refuse_run_details = Some(400);
+        run(
+            &older,
+            &["trigger", REPO, DEPLOY, "--ref", "main", "--detach"],
+        );
+
+        let mut covered = BTreeSet::new();
+        let mut bodies = 0;
+        for req in fails
+            .server
+            .requests()
+            .iter()
+            .chain(&older.server.requests())
+        {
+            covered.insert(spec.check(req));
+            bodies += usize::from(!req.body.is_empty());
+        }
+        // Every kind of request the tool makes was exercised and checked; a new kind of
+        // request must be added here on purpose.
+        let expected: BTreeSet<String> = [
+            "repos/get",
+            "actions/create-workflow-dispatch",
+            "actions/get-workflow-run",
+            "actions/list-workflow-runs",
+            "actions/list-workflow-runs-for-repo",
+            "actions/list-jobs-for-workflow-run",
+            "actions/download-job-logs-for-workflow-run",
+            "actions/cancel-workflow-run",
+            "actions/re-run-workflow",
+            "actions/re-run-workflow-failed-jobs",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(covered, expected);
+        // 2 + 2 dispatches, 2 reruns.
+        assert_eq!(bodies, 6, "{:#?}", fails.server.lines());
+    }
+
+    /// The check above can fail: bodies GitHub would refuse do not validate.
+    #[test]
+    fn the_schemas_reject_what_github_refuses() {
+        let spec = spec();
+        let dispatch = spec.request_schema(
+            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+            "post",
+        );
+        assert!(
+            dispatch.is_valid(&json!({"ref": "main", "inputs": {}, "return_run_details": true}))
+        );
+        let too_many: serde_json::Map<String, serde_json::Value> =
+            (0..26).map(|n| (format!("k{n}"), json!("v"))).collect();
+        for bad in [
+            json!({"inputs": {}}),
+            json!({"ref": 7}),
+            json!({"ref": "main", "inputs": too_many}),
+            json!({"ref": "main", "return_run_details": "yes"}),
+        ] {
+            assert!(!dispatch.is_valid(&bad), "{bad}");
+        }
+        let rerun =
+            spec.request_schema("/repos/{owner}/{repo}/actions/runs/{run_id}/rerun", "post");
+        assert!(rerun.is_valid(&json!({})));
+        assert!(!rerun.is_valid(&json!({"enable_debug_logging": "yes"})));
+    }
+
+    #[test]
+    fn requests_are_matched_to_the_right_operation() {
+        let spec = spec();
+        let id = |m: &str, p: &str| spec.operation(m, p).id;
+        assert_eq!(
+            id("GET", "/repos/acme/deploy/actions/runs/1"),
+            "actions/get-workflow-run"
+        );
+        assert_eq!(
+            id("GET", "/repos/acme/deploy/actions/runs"),
+            "actions/list-workflow-runs-for-repo"
+        );
+        assert_eq!(
+            id(
+                "POST",
+                "/repos/acme/deploy/actions/runs/1/rerun-failed-jobs"
+            ),
+            "actions/re-run-workflow-failed-jobs"
+        );
+        let unknown = std::panic::catch_unwind(|| {
+            spec.operation("POST", "/repos/acme/deploy/actions/runs/1/force-cancel")
+        });
+        assert!(unknown.is_err());
+    }
+}
