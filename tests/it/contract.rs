@@ -419,6 +419,25 @@ pub fn verbose_logs_every_request_and_no_secret<F: Fake>() {
     }
 }
 
+// ---------------------------------------------------------------- build references
+
+/// A started build read again by `PROVIDER:ID`, without the provider word: what a later
+/// step does with `$CIRELAY_BUILD_ID` of any provider.
+pub fn a_build_is_named_by_provider_and_id<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Succeeds);
+    run(&fake, cli(&fake, fake.start_line())).assert_code(0);
+    let reference = format!("{}:{}", fake.provider(), fake.started().id);
+    let run = run(&fake, cli(&fake, &["status", &reference]));
+    if fake.stop_request().is_none() {
+        // Codeship API v1 cannot read one build.
+        run.assert_fails(4, &["needs Codeship API v2"]);
+        return;
+    }
+    run.assert_code(0);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    run.assert_says(&format!("[{reference}]"));
+}
+
 // ---------------------------------------------------------------- a cancelled step
 
 /// The calling job is cancelled while cirelay waits (SIGTERM, as CI systems and Docker stop
@@ -482,6 +501,7 @@ macro_rules! contract {
                     the_started_build_is_exported_for_the_next_steps,
                     verbose_logs_every_request_and_no_secret,
                     a_cancelled_step_cancels_its_build_only_when_asked,
+                    a_build_is_named_by_provider_and_id,
                 );
             }
         )*
