@@ -165,7 +165,14 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             let mut args = take_flags(&mut p, command.flags)?;
             let mut positionals: Vec<String> = first_ref.into_iter().collect();
             let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
-            positionals.extend(take_positionals(p, command.name, command.args, &known)?);
+            // The first argument was taken already, as the command word is elsewhere.
+            let rest: &[args::Arg] = match (positionals.is_empty(), command.args) {
+                (true, spec) => spec,
+                (false, [only]) if only.many => &[args::Arg::optional_many(only.name)],
+                (false, [_, rest @ ..]) => rest,
+                (false, []) => &[],
+            };
+            positionals.extend(take_positionals(p, command.name, rest, &known)?);
             if positionals.is_empty() {
                 return Err(Error::usage(format!(
                     "`cirelay {}` needs {} (see `cirelay help {}`)",
