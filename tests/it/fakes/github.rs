@@ -784,6 +784,14 @@ impl Fake for GitHub {
         ("GITHUB_RUN_ID", CI_MAIN_NEWEST.to_string())
     }
 
+    fn provider(&self) -> &'static str {
+        "github"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        Some(Request::new("POST", format!("/repos/{REPO}/actions/runs/{FIRST_NEW}/cancel")))
+    }
+
     fn rate_limit_answers(&self) -> Vec<Reply> {
         vec![
             // Secondary limits.
