@@ -169,12 +169,11 @@ pub fn trigger<'a>(ctx: &Ctx, api: &'a Api, d: &Dispatch) -> Result<Tracked<'a, 
     ));
     let about = About::Definition(&d.repo, &d.workflow);
     let sent = Instant::now();
-    let resp = api.dispatch(
-        ctx,
-        &d.repo,
-        &d.workflow,
-        &api::dispatch_body(&git_ref, &d.inputs, true),
-    )?;
+    let dispatch = |run_details| {
+        let body = api::dispatch_body(&git_ref, &d.inputs, run_details);
+        api.dispatch(ctx, &d.repo, &d.workflow, &body)
+    };
+    let resp = dispatch(true)?;
     let id = if api::refuses_run_details(&resp) {
         output::event(format!(
             "the API does not take return_run_details ({}): nothing was started; dispatching once more without it",
@@ -182,12 +181,7 @@ pub fn trigger<'a>(ctx: &Ctx, api: &'a Api, d: &Dispatch) -> Result<Tracked<'a, 
         ));
         // The refusal came before the second dispatch left: its run is created after it.
         let since = server_time(&resp).unwrap_or_else(crate::time::now_unix);
-        let again = api.dispatch(
-            ctx,
-            &d.repo,
-            &d.workflow,
-            &api::dispatch_body(&git_ref, &d.inputs, false),
-        )?;
+        let again = dispatch(false)?;
         api.check(&again, about, api::Access::Write)?;
         match api::dispatched_run(&again)? {
             Some(id) => id,

@@ -789,7 +789,10 @@ impl Fake for GitHub {
     }
 
     fn stop_request(&self) -> Option<Request> {
-        Some(Request::new("POST", format!("/repos/{REPO}/actions/runs/{FIRST_NEW}/cancel")))
+        Some(Request::new(
+            "POST",
+            format!("/repos/{REPO}/actions/runs/{FIRST_NEW}/cancel"),
+        ))
     }
 
     fn rate_limit_answers(&self) -> Vec<Reply> {
