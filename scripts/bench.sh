@@ -115,7 +115,8 @@ elif cmd == "dispatch-then-poll":
         sent += 1
         new = [r for r in runs["workflow_runs"] if r["created_at"] >= since]
         if new:
-            print(f"{(time.monotonic() - began) * 1000:.2f} {sent} {new[0]["id"]}")
+            found = new[0]["id"]
+            print(f"{(time.monotonic() - began) * 1000:.2f} {sent} {found}")
             break
 '
 pyrun() { python3 -c "$py" "$@"; }
