@@ -997,3 +997,67 @@ fn verbose_never_prints_the_log_signature() {
         fake.server.url
     ));
 }
+
+#[test]
+fn github_enterprise_server_under_api_v3_with_links_on_its_web_host() {
+    let fake = GitHub::start(Ending::Succeeds);
+    let api = format!("{}/api/v3", fake.server.url);
+    let cli = |args: &[&str]| {
+        let mut all = vec!["github"];
+        all.extend_from_slice(args);
+        cirelay(&all)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_API_URL", &api)
+    };
+    let started = ran(
+        &fake,
+        cli(&["trigger", REPO, DEPLOY, "--ref", "main", "--detach"]),
+    );
+    started.assert_code(0);
+    // Without GITHUB_SERVER_URL, links point at the web host of HOST/api/v3: HOST.
+    let web = format!("{}/{REPO}/actions/runs/{FIRST_NEW}", fake.server.url);
+    started.assert_says(&format!("started run {FIRST_NEW}: {web}"));
+    assert_eq!(lines(&fake), [format!("POST /api/v3{DISPATCHES}")]);
+    // Its web and API addresses both name the run.
+    for reference in [
+        web.clone(),
+        format!("{api}/repos/{REPO}/actions/runs/{FIRST_NEW}"),
+    ] {
+        let run = ran(&fake, cli(&["status", &reference]));
+        run.assert_code(0);
+        assert_eq!(
+            fake.server.requests().last().unwrap().path(),
+            format!("/api/v3{}", runs_path(FIRST_NEW))
+        );
+    }
+}
+
+#[test]
+fn logs_prints_every_job_or_the_failed_ones() {
+    let fake = GitHub::start(Ending::Succeeds);
+    let newest = format!("{REPO}/{CI_MAIN_NEWEST}");
+    let all = ran(&fake, github(&fake, &["logs", &newest]));
+    all.assert_code(1);
+    all.assert_says("── log of build (success)");
+    all.assert_says("── log of test (ubuntu-latest) (failure)");
+    all.assert_says("  test line 1\n");
+    let failed = ran(
+        &fake,
+        github(&fake, &["logs", &newest, "--failed", "--log-lines", "3"]),
+    );
+    failed.assert_code(1);
+    assert!(
+        !failed.stderr.contains("── log of build"),
+        "{}",
+        failed.stderr
+    );
+    failed.assert_says("  … (261 earlier lines)\n  test line 260\n");
+    // A run that did not fail has no failed job to show.
+    let none = ran(
+        &fake,
+        github(&fake, &["logs", &format!("{REPO}/{CI_DEV}"), "--failed"]),
+    );
+    none.assert_code(0);
+    none.assert_says("no job of run 6000000002 failed with a log to show (build success, test (ubuntu-latest) success)");
+    assert_eq!(fake.log_host_authorizations(), Vec::<String>::new());
+}

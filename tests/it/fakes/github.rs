@@ -9,7 +9,8 @@
 //! finished. It refuses what GitHub refuses: a bad or read-only token, a private repository
 //! the token cannot see (404), a workflow without `workflow_dispatch`, an unknown ref, an
 //! input the workflow does not declare or one that is not a string. Both rate limits are
-//! injected by the tests. Times are this machine's clock, and answers carry `Date`, as
+//! injected by the tests. It answers under `/api/v3` too, as GitHub Enterprise Server does.
+//! Times are this machine's clock, and answers carry `Date`, as
 //! cirelay compares run times with the server's clock.
 
 use std::collections::VecDeque;
@@ -491,7 +492,9 @@ fn answer(state: &mut State, req: &Recorded, log_url: &str) -> Reply {
         }
         _ => return message(401, "Bad credentials"),
     }
-    let path = req.path().to_string();
+    // GitHub Enterprise Server serves the same API under /api/v3.
+    let path = req.path();
+    let path = path.strip_prefix("/api/v3").unwrap_or(path).to_string();
     let Some(rest) = path.strip_prefix("/repos/") else {
         return message(404, "Not Found");
     };
