@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codefresh;
 pub mod codeship;
 pub mod error;
+pub mod gitlab;
 pub mod http;
 pub mod lifecycle;
 pub mod listing;
@@ -47,6 +48,12 @@ pub mod fuzzing {
 
     pub fn circleci_answer(body: &str) {
         crate::circleci::read_answers(body);
+    }
+
+    /// A GitLab answer, and the same text as a job trace split into printed lines.
+    pub fn gitlab_answer(body: &str) {
+        crate::gitlab::read_answers(body);
+        crate::gitlab::read_trace(body.as_bytes());
     }
 
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.

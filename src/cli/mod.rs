@@ -20,8 +20,8 @@ use args::{pico_error, take_flags, take_positionals, Args};
 use flags::{DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
 use values::{duration_from_env, parse_output, positive};
 pub use values::{
-    env_first, env_flag, parse_duration, parse_duration_with_unit, parse_key_value, parse_var_file,
-    read_var_file, typed_parameter,
+    env_first, env_flag, last_wins, parse_duration, parse_duration_with_unit, parse_key_value,
+    parse_var_file, read_var_file, typed_parameter,
 };
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
