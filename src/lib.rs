@@ -7,6 +7,7 @@
 //! (printing, CI exports) → `http` (the one HTTP layer) → `secrets`, `sanitize`, `url`,
 //! `time`, `pace`, `error`.
 
+pub mod abort;
 pub mod build;
 pub mod circleci;
 pub mod cli;
@@ -21,8 +22,10 @@ pub mod logs;
 pub mod output;
 pub mod pace;
 pub mod provider;
+pub mod remote;
 pub mod sanitize;
 pub mod secrets;
+pub mod several;
 pub mod time;
 pub mod url;
 pub mod wait;
@@ -91,6 +94,8 @@ pub struct Ctx {
     pub http: Http,
     pub wait: WaitConfig,
     pub out: Output,
+    /// `--cancel-on-abort`: a signal while waiting cancels the builds this process started.
+    pub cancel_on_abort: bool,
 }
 
 impl Ctx {
@@ -109,6 +114,7 @@ impl Ctx {
                 interval: globals.interval,
             },
             out: Output::new(globals.output),
+            cancel_on_abort: globals.cancel_on_abort,
         })
     }
 }
@@ -116,7 +122,7 @@ impl Ctx {
 /// Runs one parsed command; JSON mode prints its report at the end.
 pub fn execute(globals: &Globals, invocation: Invocation) -> Result<Report> {
     let ctx = Ctx::new(globals)?;
-    let ran = (invocation.provider.run)(&ctx, invocation.command, &invocation.args);
+    let ran = (invocation.run)(&ctx, invocation.command, &invocation.args);
     match &ran {
         Ok(report) => ctx.out.finish(report),
         Err(_) => ctx.out.finish_after_error(),

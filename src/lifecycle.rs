@@ -61,7 +61,11 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
                 output::event(line);
             }
             let report = report::<P>(command, &tracked.build, Outcome::Started);
-            follow(ctx, &api, tracked, report, logs, false)
+            let ending = Ending {
+                started: false,
+                terminate_on_timeout: false,
+            };
+            follow(ctx, &api, tracked, report, logs, ending)
         }
         Verb::Builds => {
             let scope = P::list_scope(args)?;
@@ -164,8 +168,12 @@ fn announce_and_follow<P: Provider>(
     if let Some(line) = &tracked.line {
         output::event(line);
     }
+    let ending = Ending {
+        started: true,
+        terminate_on_timeout,
+    };
     match wait {
-        Some(logs) => follow(ctx, api, tracked, report, logs, terminate_on_timeout),
+        Some(logs) => follow(ctx, api, tracked, report, logs, ending),
         None => Ok(report),
     }
 }
@@ -207,18 +215,28 @@ fn no_log_api<P: Provider>(build: &Build) {
     ));
 }
 
+/// What becomes of a followed build when the wait ends early.
+#[derive(Debug, Clone, Copy)]
+struct Ending {
+    /// This process started it: it may cancel it when the calling job is cancelled.
+    started: bool,
+    terminate_on_timeout: bool,
+}
+
 /// Polls until the build finishes or `--timeout`; the report's status and result say how
 /// it ended. The build's log is shown as `logs` asks; a log that cannot be read is one
 /// warning line and changes nothing else. With `terminate_on_timeout` a build still
-/// running then is stopped.
+/// running then is stopped; a signal ends the wait (see [`after_abort`]).
 fn follow<P: Provider>(
     ctx: &Ctx,
     api: &P,
     mut tracked: Tracked<'_, P::BuildRef>,
     mut report: Report,
     wanted: LogWanted,
-    terminate_on_timeout: bool,
+    ending: Ending,
 ) -> Result<Report> {
+    crate::abort::watch()?;
+    let began = std::time::Instant::now();
     let label = tracked.build.label.clone();
     let log = match wanted.mode {
         LogMode::None => None,
@@ -230,18 +248,36 @@ fn follow<P: Provider>(
             }
         },
     };
+    // `follow` reads the log while waiting; `failed` keeps it for after.
+    let (followed, kept) = match wanted.mode {
+        LogMode::Follow => (log, None),
+        _ => (None, log),
+    };
     let mut following = Following {
         watch: tracked.watch.as_mut(),
-        log: log.filter(|_| wanted.mode == LogMode::Follow),
+        log: followed,
         printer: Printer::default(),
         label: &label,
     };
-    let waited = wait::until_finished(ctx, ctx.wait, &label, &mut following)?;
-    let mut log = following.finish(ctx);
+    let waited = match wait::until_finished(ctx, ctx.wait, &label, &mut following) {
+        Err(Error::Aborted(signal)) => {
+            drop(following);
+            return Err(after_abort(ctx, api, &tracked, ending, signal));
+        }
+        other => other?,
+    };
+    let mut log = following.finish(ctx).or(kept);
     let timed_out = matches!(waited, Waited::TimedOut(_));
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
     report.result = result;
+    output::step_summary(&[output::Summarized {
+        provider: P::NAME,
+        build: label.clone(),
+        result,
+        duration: began.elapsed(),
+        url: tracked.build.url.clone(),
+    }]);
     if wanted.mode == LogMode::Failed && result == Outcome::Failed {
         match log.as_mut() {
             Some(log) => {
@@ -253,17 +289,52 @@ fn follow<P: Provider>(
             None => no_log_api::<P>(&tracked.build),
         }
     }
-    if timed_out && terminate_on_timeout {
+    if timed_out && ending.terminate_on_timeout {
         stop_after_timeout(ctx, api, &tracked, &mut report);
     }
     Ok(report)
 }
 
+/// How long cancelling takes at most once a signal came: Docker's stop gives about 10 s
+/// before SIGKILL.
+const ABORT_BUDGET: Duration = Duration::from_secs(8);
+
+/// The calling job was cancelled while waiting: with `--cancel-on-abort` a build this
+/// process started is cancelled, else its link is printed, for someone to decide.
+fn after_abort<P: Provider>(
+    ctx: &Ctx,
+    api: &P,
+    tracked: &Tracked<'_, P::BuildRef>,
+    ending: Ending,
+    signal: i32,
+) -> Error {
+    let label = &tracked.build.label;
+    let url = tracked.build.url.as_deref().unwrap_or("");
+    let why = crate::abort::name(signal);
+    if ctx.cancel_on_abort && ending.started {
+        ctx.http.extend_deadline(ABORT_BUDGET);
+        match api.stop(ctx, &tracked.reference) {
+            Ok((_, Stopped::Asked { .. })) => {
+                output::event(format!("{why}: canceled {label} (--cancel-on-abort) {url}"))
+            }
+            Ok((_, Stopped::AlreadyFinished { status, .. })) => output::event(format!(
+                "{why}: {label} had finished ({status}); nothing to cancel"
+            )),
+            Err(e) => output::event(format!(
+                "{why}: could not cancel {label}: {e} — it may still be running: {url}"
+            )),
+        }
+    } else {
+        output::event(format!("{why}: {label} is still running: {url}"));
+    }
+    Error::Aborted(signal)
+}
+
 /// A build's watch that also follows its log (`--logs follow`): what the log gained is
 /// printed after each poll, and a log that streams is read during the pauses.
 struct Following<'w, 'a> {
-    watch: &'w mut (dyn Watch + 'a),
-    log: Option<Box<dyn Logs + 'a>>,
+    watch: &'w mut (dyn Watch + Send + 'a),
+    log: Option<Box<dyn Logs + Send + 'a>>,
     printer: Printer,
     label: &'w str,
 }
@@ -271,7 +342,7 @@ struct Following<'w, 'a> {
 impl<'a> Following<'_, 'a> {
     /// The build finished: what the log still holds is printed; the log goes back to the
     /// caller (a follow that failed to read is dropped after its warning).
-    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + 'a>> {
+    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + Send + 'a>> {
         self.read(ctx, |log, ctx, printer| log.follow(ctx, printer));
         self.log
     }

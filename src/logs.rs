@@ -53,7 +53,7 @@ pub trait Logs {
     /// Waits up to `pause` for more of the log, printing it as it arrives. A provider whose
     /// log is read by polling simply sleeps.
     fn stream(&mut self, _ctx: &Ctx, _out: &mut Printer, pause: Duration) -> Result<()> {
-        std::thread::sleep(pause);
+        crate::abort::sleep(pause);
         Ok(())
     }
 

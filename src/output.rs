@@ -222,6 +222,22 @@ impl Output {
         Ok(())
     }
 
+    /// One of several builds a fan-out started: its id on stdout at once (text mode). The
+    /// CI export files name one build, so they are left to single starts.
+    pub fn started_one_of_several(&self, build: &Report) -> Result<()> {
+        if !exportable(&build.id) {
+            return Err(Error::UnknownOutcome(format!(
+                "{} answered a build id with a control character or a space (`{}`); the build may have started — check the provider's build list",
+                build.provider,
+                build.id.escape_debug()
+            )));
+        }
+        if self.mode == OutputMode::Text {
+            stdout_line(&build.id);
+        }
+        Ok(())
+    }
+
     /// A command's own answer in text mode (e.g. `status` prints the status word).
     pub fn text(&self, line: &str) {
         if self.mode == OutputMode::Text {
@@ -314,6 +330,54 @@ fn append(path: &str, text: &str) {
     if let Err(e) = append_to_regular_file(path, text) {
         event(format!(
             "warning: could not export the build id to {path}: {e}"
+        ));
+    }
+}
+
+/// One downstream build in the calling GitHub run's summary page.
+#[derive(Debug, Clone)]
+pub struct Summarized {
+    pub provider: &'static str,
+    pub build: String,
+    pub result: Outcome,
+    pub duration: Duration,
+    pub url: Option<String>,
+}
+
+/// With `GITHUB_STEP_SUMMARY` set (inside GitHub Actions), a finished wait appends a
+/// Markdown table of the downstream builds, so the calling run's summary page shows them.
+pub fn step_summary(builds: &[Summarized]) {
+    let Some(path) = std::env::var("GITHUB_STEP_SUMMARY")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    // Values come from API answers: a `|` or a newline would break the table's rows.
+    let cell = |s: &str| {
+        printable_line(s)
+            .replace('|', "\\|")
+            .replace(['<', '>'], "")
+    };
+    let mut table =
+        String::from("\n| provider | build | result | duration | link |\n|---|---|---|---|---|\n");
+    for b in builds {
+        let link = b
+            .url
+            .as_deref()
+            .map(|u| format!("[{}]({})", cell(&b.build), cell(u)))
+            .unwrap_or_default();
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {link} |\n",
+            b.provider,
+            cell(&b.build),
+            b.result.as_str(),
+            seconds(b.duration)
+        ));
+    }
+    if let Err(e) = append_to_regular_file(&path, &table) {
+        event(format!(
+            "warning: could not write the step summary to {path}: {e}"
         ));
     }
 }
