@@ -25,6 +25,7 @@ use crate::listing::{self, Filter, Listed};
 use crate::logs::Logs;
 use crate::output;
 use crate::provider::{Command, Provider, Verb};
+use crate::url::WebAddress;
 use crate::wait::{BuildState, Observation};
 use crate::Ctx;
 
@@ -53,7 +54,7 @@ pub const STATUSES: &[&str] = &[
 
 /// Readings in a row that may still show the result from before a retry: GitLab answers
 /// the retry at once and moves the pipeline back to running a moment later.
-const STALE_READINGS: u32 = 4;
+const STALE_READINGS: u32 = 3;
 
 pub struct Gitlab {
     api: Api,
@@ -257,37 +258,45 @@ impl PipelineRef {
 
     fn from_web_address(url: &str) -> Result<Self> {
         let (_, web) = api::hosts()?;
-        let bad = |why: String| {
+        let shown = crate::secrets::redact(url);
+        let not_ours = || {
             Error::usage(format!(
-                "PIPELINE `{}` {why}",
-                crate::secrets::redact(url).escape_debug()
-            ))
-        };
-        let rest = strip_prefix_ignore_case(url, &format!("{web}/")).ok_or_else(|| {
-            bad(format!(
-                "is not a pipeline of {web}: set {} to the API of the instance it is on",
+                "PIPELINE `{}` is not a pipeline of {web}: set {} to the API of the instance it is on",
+                shown.escape_debug(),
                 API_URL_VARS[0]
             ))
-        })?;
-        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
-        let (project, after) = rest.split_once("/-/pipelines/").ok_or_else(|| {
-            bad(
-                "is not a pipeline's web address (https://HOST/GROUP/PROJECT/-/pipelines/ID)"
-                    .into(),
-            )
-        })?;
-        let id = after.split('/').next().unwrap_or(after);
+        };
+        let (project, id) = web_pipeline(url, &web).ok_or_else(not_ours)?;
+        let Some(id) = id else {
+            return Err(Error::usage(format!(
+                "PIPELINE `{}` is not a pipeline's web address (https://HOST/GROUP/PROJECT/-/pipelines/ID)",
+                shown.escape_debug()
+            )));
+        };
         Ok(PipelineRef {
-            project: Project::parse(&crate::http::percent_decode(project))?,
-            id: pipeline_id(id, url)?,
+            project: Project::parse(&project)?,
+            id: pipeline_id(&id, url)?,
         })
     }
 }
 
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
+/// `https://HOST[/PREFIX]/GROUP/PROJECT/-/pipelines/ID[/…]` on the instance whose web
+/// address is `web`: the project path, and the id when the path names a pipeline.
+fn web_pipeline(url: &str, web: &str) -> Option<(String, Option<String>)> {
+    let address = WebAddress::parse(url)?;
+    let base = WebAddress::parse(web)?;
+    if !address.on_host_of(web) {
+        return None;
+    }
+    let prefix: Vec<&str> = base.segments.iter().map(String::as_str).collect();
+    let rest = address.after(&prefix)?;
+    let dash = rest.iter().position(|s| s == "-");
+    match dash {
+        Some(i) if rest.get(i + 1).map(String::as_str) == Some("pipelines") => {
+            Some((rest[..i].join("/"), rest.get(i + 2).cloned()))
+        }
+        _ => Some((rest.join("/"), None)),
+    }
 }
 
 fn pipeline_id(raw: &str, whole: &str) -> Result<u64> {
@@ -377,6 +386,13 @@ impl Provider for Gitlab {
 
     fn build_ref(raw: &str) -> Result<PipelineRef> {
         PipelineRef::parse(raw)
+    }
+
+    fn claims(address: &str) -> bool {
+        api::hosts()
+            .ok()
+            .and_then(|(_, web)| web_pipeline(address, &web))
+            .is_some_and(|(_, id)| id.is_some())
     }
 
     fn list_scope(args: &Args) -> Result<Project> {
@@ -583,7 +599,11 @@ impl Provider for Gitlab {
             .collect())
     }
 
-    fn logs<'a>(&'a self, _ctx: &Ctx, r: &PipelineRef) -> Result<Option<Box<dyn Logs + 'a>>> {
+    fn logs<'a>(
+        &'a self,
+        _ctx: &Ctx,
+        r: &PipelineRef,
+    ) -> Result<Option<Box<dyn Logs + Send + 'a>>> {
         self.api.read_access("reading a pipeline's job traces")?;
         Ok(Some(Box::new(logs::Traces::new(&self.api, r.clone()))))
     }
@@ -770,6 +790,30 @@ mod tests {
             }
             assert_eq!(err.unwrap_err().exit_code(), 4, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn web_addresses_on_an_instance_with_a_path_prefix() {
+        let web = "https://example.com/gitlab";
+        assert_eq!(
+            web_pipeline("https://EXAMPLE.com/gitlab/g/p/-/pipelines/5/builds", web),
+            Some(("g/p".to_string(), Some("5".to_string())))
+        );
+        assert_eq!(
+            web_pipeline("https://example.com/gitlab/g/p/-/jobs/5", web),
+            Some(("g/p/-/jobs/5".to_string(), None))
+        );
+        assert_eq!(
+            web_pipeline("https://example.com/other/g/p/-/pipelines/5", web),
+            None
+        );
+        assert_eq!(
+            web_pipeline("https://gitlab.com/g/p/-/pipelines/5", web),
+            None
+        );
+        assert!(Gitlab::claims("https://gitlab.com/g/p/-/pipelines/5"));
+        assert!(!Gitlab::claims("https://gitlab.com/g/p/-/merge_requests/5"));
+        assert!(!Gitlab::claims("https://github.com/o/r/actions/runs/5"));
     }
 
     #[test]
