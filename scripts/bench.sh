@@ -49,6 +49,7 @@ cf_first_new=620000000000000000000001
 circle_token=CCIPAT_fake0123456789abcdef_tok
 circle_main_newest=50340029-c7c4-4c43-9457-000000000029 # pipeline 41: build ok, test failed
 circle_busy=5034002c-c7c4-4c43-9457-00000000002c        # pipeline 44: still running
+gitlab_token=glpat-fake-access-token-0123456789
 
 # ---------------------------------------------------------------------------------------------
 # Tools: besides what scripts/build-static.sh installs (the musl target, musl-gcc), python3
@@ -325,6 +326,14 @@ circleci status|-|circleci|-|1|-|circleci status $circle_main_newest
 circleci wait (already finished)|-|circleci|-|1|-|circleci wait $circle_main_newest
 circleci cancel|-|circleci|-|0|-|circleci cancel $circle_busy
 circleci restart-latest|-|circleci|-|0|-|circleci restart-latest gh/acme/app --branch main
+gitlab trigger --detach|1|gitlab|success|0|-|gitlab trigger acme/app --ref main --detach
+gitlab trigger: created, pending, running, success|-|gitlab|success|0|-|gitlab trigger acme/app --ref main
+gitlab trigger, failed: the failed job's trace|-|gitlab|failed|1|-|gitlab trigger acme/app --ref main
+gitlab status|-|gitlab|success|1|-|gitlab status acme/app/1003
+gitlab wait (already finished)|-|gitlab|success|0|-|gitlab wait acme/app/1004
+gitlab cancel|-|gitlab|success|0|gitlab trigger acme/app --ref main --detach|gitlab cancel acme/app/2001
+gitlab restart-latest|-|gitlab|success|0|-|gitlab restart-latest acme/app --branch main
+gitlab builds|-|gitlab|success|0|-|gitlab builds acme/app
 OPS
 }
 op_env() { # FAKE URL: one variable a line
@@ -334,6 +343,7 @@ op_env() { # FAKE URL: one variable a line
             "CODESHIP_API_PROJECT_UUID=$v2_pro" CODESHIP_API_BRANCH=master "CODESHIP_API_URL=$2" ;;
         codefresh) printf '%s\n' "CF_API_KEY=$cf_key" "CF_URL=$2" ;;
         circleci) printf '%s\n' "CIRCLE_TOKEN=$circle_token" "CIRCLECI_HOST=$2" ;;
+        gitlab) printf '%s\n' "GITLAB_TOKEN=$gitlab_token" "GITLAB_API_URL=$2/api/v4" ;;
     esac
 }
 : >"$work/ops"

@@ -43,6 +43,17 @@ pub fn last_wins<V: Clone>(pairs: &[(String, V)]) -> Vec<(String, V)> {
     out
 }
 
+/// `[{"key": K, "value": V}, …]`: how Codefresh's run and GitLab's pipeline bodies list
+/// variables.
+pub fn key_value_list(pairs: &[(String, String)]) -> Value {
+    Value::Array(
+        pairs
+            .iter()
+            .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+            .collect(),
+    )
+}
+
 pub fn read_var_file(path: &str) -> Result<Vec<(String, String)>> {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".yml") || lower.ends_with(".yaml") {

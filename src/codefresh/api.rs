@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::cli::{env_first, last_wins};
+use crate::cli::{env_first, key_value_list, last_wins};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::wait::BuildState;
@@ -350,11 +350,7 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
     text("trigger", &run.trigger);
     let variables = last_wins(&run.variables);
     if !variables.is_empty() {
-        let list: Vec<Value> = variables
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        body.insert("variables".into(), Value::Array(list));
+        body.insert("variables".into(), key_value_list(&variables));
     }
     if let Some(id) = predecessor.filter(|id| !id.is_empty()) {
         // Codefresh links the new build to the one that started it under this name.

@@ -7,10 +7,11 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{Project, TOKEN_VAR, TRIGGER_TOKEN_VAR};
-use crate::cli::env_first;
+use crate::cli::{env_first, key_value_list};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, PageBudget, Request, Response};
 use crate::provider::About;
+use crate::sanitize::shown;
 use crate::Ctx;
 
 pub const JOB_TOKEN_VAR: &str = "CI_JOB_TOKEN";
@@ -243,16 +244,18 @@ impl Api {
         pipeline_answer(&resp)
     }
 
-    /// `GET /projects/P/pipelines/ID`.
-    pub fn pipeline(&self, ctx: &Ctx, project: &Project, id: u64) -> Result<Pipeline> {
-        let cred = self.read_access("reading a pipeline")?;
-        let req = Self::with(
-            Request::get(self.url(project, &format!("/pipelines/{id}"))),
-            cred,
-        );
-        let resp = ctx.http.send(&req)?;
+    /// One request about pipeline `id` whose answer is the pipeline.
+    fn on_pipeline(&self, ctx: &Ctx, what: &str, id: u64, req: Request) -> Result<Pipeline> {
+        let cred = self.read_access(what)?;
+        let resp = ctx.http.send(&Self::with(req, cred))?;
         check(&resp, cred, About::Build(&id.to_string()))?;
         pipeline_answer(&resp)
+    }
+
+    /// `GET /projects/P/pipelines/ID`.
+    pub fn pipeline(&self, ctx: &Ctx, project: &Project, id: u64) -> Result<Pipeline> {
+        let req = Request::get(self.url(project, &format!("/pipelines/{id}")));
+        self.on_pipeline(ctx, "reading a pipeline", id, req)
     }
 
     /// `GET /projects/P/pipelines/latest[?ref=B]`: without a ref, GitLab takes the
@@ -279,31 +282,20 @@ impl Api {
     /// `POST /projects/P/pipelines/ID/retry`: reruns its failed and canceled jobs (GitLab's
     /// Retry button). It starts jobs, so it is sent at most once.
     pub fn retry(&self, ctx: &Ctx, project: &Project, id: u64) -> Result<Pipeline> {
-        let cred = self.read_access("restart-latest")?;
-        let req = Self::with(
-            Request::post(self.url(project, &format!("/pipelines/{id}/retry"))),
-            cred,
-        )
-        .starts_build(format!(
-            "pipeline {id} of {project} at {}",
-            self.pipelines_page(project)
-        ));
-        let resp = ctx.http.send(&req)?;
-        check(&resp, cred, About::Build(&id.to_string()))?;
-        pipeline_answer(&resp)
+        let req = Request::post(self.url(project, &format!("/pipelines/{id}/retry"))).starts_build(
+            format!(
+                "pipeline {id} of {project} at {}",
+                self.pipelines_page(project)
+            ),
+        );
+        self.on_pipeline(ctx, "restart-latest", id, req)
     }
 
     /// `POST /projects/P/pipelines/ID/cancel`: asking twice is harmless, so it is retried
     /// like a read.
     pub fn cancel(&self, ctx: &Ctx, project: &Project, id: u64) -> Result<Pipeline> {
-        let cred = self.read_access("cancel")?;
-        let req = Self::with(
-            Request::post(self.url(project, &format!("/pipelines/{id}/cancel"))),
-            cred,
-        );
-        let resp = ctx.http.send(&req)?;
-        check(&resp, cred, About::Build(&id.to_string()))?;
-        pipeline_answer(&resp)
+        let req = Request::post(self.url(project, &format!("/pipelines/{id}/cancel")));
+        self.on_pipeline(ctx, "cancel", id, req)
     }
 
     /// The pipeline's jobs (their newest attempts), every page; `failed`: only those that
@@ -474,11 +466,7 @@ pub fn pipeline_body(
     let mut body = Map::new();
     body.insert("ref".into(), json!(git_ref));
     if !variables.is_empty() {
-        let list: Vec<Value> = variables
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        body.insert("variables".into(), Value::Array(list));
+        body.insert("variables".into(), key_value_list(variables));
     }
     if !inputs.is_empty() {
         let map: Map<String, Value> = inputs.iter().cloned().collect();
@@ -543,16 +531,6 @@ pub fn is_link(url: &str) -> bool {
                 || c.is_control()
                 || crate::sanitize::printable(&c.to_string()).is_empty()
         })
-}
-
-/// A value from an answer as an error line can show it: quoted, escaped, short.
-fn shown(value: &str) -> String {
-    let short: String = value.chars().take(80).collect();
-    let mut quoted = format!("{short:?}");
-    if short.len() < value.len() {
-        quoted.push('…');
-    }
-    quoted
 }
 
 /// What GitLab said in a refusal: `{"message": "…"}`, `{"message": {"base": ["…"], "ref":
@@ -693,15 +671,7 @@ mod tests {
     use super::*;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response::received(
-            status,
-            headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body.to_string(),
-            "GET /api/v4/projects/acme%2Fapp/pipelines",
-        )
+        Response::answered(status, headers, body)
     }
 
     #[test]

@@ -212,6 +212,16 @@ impl Response {
         }
     }
 
+    /// An answer with these headers and body, for the unit tests that read answers.
+    #[cfg(test)]
+    pub(crate) fn answered(status: u16, headers: &[(&str, &str)], body: &str) -> Self {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Self::received(status, headers, body.to_string(), "GET x")
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -938,15 +948,7 @@ mod tests {
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response::received(
-            status,
-            headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body.to_string(),
-            "GET x",
-        )
+        Response::answered(status, headers, body)
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::io::Write;
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: fake-ci codeship-v1|codeship-v2|codefresh [FINAL_STATUS] | fake-ci circleci";
+    "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci circleci";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -53,6 +53,7 @@ fn main() {
             fake.server.url
         }
         Some("circleci") => fakes::circleci::Circle::start().server.url,
+        Some("gitlab") => fakes::gitlab::Gitlab::start(&arg(1, "success")).server.url,
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);

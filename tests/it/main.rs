@@ -9,6 +9,7 @@ mod codeship_v2;
 mod contract;
 mod fakes;
 mod faults;
+mod gitlab;
 mod openapi;
 mod specs;
 mod support;
