@@ -910,3 +910,121 @@ fn cirelay_dotenv_gets_the_started_pipeline_for_later_jobs() {
         )
     );
 }
+
+// ---------------------------------------------------------------- rate limits, log access
+
+#[test]
+fn a_rate_limit_reset_is_waited_out_within_the_timeout() {
+    let fake = Gitlab::start("success");
+    let read = pipelines_path(NEWEST_MAIN);
+    let limited =
+        || Reply::json(429, json!({"message": "Retry later"})).header("RateLimit-Reset", "1");
+    fake.server.inject("GET", &read, vec![limited()]);
+    let began = std::time::Instant::now();
+    let run = checked(gitlab(
+        &fake,
+        &["wait", &format!("{PROJECT}/{NEWEST_MAIN}")],
+    ));
+    run.assert_code(1);
+    assert!(began.elapsed() >= std::time::Duration::from_secs(1));
+    run.assert_says("rate-limited by the API; retrying in 1.0s");
+    let reads = fake
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path() == read)
+        .count();
+    assert_eq!(reads, 2, "{:#?}", fake.server.lines());
+
+    // A reset past --timeout: cirelay gives up at once rather than sleep only to give up.
+    let fake = Gitlab::start("running");
+    fake.add_pipeline(3005, "main", &["running"], vec![]);
+    let path = pipelines_path(3005);
+    fake.server.inject(
+        "GET",
+        &path,
+        vec![
+            Reply::json(200, json!({"id": 3005, "status": "running"})),
+            Reply::json(429, json!({"message": "Retry later"})).header("RateLimit-Reset", "120"),
+        ],
+    );
+    let began = std::time::Instant::now();
+    let run = checked(gitlab(&fake, &["wait", "acme/app/3005", "--timeout", "2s"]));
+    run.assert_code(3);
+    run.assert_says("after --timeout");
+    run.assert_says("gave up waiting (--timeout)");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(2),
+        "at once, not at 2 s"
+    );
+}
+
+#[test]
+fn a_trace_the_job_token_may_not_read_is_a_warning_and_the_result_stays() {
+    let fake = Gitlab::start("failed");
+    let run = checked(bare(&["trigger", PROJECT, "--ref", "main"]).env_all(fake.job_env()));
+    run.assert_code(1);
+    run.assert_says("warning: could not read the log of pipeline #2001");
+    run.assert_says("answered 403");
+}
+
+#[test]
+fn jobs_allowed_to_fail_are_marked_so() {
+    let fake = Gitlab::start("success");
+    let mut flaky = Gitlab::job(8101, "flaky", "failed", "oops\n", &[]);
+    flaky.allow_failure = true;
+    fake.add_pipeline(
+        3006,
+        "main",
+        &["failed"],
+        vec![flaky, Gitlab::job(8102, "e2e", "failed", "bad\n", &[])],
+    );
+    let run = checked(gitlab(&fake, &["logs", "acme/app/3006", "--failed"]));
+    run.assert_code(1);
+    run.assert_says("── log of flaky (failed, allowed to fail)");
+    run.assert_says("── log of e2e (failed)");
+}
+
+// ---------------------------------------------------------------- across CI systems
+
+/// What GitLab Runner sets in every job that matters here.
+fn inside_a_gitlab_job(fake: &Gitlab, dotenv: &std::path::Path) -> Vec<(&'static str, String)> {
+    let mut env = fake.job_env();
+    env.extend([
+        ("GITLAB_CI", "true".to_string()),
+        ("CI_PIPELINE_ID", "777".to_string()),
+        ("CI_COMMIT_REF_NAME", "main".to_string()),
+        ("CIRELAY_DOTENV", dotenv.to_str().unwrap().to_string()),
+    ]);
+    env
+}
+
+#[test]
+fn a_gitlab_job_runs_a_codefresh_pipeline_and_fails_with_it() {
+    let gitlab_fake = Gitlab::start("success");
+    let codefresh = crate::fakes::codefresh::Codefresh::start("error");
+    let dir = TempDir::new("gitlab-job");
+    let dotenv = dir.join("cirelay.env");
+    let run = checked(
+        cirelay(&[
+            "codefresh",
+            "run",
+            "pipeB",
+            "-b",
+            "main",
+            "--interval",
+            "20ms",
+        ])
+        .env_all(inside_a_gitlab_job(&gitlab_fake, &dotenv))
+        .env_all(crate::fakes::Fake::env(&codefresh)),
+    );
+    run.assert_code(1);
+    let id = run.stdout.trim();
+    assert_eq!(
+        read(&dotenv),
+        format!(
+            "CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={}/build/{id}\n",
+            codefresh.server.url
+        )
+    );
+}
