@@ -16,7 +16,7 @@ use pico_args::Arguments;
 
 use crate::error::{Error, Result};
 use crate::provider::{self, Command, Entry};
-use args::{pico_error, take_flags, take_positionals, Arg, Args};
+use args::{pico_error, take_flags, take_positionals, Args};
 use flags::{Flag, DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
 use values::{duration_from_env, parse_output, positive};
 pub use values::{
@@ -165,20 +165,14 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             let mut args = take_flags(&mut p, command.flags)?;
             let mut positionals: Vec<String> = first_ref.into_iter().collect();
             let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
-            // The first REF was read as the command word: what is left may hold no more.
-            let rest: Vec<Arg> = match positionals.first() {
-                Some(_) => command
-                    .args
-                    .iter()
-                    .filter(|a| a.many)
-                    .map(|a| Arg {
-                        required: false,
-                        ..*a
-                    })
-                    .collect(),
-                None => command.args.to_vec(),
+            // The first argument was taken already, as the command word is elsewhere.
+            let rest: &[args::Arg] = match (positionals.is_empty(), command.args) {
+                (true, spec) => spec,
+                (false, [only]) if only.many => &[args::Arg::optional_many(only.name)],
+                (false, [_, rest @ ..]) => rest,
+                (false, []) => &[],
             };
-            positionals.extend(take_positionals(p, command.name, &rest, &known)?);
+            positionals.extend(take_positionals(p, command.name, rest, &known)?);
             if positionals.is_empty() {
                 return Err(Error::usage(format!(
                     "`cirelay {}` needs {} (see `cirelay help {}`)",

@@ -65,6 +65,14 @@ pub struct Build {
     pub pipeline_name: Option<String>,
     #[serde(default, rename = "branchName")]
     pub branch_name: Option<String>,
+    /// The pipeline's id.
+    #[serde(default, rename = "serviceId")]
+    pub pipeline_id: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub started: Option<String>,
+    #[serde(default)]
+    pub finished: Option<String>,
 }
 
 impl Build {
@@ -203,19 +211,33 @@ impl Api {
         pipeline_id: &str,
         branch: Option<&str>,
     ) -> Result<Option<Build>> {
+        Ok(self
+            .recent_builds(ctx, pipeline_id, branch, 1)?
+            .into_iter()
+            .next())
+    }
+
+    /// The pipeline's newest builds (on `branch` when given), newest first, from
+    /// `GET /api/workflow?pipeline=ID&branchName=B&limit=N`.
+    pub fn recent_builds(
+        &self,
+        ctx: &Ctx,
+        pipeline_id: &str,
+        branch: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Build>> {
         let mut url = self.url(&format!("/workflow?pipeline={}", encode(pipeline_id)));
         if let Some(branch) = branch {
             url.push_str(&format!("&branchName={}", encode(branch)));
         }
-        url.push_str("&limit=1");
+        url.push_str(&format!("&limit={limit}"));
         let resp = ctx.http.send(&self.request(Request::get(url)))?;
         self.check(&resp, "")?;
         let list: WorkflowList = resp.decode()?;
-        let newest = list.workflows.docs.into_iter().next();
-        if let Some(build) = &newest {
+        for build in &list.workflows.docs {
             checked_ids(&resp, build)?;
         }
-        Ok(newest)
+        Ok(list.workflows.docs)
     }
 
     /// `DELETE /api/progress/:id`: what terminating a build is.

@@ -2,6 +2,7 @@
 //! 127.0.0.1, asserting the exact requests sent and the exit code. One binary means one
 //! compile and link of the support code, and every case runs in the same parallel pool.
 
+mod across;
 mod circleci;
 mod codefresh;
 mod codeship_v1;

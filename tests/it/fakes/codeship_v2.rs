@@ -726,6 +726,18 @@ impl Fake for CodeshipV2 {
         self.started().id
     }
 
+    fn provider(&self) -> &'static str {
+        "codeship"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        let id = self.started().id;
+        Some(Request::new(
+            "POST",
+            format!("{}/builds/{id}/stop", CodeshipV2::prefix(PRO)),
+        ))
+    }
+
     fn own_build(&self) -> (&'static str, String) {
         ("CI_BUILD_ID", PRO_MASTER.into())
     }

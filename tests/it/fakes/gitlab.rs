@@ -839,6 +839,17 @@ impl Fake for Gitlab {
         ("CI_PIPELINE_ID", NEWEST_MAIN.to_string())
     }
 
+    fn provider(&self) -> &'static str {
+        "gitlab"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        Some(Request::new(
+            "POST",
+            format!("/api/v4/projects/acme%2Fapp/pipelines/{FIRST_NEW}/cancel"),
+        ))
+    }
+
     fn rate_limit_answers(&self) -> Vec<Reply> {
         vec![
             message(429, "Retry later"),

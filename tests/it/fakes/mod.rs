@@ -150,6 +150,13 @@ pub trait Fake {
     /// newest build `restart-latest` finds: restarting it would restart the step itself.
     fn own_build(&self) -> (&'static str, String);
 
+    /// The provider's word on the command line (`PROVIDER:ID` references use it).
+    fn provider(&self) -> &'static str;
+
+    /// The request that stops (cancels, terminates) the build the start line started;
+    /// `None` where the provider's API cannot stop builds (Codeship API v1).
+    fn stop_request(&self) -> Option<Request>;
+
     /// The ways this vendor says "too many requests", without `Retry-After`.
     fn rate_limit_answers(&self) -> Vec<Reply> {
         vec![Reply::text(429, "Too Many Requests")]
