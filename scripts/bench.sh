@@ -56,6 +56,7 @@ gh_busy=6000000004   # still in progress
 gh_list_delay=${BENCH_GITHUB_LIST_DELAY:-3}
 # How often the dispatch-then-poll approach lists the runs.
 gh_poll=${BENCH_GITHUB_POLL:-1}
+gitlab_token=glpat-fake-access-token-0123456789
 
 # ---------------------------------------------------------------------------------------------
 # Tools: besides what scripts/build-static.sh installs (the musl target, musl-gcc), python3
@@ -367,6 +368,14 @@ github status|1|github|-|1|-|github status acme/deploy/$gh_newest
 github cancel|1|github|-|0|-|github cancel acme/deploy/$gh_busy
 github restart-latest|2|github|-|0|-|github restart-latest acme/deploy ci.yml --branch main
 github restart-latest --wait: the old attempt once, then the new one|-|github|-|0|-|github restart-latest acme/deploy ci.yml --branch main --wait
+gitlab trigger --detach|1|gitlab|success|0|-|gitlab trigger acme/app --ref main --detach
+gitlab trigger: created, pending, running, success|-|gitlab|success|0|-|gitlab trigger acme/app --ref main
+gitlab trigger, failed: the failed job's trace|-|gitlab|failed|1|-|gitlab trigger acme/app --ref main
+gitlab status|-|gitlab|success|1|-|gitlab status acme/app/1003
+gitlab wait (already finished)|-|gitlab|success|0|-|gitlab wait acme/app/1004
+gitlab cancel|-|gitlab|success|0|gitlab trigger acme/app --ref main --detach|gitlab cancel acme/app/2001
+gitlab restart-latest|-|gitlab|success|0|-|gitlab restart-latest acme/app --branch main
+gitlab builds|-|gitlab|success|0|-|gitlab builds acme/app
 OPS
 }
 op_env() { # FAKE URL: one variable a line
@@ -377,6 +386,7 @@ op_env() { # FAKE URL: one variable a line
         codefresh) printf '%s\n' "CF_API_KEY=$cf_key" "CF_URL=$2" ;;
         circleci) printf '%s\n' "CIRCLE_TOKEN=$circle_token" "CIRCLECI_HOST=$2" ;;
         github) printf '%s\n' "GITHUB_TOKEN=$gh_token" "GITHUB_API_URL=$2" ;;
+        gitlab) printf '%s\n' "GITLAB_TOKEN=$gitlab_token" "GITLAB_API_URL=$2/api/v4" ;;
     esac
 }
 : >"$work/ops"

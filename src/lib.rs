@@ -15,6 +15,7 @@ pub mod codefresh;
 pub mod codeship;
 pub mod error;
 pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod lifecycle;
 pub mod listing;
@@ -55,6 +56,12 @@ pub mod fuzzing {
 
     pub fn github_answer(body: &str) {
         crate::github::read_answers(body);
+    }
+
+    /// A GitLab answer, and the same text as a job trace split into printed lines.
+    pub fn gitlab_answer(body: &str) {
+        crate::gitlab::read_answers(body);
+        crate::gitlab::read_trace(body.as_bytes());
     }
 
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::cli::env_first;
+use crate::cli::{env_first, key_value_list, last_wins};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::wait::BuildState;
@@ -372,11 +372,7 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
     text("trigger", &run.trigger);
     let variables = last_wins(&run.variables);
     if !variables.is_empty() {
-        let list: Vec<Value> = variables
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        body.insert("variables".into(), Value::Array(list));
+        body.insert("variables".into(), key_value_list(&variables));
     }
     if let Some(id) = predecessor.filter(|id| !id.is_empty()) {
         // Codefresh links the new build to the one that started it under this name.
@@ -405,19 +401,6 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
         body.insert("options".into(), Value::Object(options));
     }
     Value::Object(body)
-}
-
-/// One entry per key, in first-seen order, with the last value given (a `-v` overrides
-/// the same key from `--var-file`).
-fn last_wins(pairs: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (k, v) in pairs {
-        match out.iter_mut().find(|(seen, _)| seen == k) {
-            Some(entry) => entry.1 = v.clone(),
-            None => out.push((k.clone(), v.clone())),
-        }
-    }
-    out
 }
 
 /// Everything cirelay reads from a Codefresh answer, without a server: a started build's id,

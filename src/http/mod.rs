@@ -226,6 +226,16 @@ impl Response {
         }
     }
 
+    /// An answer with these headers and body, for the unit tests that read answers.
+    #[cfg(test)]
+    pub(crate) fn answered(status: u16, headers: &[(&str, &str)], body: &str) -> Self {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Self::received(status, headers, body.to_string(), "GET x")
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -736,13 +746,7 @@ impl Opened {
         let mut kept: Vec<u8> = Vec::new();
         let mut any = false;
         loop {
-            let buf = body.fill_buf().map_err(|e| {
-                Error::Unreachable(format!(
-                    "{} broke off while its answer was read: {}",
-                    self.response.request,
-                    redact(&e.to_string())
-                ))
-            })?;
+            let buf = body.fill_buf().map_err(|e| broke_off(&self.response, &e))?;
             if buf.is_empty() {
                 break;
             }
@@ -766,6 +770,30 @@ impl Opened {
         let line = line.trim_end_matches('\r');
         Ok(Some(line.chars().take(max).collect()))
     }
+
+    /// The next bytes of the body as they arrive, `None` at the end. For a caller that
+    /// counts bytes (a GitLab job trace read on from an offset), which lines would hide.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        use std::io::BufRead;
+        let Some(body) = self.body.as_mut() else {
+            return Ok(None);
+        };
+        let buf = body.fill_buf().map_err(|e| broke_off(&self.response, &e))?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let chunk = buf.to_vec();
+        body.consume(chunk.len());
+        Ok(Some(chunk))
+    }
+}
+
+fn broke_off(response: &Response, e: &std::io::Error) -> Error {
+    Error::Unreachable(format!(
+        "{} broke off while its answer was read: {}",
+        response.request,
+        redact(&e.to_string())
+    ))
 }
 
 fn attempts_word(n: u32) -> String {
@@ -951,15 +979,7 @@ mod tests {
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response::received(
-            status,
-            headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body.to_string(),
-            "GET x",
-        )
+        Response::answered(status, headers, body)
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod fakes;
 use std::io::Write;
 use std::time::Duration;
 
-const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh [FINAL_STATUS] | fake-ci circleci | fake-ci github [ghes]";
+const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci circleci | fake-ci github [ghes]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +52,7 @@ fn main() {
             fake.server.url
         }
         Some("circleci") => fakes::circleci::Circle::start().server.url,
+        Some("gitlab") => fakes::gitlab::Gitlab::start(&arg(1, "success")).server.url,
         Some("github") => {
             // `ghes`: a server that refuses return_run_details, as GitHub Enterprise Server
             // did before it. FAKE_CI_LIST_DELAY_SECONDS: a new run is listed only that long

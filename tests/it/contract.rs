@@ -355,6 +355,7 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
     let fake = F::whose_builds_end(Ending::Succeeds);
     let dir = TempDir::new("contract-export");
     let (github, bash_env) = (dir.join("github_output"), dir.join("bash_env"));
+    let dotenv = dir.join("cirelay.env");
     // Appended to: earlier steps' outputs stay.
     std::fs::write(&github, "earlier=1\n").unwrap();
     let exported = run(
@@ -364,6 +365,7 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
             ("CF_VOLUME_PATH", dir.text()),
             ("CIRCLECI", "true"),
             ("BASH_ENV", bash_env.to_str().unwrap()),
+            ("CIRELAY_DOTENV", dotenv.to_str().unwrap()),
         ]),
     );
     exported.assert_code(0);
@@ -379,6 +381,11 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
     assert_eq!(
         read(&bash_env),
         format!("export CIRELAY_BUILD_ID='{id}'\nexport CIRELAY_BUILD_URL='{url}'\n")
+    );
+    // Any CI: a dotenv file (GitLab's artifacts:reports:dotenv).
+    assert_eq!(
+        read(&dotenv),
+        format!("CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={url}\n")
     );
 
     // $BASH_ENV is CircleCI's only inside CircleCI; elsewhere it is some shell's.
@@ -530,4 +537,5 @@ contract! {
     codefresh: crate::fakes::codefresh::Codefresh,
     circleci: crate::fakes::circleci::Circle,
     github: crate::fakes::github::GitHub,
+    gitlab: crate::fakes::gitlab::Gitlab,
 }

@@ -11,6 +11,7 @@ mod contract;
 mod fakes;
 mod faults;
 mod github;
+mod gitlab;
 mod openapi;
 mod specs;
 mod support;

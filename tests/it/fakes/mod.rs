@@ -7,6 +7,7 @@ pub mod codefresh;
 pub mod codeship_v1;
 pub mod codeship_v2;
 pub mod github;
+pub mod gitlab;
 
 use crate::support::{FakeServer, Recorded, Reply};
 
