@@ -76,6 +76,9 @@ pub trait Provider: Sized + 'static {
     /// The variables every command of this provider reads (credentials, hosts).
     const ENV: &'static [EnvVar];
     const COMMANDS: &'static [Command];
+    /// Other names of commands, as the vendor's own CLI accepts them (`get build` for
+    /// `get builds`): `(alias, command)`. Parsing resolves them; help names them.
+    const ALIASES: &'static [(&'static str, &'static str)] = &[];
 
     /// One build as commands name it.
     type BuildRef: Clone;
@@ -170,6 +173,7 @@ pub struct Entry {
     pub about: &'static str,
     pub env: &'static [EnvVar],
     pub commands: &'static [Command],
+    pub aliases: &'static [(&'static str, &'static str)],
     pub run: fn(&Ctx, &Command, &Args) -> Result<Report>,
 }
 
@@ -180,12 +184,41 @@ impl Entry {
             about: P::ABOUT,
             env: P::ENV,
             commands: P::COMMANDS,
+            aliases: P::ALIASES,
             run: crate::lifecycle::run::<P>,
         }
     }
 
+    /// The command by its name (one word, or two: `get builds`) or by an alias.
     pub fn command(&self, name: &str) -> Option<&'static Command> {
+        let name = self
+            .aliases
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, command)| command);
         self.commands.iter().find(|c| c.name == name)
+    }
+
+    /// The second words that follow `first` in commands of two words (`builds` and
+    /// `pipeline` after `get`), aliases included.
+    pub fn second_words(&self, first: &str) -> Vec<&'static str> {
+        let names = self.commands.iter().map(|c| c.name);
+        let aliases = self.aliases.iter().map(|(alias, _)| *alias);
+        let mut words: Vec<&'static str> = names
+            .chain(aliases)
+            .filter_map(|name| name.strip_prefix(first)?.strip_prefix(' '))
+            .collect();
+        words.dedup();
+        words
+    }
+
+    /// The aliases of a command, for its help.
+    pub fn aliases_of(&self, command: &str) -> Vec<&'static str> {
+        self.aliases
+            .iter()
+            .filter(|(_, c)| *c == command)
+            .map(|(alias, _)| *alias)
+            .collect()
     }
 }
 

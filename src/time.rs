@@ -103,6 +103,27 @@ pub fn rfc3339(ts: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
+/// Unix seconds as `YYYY-MM-DD, HH:MM:SS` in UTC (the Codefresh CLI's table dates),
+/// the inverse of [`days_from_civil`].
+pub fn utc_datetime(unix: i64) -> String {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}, {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +143,19 @@ mod tests {
             "Sun, 06 Nov 1994 24:00:00 GMT",
         ] {
             assert_eq!(http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn utc_datetimes_undo_the_parse() {
+        assert_eq!(utc_datetime(0), "1970-01-01, 00:00:00");
+        for ts in [
+            "2024-02-29T23:59:07Z",
+            "2017-09-13T17:13:55Z",
+            "1999-12-31T00:00:01Z",
+        ] {
+            let shown = utc_datetime(rfc3339(ts).unwrap());
+            assert_eq!(shown, ts.replace('T', ", ").trim_end_matches('Z'), "{ts}");
         }
     }
 

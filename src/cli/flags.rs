@@ -236,3 +236,19 @@ pub const FAILED_ONLY: Flag = Flag::switch(
     "--failed",
     "only the failed steps or jobs, their last --log-lines lines",
 );
+
+// `PROVIDER builds`: the filters every provider's list takes.
+
+pub const LIST_BRANCH: Flag = Flag::value("--branch", "B", "only builds of this branch");
+pub const LIST_STATUS: Flag = Flag::value(
+    "--status",
+    "S",
+    "only builds whose status (the provider's own word, as listed) is S",
+);
+pub const LIMIT: Flag =
+    Flag::value("--limit", "N", "at most N builds, newest first (1 to 1000)").default("20");
+
+/// A file that describes a resource to create (a pipeline spec, a project): `-f`, as in the
+/// vendors' CLIs.
+pub const SPEC_FILE: Flag =
+    Flag::value("--filename", "FILE", "the spec file: YAML or JSON").short("-f");
