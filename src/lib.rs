@@ -21,8 +21,10 @@ pub mod logs;
 pub mod output;
 pub mod pace;
 pub mod provider;
+pub mod remote;
 pub mod sanitize;
 pub mod secrets;
+pub mod several;
 pub mod time;
 pub mod url;
 pub mod wait;
@@ -113,7 +115,7 @@ impl Ctx {
 /// Runs one parsed command; JSON mode prints its report at the end.
 pub fn execute(globals: &Globals, invocation: Invocation) -> Result<Report> {
     let ctx = Ctx::new(globals)?;
-    let ran = (invocation.provider.run)(&ctx, invocation.command, &invocation.args);
+    let ran = (invocation.run)(&ctx, invocation.command, &invocation.args);
     match &ran {
         Ok(report) => ctx.out.finish(report),
         Err(_) => ctx.out.finish_after_error(),

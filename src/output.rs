@@ -222,6 +222,22 @@ impl Output {
         Ok(())
     }
 
+    /// One of several builds a fan-out started: its id on stdout at once (text mode). The
+    /// CI export files name one build, so they are left to single starts.
+    pub fn started_one_of_several(&self, build: &Report) -> Result<()> {
+        if !exportable(&build.id) {
+            return Err(Error::UnknownOutcome(format!(
+                "{} answered a build id with a control character or a space (`{}`); the build may have started — check the provider's build list",
+                build.provider,
+                build.id.escape_debug()
+            )));
+        }
+        if self.mode == OutputMode::Text {
+            stdout_line(&build.id);
+        }
+        Ok(())
+    }
+
     /// A command's own answer in text mode (e.g. `status` prints the status word).
     pub fn text(&self, line: &str) {
         if self.mode == OutputMode::Text {

@@ -12,6 +12,9 @@ use crate::provider::{self, Command, Entry, MULTI_CALL, PROVIDERS};
 pub fn text(provider: Option<&str>, command: Option<&str>) -> Result<String> {
     let body = match (provider, command) {
         (None, _) => binary(),
+        (Some(name), _) if provider::find(name).is_none() && super::across(name).is_some() => {
+            across_page(super::across(name).expect("just found"))
+        }
         (Some(name), None) => {
             let entry = provider::find(name).ok_or_else(|| unknown_provider(name))?;
             provider_page(entry)
@@ -46,6 +49,23 @@ fn binary() -> String {
         );
     }
     out.push_str("`cirelay help PROVIDER [COMMAND]` tells more.");
+    out
+}
+
+/// A command that takes builds of any providers (`cirelay wait REF…`).
+fn across_page(c: &Command) -> String {
+    let mut out = format!(
+        "USAGE: cirelay {} {}\n\n{}\n\n{}",
+        c.name,
+        c.usage(),
+        sentence(c.about),
+        c.details
+    );
+    if !c.flags.is_empty() {
+        out.push_str("\n\nOPTIONS:\n");
+        out.push_str(&flag_list(c.flags));
+    }
+    let _ = write!(out, "\nEXAMPLE:\n  {}", c.example);
     out
 }
 

@@ -17,7 +17,7 @@ use pico_args::Arguments;
 use crate::error::{Error, Result};
 use crate::provider::{self, Command, Entry};
 use args::{pico_error, take_flags, take_positionals, Args};
-use flags::{DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
+use flags::{Flag, DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
 use values::{duration_from_env, parse_output, positive};
 pub use values::{
     env_first, env_flag, parse_duration, parse_duration_with_unit, parse_key_value, parse_var_file,
@@ -77,11 +77,25 @@ pub struct Globals {
     pub cancel_on_abort: bool,
 }
 
-/// One parsed command line: the provider, its command, and the command's arguments.
+/// One parsed command line: what runs it, the provider (none for the commands that take
+/// builds of any provider), its command, and the command's arguments.
 pub struct Invocation {
-    pub provider: &'static Entry,
+    pub run: fn(&crate::Ctx, &Command, &Args) -> Result<crate::output::Report>,
+    pub provider: Option<&'static Entry>,
     pub command: &'static Command,
     pub args: Args,
+}
+
+/// The commands without a provider word: they take builds of any providers.
+pub fn across(name: &str) -> Option<&'static Command> {
+    crate::several::COMMANDS.iter().find(|c| c.name == name)
+}
+
+fn run_across(ctx: &crate::Ctx, command: &Command, args: &Args) -> Result<crate::output::Report> {
+    match command.verb {
+        crate::provider::Verb::Own(handler) => handler(ctx, args),
+        _ => unreachable!("the commands across providers are their own verbs"),
+    }
 }
 
 pub enum Action {
@@ -145,6 +159,37 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             }),
         );
     };
+    if personality.name.is_none() && provider::find(&provider).is_none() {
+        if let Some(across) = across(&provider) {
+            // `cirelay wait REF…`: the word after it is a REF, not a command.
+            let first_ref = command;
+            let command = across;
+            let mut p = p;
+            let mut args = take_flags(&mut p, command.flags)?;
+            let mut positionals: Vec<String> = first_ref.into_iter().collect();
+            let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
+            positionals.extend(take_positionals(p, command.name, command.args, &known)?);
+            if positionals.is_empty() {
+                return Err(Error::usage(format!(
+                    "`cirelay {}` needs {} (see `cirelay help {}`)",
+                    command.name,
+                    command.args.first().map_or("REF", |a| a.name),
+                    command.name
+                )));
+            }
+            args.positionals = positionals;
+            let globals = globals(&global, &args, command, personality)?;
+            return Ok(Action::Run(
+                globals,
+                Invocation {
+                    run: run_across,
+                    provider: None,
+                    command,
+                    args,
+                },
+            ));
+        }
+    }
     let entry = entry.ok_or_else(|| unknown_provider(&provider))?;
     let Some(command) = command else {
         let usage = format!("cirelay {provider} COMMAND");
@@ -159,7 +204,8 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
         .ok_or_else(|| unknown_command_of(entry, &command))?;
     let name = format!("{provider} {}", command.name);
     let mut args = take_flags(&mut p, command.flags)?;
-    args.positionals = take_positionals(p, &name, command.args)?;
+    let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
+    args.positionals = take_positionals(p, &name, command.args, &known)?;
     if has_own_output(command) && args.value("--output").is_none() {
         // The global `--output` (or CIRELAY_OUTPUT) names the format of a command that has
         // its own (a vendor CLI's `-o json|yaml`), since the line may use either spelling.
@@ -173,7 +219,8 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
     Ok(Action::Run(
         globals,
         Invocation {
-            provider: entry,
+            run: entry.run,
+            provider: Some(entry),
             command,
             args,
         },
@@ -285,9 +332,16 @@ fn misplaced_flag(p: Arguments, usage: &str) -> Option<Error> {
 }
 
 pub fn unknown_provider(name: &str) -> Error {
+    let across: Vec<&str> = crate::several::COMMANDS.iter().map(|c| c.name).collect();
+    let version = if matches!(name, "version" | "--version") {
+        "; the version is `cirelay --version`"
+    } else {
+        ""
+    };
     Error::usage(format!(
-        "unknown provider `{name}`: use {}",
-        provider::names()
+        "`{name}` is neither a provider nor a command: the first word is a provider ({}), a command over builds of any provider ({}), or help{version}",
+        provider::names(),
+        across.join(", ")
     ))
 }
 
@@ -354,7 +408,10 @@ mod tests {
                 "-d",
             ],
         );
-        assert_eq!((i.provider.name, i.command.name), ("codefresh", "run"));
+        assert_eq!(
+            (i.provider.unwrap().name, i.command.name),
+            ("codefresh", "run")
+        );
         assert_eq!(i.args.positionals, vec!["proj/pipeB"]);
         assert_eq!(i.args.value("--branch"), Some("main"));
         assert_eq!(i.args.value("--trigger"), Some("trig"));

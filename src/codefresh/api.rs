@@ -180,11 +180,10 @@ impl Api {
     pub fn from_env() -> Result<Self> {
         if let Some((_, key)) = env_first(&[KEY_VAR]) {
             register_secret(&key);
-            let web = match env_first(&[URL_VAR]) {
-                Some((_, url)) => web_url(URL_VAR, &url)?,
-                None => DEFAULT_URL.to_string(),
-            };
-            return Ok(Api { web, key });
+            return Ok(Api {
+                web: web_address()?,
+                key,
+            });
         }
         let file = super::cfconfig::path()
             .map_or_else(|| "~/.cfconfig".to_string(), |p| p.display().to_string());
@@ -511,6 +510,20 @@ fn document(resp: &Response) -> Result<YamlValue> {
 
 fn build_not_found(id: &str) -> String {
     format!("build {id} not found: check the build id and that {KEY_VAR} belongs to its account")
+}
+
+/// The Codefresh address: `CF_URL`, else that of the `~/.cfconfig` context in use (when
+/// `CF_API_KEY` is not set), else Codefresh's own.
+pub fn web_address() -> Result<String> {
+    if let Some((_, url)) = env_first(&[URL_VAR]) {
+        return web_url(URL_VAR, &url);
+    }
+    if env_first(&[KEY_VAR]).is_none() {
+        if let Ok(Some(context)) = super::cfconfig::current() {
+            return web_url("the url of the ~/.cfconfig context", &context.url);
+        }
+    }
+    Ok(DEFAULT_URL.to_string())
 }
 
 /// `CF_URL` as users write it: the web address, perhaps with a trailing `/` or `/api`;

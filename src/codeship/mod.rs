@@ -11,6 +11,7 @@ use crate::cli::env_first;
 use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, WAIT};
 use crate::error::{Error, Result};
 use crate::provider::{Command, Provider, Verb};
+use crate::url::WebAddress;
 use crate::wait::BuildState;
 use crate::Ctx;
 
@@ -154,11 +155,45 @@ impl Provider for Codeship {
         Ok(())
     }
 
+    /// A build's uuid, or its web address
+    /// (`https://app.codeship.com/projects/PROJECT_UUID/builds/BUILD_UUID`), whose project
+    /// must be the one configured.
     fn build_ref(raw: &str) -> Result<String> {
-        v2::build_arg(raw)
+        needs_v2("status|wait|stop|logs")?;
+        let Some(address) = WebAddress::parse(raw) else {
+            return v2::build_arg(raw);
+        };
+        let Some([project, builds, build]) =
+            address.after(&["projects"]).filter(|_| Self::claims(raw))
+        else {
+            return Err(Error::usage(format!(
+                "`{raw}` is not a Codeship build's address: it looks like {}/projects/PROJECT_UUID/builds/BUILD_UUID",
+                v2::WEB_URL
+            )));
+        };
+        if builds != "builds" {
+            return Err(Error::usage(format!(
+                "`{raw}` is not a Codeship build's address"
+            )));
+        }
+        if let Some((var, configured)) = env_first(PROJECT_UUID_VARS) {
+            if !configured.eq_ignore_ascii_case(project) {
+                return Err(Error::usage(format!(
+                    "`{raw}` is a build of project {project}, but {var} is {configured}: cirelay reads builds of that project only"
+                )));
+            }
+        }
+        v2::build_arg(build)
+    }
+
+    fn claims(address: &str) -> bool {
+        WebAddress::parse(address).is_some_and(|a| {
+            a.on_host_of(v2::WEB_URL) && a.after(&["projects"]).is_some_and(|rest| rest.len() == 3)
+        })
     }
 
     fn start_request(args: &Args) -> Result<v2::Trigger> {
+        needs_v2("trigger")?;
         let name = branch(args.value("--branch"), BRANCH_VARS)?;
         let sha = args.value("--sha").map(v2::sha_arg).transpose()?;
         Ok(v2::Trigger {
@@ -246,11 +281,25 @@ impl Codeship {
     fn v2(&self, command: &str) -> Result<&v2::Api> {
         match self {
             Codeship::V2(api) => Ok(api),
-            Codeship::V1(_) => Err(Error::usage(format!(
-                "`codeship {command}` needs Codeship API v2: set CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v1 only restarts builds)"
-            ))),
+            Codeship::V1(_) => Err(only_restarts(command)),
         }
     }
+}
+
+/// Said before anything else is checked: with only an API v1 key set, the other settings
+/// of the command are beside the point.
+fn needs_v2(command: &str) -> Result<()> {
+    let v2 = env_first(USER_VARS).is_some() && env_first(PASSWORD_VARS).is_some();
+    if !v2 && env_first(&[KEY_VAR]).is_some() {
+        return Err(only_restarts(command));
+    }
+    Ok(())
+}
+
+fn only_restarts(command: &str) -> Error {
+    Error::usage(format!(
+        "`codeship {command}` needs Codeship API v2 (API v1 only restarts builds): set CODESHIP_API_USER, CODESHIP_API_PASSWORD and CODESHIP_API_PROJECT_UUID"
+    ))
 }
 
 /// The newest build of a branch, as the API version in use found it.
