@@ -13,6 +13,7 @@ pub mod circleci;
 pub mod cli;
 pub mod codefresh;
 pub mod codeship;
+pub mod document;
 pub mod error;
 pub mod http;
 pub mod lifecycle;

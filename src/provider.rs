@@ -102,6 +102,12 @@ pub trait Provider: Sized + Sync + 'static {
     /// Reads the credentials and host; nothing is sent.
     fn connect(ctx: &Ctx) -> Result<Self>;
 
+    /// Connects for `builds` in `scope`: where a list's scope names what connecting would
+    /// otherwise read from the environment (Codeship's project), it wins.
+    fn connect_for_list(ctx: &Ctx, _scope: &Self::ListScope) -> Result<Self> {
+        Self::connect(ctx)
+    }
+
     fn read(&self, ctx: &Ctx, build: &Self::BuildRef) -> Result<Reading>;
     /// Gets ready to follow a build until it finishes.
     fn watch<'a>(

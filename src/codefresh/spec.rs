@@ -4,16 +4,12 @@
 //! mistake is exit 4 naming the line and the field. What is sent is the file's document as
 //! it stands, in its own key order.
 
-use std::io::Read;
-
-use serde::de::{self, Deserializer};
+use serde::de::Deserializer;
 use serde::Deserialize;
 use serde_norway::{Mapping, Value};
 
+use crate::document::{self, Checked};
 use crate::error::{Error, Result};
-
-/// A spec file larger than this is not a pipeline: it would not fit an API answer either.
-const MAX_SIZE: u64 = crate::http::MAX_BODY;
 
 /// What a spec describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,28 +50,11 @@ impl Spec {
 /// Reads and checks the spec in `path`: exit 4 naming the line and the field when it is not
 /// one Codefresh would take.
 pub fn read(path: &str) -> Result<Spec> {
-    let text = read_text(path)?;
+    let text = crate::document::read(path, "the spec file")?;
     let spec = parse(&text).map_err(|why| Error::usage(format!("{path}: {why}")))?;
     spec.body()
         .map_err(|why| Error::usage(format!("{path}: {why}")))?;
     Ok(spec)
-}
-
-fn read_text(path: &str) -> Result<String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::usage(format!("cannot read the spec file {path}: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("cannot read the spec file {path}: {e}")))?;
-    if bytes.len() as u64 > MAX_SIZE {
-        return Err(Error::usage(format!(
-            "{path} is larger than {} MiB: it is not a spec file",
-            MAX_SIZE >> 20
-        )));
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| Error::usage(format!("{path} is not UTF-8 text: a spec is YAML or JSON")))
 }
 
 /// A spec's text, YAML or JSON (JSON is YAML too, tab-indented JSON as the Codefresh CLI's
@@ -86,17 +65,17 @@ pub fn parse(text: &str) -> std::result::Result<Spec, String> {
             "the file is empty: a spec has `version`, `kind`, `metadata` and `spec`".into(),
         );
     }
-    let mut document: Value = serde_norway::from_str(text).map_err(|e| located(&e))?;
+    let mut document: Value = document::parse(text)?;
     // Anchors and `<<: *defaults` merges are common in pipeline steps; Codefresh takes JSON,
     // so they are resolved here.
-    document.apply_merge().map_err(|e| located(&e))?;
+    document.apply_merge().map_err(|e| e.to_string())?;
     if !document.is_mapping() {
         return Err(
             "the document is not a mapping: a spec has `version`, `kind`, `metadata` and `spec`"
                 .into(),
         );
     }
-    let shape: Shape = serde_norway::from_str(text).map_err(|e| located(&e))?;
+    let shape: Shape = document::parse(text)?;
     Ok(Spec {
         kind: shape.kind,
         name: shape.metadata.name.0,
@@ -107,17 +86,6 @@ pub fn parse(text: &str) -> std::result::Result<Spec, String> {
             .unwrap_or_default(),
         document,
     })
-}
-
-/// `line 4: metadata.name: invalid type: …` from the parser's error, its position first.
-fn located(e: &serde_norway::Error) -> String {
-    let message = e.to_string();
-    let Some(at) = e.location() else {
-        return message;
-    };
-    let (line, column) = (at.line(), at.column());
-    let message = message.replace(&format!(" at line {line} column {column}"), "");
-    format!("line {line}, column {column}: {message}")
 }
 
 /// What cirelay checks of a spec. Everything else in the file is Codefresh's to judge and
@@ -143,22 +111,6 @@ impl<'de> Deserialize<'de> for Kind {
                 "`{other}` is not a kind cirelay creates: use `pipeline` or `project`"
             )),
         }))
-    }
-}
-
-/// A text value checked while the parser stands on it, so that a refusal carries the
-/// field's path and line (an error made after the value was read would carry neither).
-struct Checked<F>(F);
-
-impl<'de, T, F: FnOnce(&str) -> std::result::Result<T, String>> de::Visitor<'de> for Checked<F> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<T, E> {
-        (self.0)(v).map_err(E::custom)
     }
 }
 
@@ -327,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_unreadable_file_is_a_usage_error() {
+    fn a_missing_file_is_a_usage_error() {
         let err = read("/nonexistent/spec.yml").unwrap_err();
         assert_eq!(err.exit_code(), 4);
         assert!(err.to_string().contains("/nonexistent/spec.yml"), "{err}");
