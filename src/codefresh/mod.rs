@@ -289,7 +289,7 @@ const COMMANDS: &[Command] = &[
         args: &[Arg::optional("NAME")],
         flags: &[
             Flag::value("--api-key", "KEY", "the API key (User Settings → API Keys); never printed"),
-            Flag::value("--url", "URL", "the Codefresh address").default("https://g.codefresh.io"),
+            Flag::value("--url", "URL", "the Codefresh address [default: $CF_URL, else https://g.codefresh.io]"),
             Flag::value("--cfconfig", "FILE", "the config file [default: $CFCONFIG, else ~/.cfconfig]"),
         ],
         env: &[EnvVar::new(cfconfig::FILE_VAR, "the config file instead of ~/.cfconfig, as in the Codefresh CLI")],

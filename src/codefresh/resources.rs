@@ -364,14 +364,19 @@ pub fn create_context(ctx: &Ctx, args: &Args) -> Result<Report> {
         })?
         .trim()
         .to_string();
-    let url = args.given("--url").unwrap_or(DEFAULT_URL);
+    // An on-premises installation is usually named in CF_URL already.
+    let (url_setting, url) = match args.given("--url") {
+        Some(url) => ("--url", url.to_string()),
+        None => crate::cli::env_first(&[super::api::URL_VAR])
+            .unwrap_or(("--url", DEFAULT_URL.to_string())),
+    };
     let path = match args.given("--cfconfig") {
         Some(p) => std::path::PathBuf::from(p),
         None => cfconfig::path().ok_or_else(|| {
             Error::usage("neither CFCONFIG nor HOME is set: pass --cfconfig FILE")
         })?,
     };
-    let api = Api::with_key("--url", url, &key)?;
+    let api = Api::with_key(url_setting, &url, &key)?;
     let admin = api.user_is_admin(ctx)?;
     let context = Context {
         name: name.clone(),

@@ -4,11 +4,13 @@
 
 mod circleci;
 mod codefresh;
+mod codefresh_cli;
 mod codeship_v1;
 mod codeship_v2;
 mod contract;
 mod fakes;
 mod faults;
+mod listing;
 mod openapi;
 mod specs;
 mod support;
