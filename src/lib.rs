@@ -53,6 +53,13 @@ pub mod fuzzing {
         crate::circleci::read_answers(body);
     }
 
+    /// A spec file as `-f FILE` reads it: a Codefresh pipeline or project spec, a Codeship
+    /// project spec, and `~/.cfconfig` (all YAML, parsed by the one YAML crate).
+    pub fn spec_file(text: &str) {
+        crate::codefresh::read_spec(text);
+        let _ = crate::codeship::v2::parse_project_spec(text);
+    }
+
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.
     pub fn http_answer(status: u16, headers: &[(&str, &str)], body: &str) {
         let headers = headers

@@ -202,7 +202,14 @@ struct SpecTemplate {
 #[cfg(fuzzing)]
 pub(crate) fn read_spec(text: &str) {
     if let Ok(spec) = parse(text) {
+        assert!(!spec.name.trim().is_empty(), "{text:?} gave an empty name");
         let _ = spec.body();
+    }
+    // The same text as `~/.cfconfig`.
+    if let Ok(Some(config)) = super::cfconfig::parse(text) {
+        if let Ok(Some(context)) = super::cfconfig::current_of(&config, "f") {
+            assert!(!context.token.is_empty(), "{text:?} gave an empty key");
+        }
     }
 }
 
