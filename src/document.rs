@@ -5,6 +5,7 @@
 use std::io::Read;
 
 use serde::de::DeserializeOwned;
+use serde_norway::Value;
 
 use crate::error::{Error, Result};
 
@@ -44,22 +45,214 @@ fn located(e: &serde_norway::Error) -> String {
     format!("line {line}, column {column}: {message}")
 }
 
-/// A text value checked while the parser stands on it, so that a refusal carries the
-/// field's path and line (an error made after the value was read would carry neither):
-/// `d.deserialize_str(Checked(|s| …))`.
-pub struct Checked<F>(pub F);
+/// One step of the way to a value in a document: a mapping's key or a list's index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
 
-impl<'de, T, F: FnOnce(&str) -> std::result::Result<T, String>> serde::de::Visitor<'de>
-    for Checked<F>
-{
-    type Value = T;
+/// What is wrong with a document, and where: the path to the value it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: Vec<Step>,
+    pub message: String,
+}
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string")
+/// A value of a document and the way to it, for checks that name what they refuse.
+#[derive(Clone, Copy)]
+pub struct At<'v> {
+    pub value: &'v Value,
+    path: &'v [Step],
+}
+
+impl<'v> At<'v> {
+    /// The document itself; `path` is a buffer for the paths of what is refused.
+    pub fn root(value: &'v Value) -> Self {
+        At { value, path: &[] }
     }
 
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<T, E> {
-        (self.0)(v).map_err(E::custom)
+    pub fn problem(&self, message: impl Into<String>) -> Problem {
+        Problem {
+            path: self.path.to_vec(),
+            message: message.into(),
+        }
+    }
+
+    fn invalid(&self, expected: &str) -> Problem {
+        let found = match self.value {
+            Value::Null => "null".to_string(),
+            Value::Bool(b) => format!("boolean `{b}`"),
+            Value::Number(n) => format!("number `{n}`"),
+            Value::String(s) => format!("string {s:?}"),
+            Value::Sequence(_) => "sequence".to_string(),
+            Value::Mapping(_) => "map".to_string(),
+            Value::Tagged(_) => "tagged value".to_string(),
+        };
+        self.problem(format!("invalid type: {found}, expected {expected}"))
+    }
+
+    /// A key of this mapping, unless it is absent or null; `f` gets it with its path.
+    pub fn get<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(At<'_>) -> Result<T, Problem>,
+    ) -> Result<Option<T>, Problem> {
+        match self.value.get(key).filter(|v| !v.is_null()) {
+            None => Ok(None),
+            Some(value) => {
+                let mut path = self.path.to_vec();
+                path.push(Step::Key(key.to_string()));
+                f(At { value, path: &path }).map(Some)
+            }
+        }
+    }
+
+    /// As [`get`](Self::get), for a key that must be there.
+    pub fn require<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(At<'_>) -> Result<T, Problem>,
+    ) -> Result<T, Problem> {
+        self.get(key, f)?
+            .ok_or_else(|| self.problem(format!("missing field `{key}`")))
+    }
+
+    pub fn text(&self) -> Result<&'v str, Problem> {
+        self.value.as_str().ok_or_else(|| self.invalid("a string"))
+    }
+
+    pub fn mapping(&self) -> Result<(), Problem> {
+        match self.value.is_mapping() {
+            true => Ok(()),
+            false => Err(self.invalid("a map")),
+        }
+    }
+
+    /// Each item of this list, with its path.
+    pub fn each(&self, mut f: impl FnMut(At<'_>) -> Result<(), Problem>) -> Result<(), Problem> {
+        let items = self
+            .value
+            .as_sequence()
+            .ok_or_else(|| self.invalid("a sequence"))?;
+        for (i, value) in items.iter().enumerate() {
+            let mut path = self.path.to_vec();
+            path.push(Step::Index(i));
+            f(At { value, path: &path })?;
+        }
+        Ok(())
+    }
+
+    /// A list of strings.
+    pub fn texts(&self) -> Result<(), Problem> {
+        self.each(|item| item.text().map(|_| ()))
+    }
+}
+
+/// `metadata.name`, `spec.triggers[0]`.
+pub fn path_text(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The problem as a line: where in `text` its value stands, the path, what is wrong.
+pub fn explain(text: &str, problem: &Problem) -> String {
+    let path = path_text(&problem.path);
+    let said = match path.is_empty() {
+        true => problem.message.clone(),
+        false => format!("{path}: {}", problem.message),
+    };
+    match locate(text, &problem.path) {
+        Some((line, column)) => format!("line {line}, column {column}: {said}"),
+        None => said,
+    }
+}
+
+/// The line and column where the value at `path` starts: the parser walks to it and stops
+/// there with an error, which carries its position.
+fn locate(text: &str, path: &[Step]) -> Option<(usize, usize)> {
+    let de = serde_norway::Deserializer::from_str(text);
+    let found = serde::de::DeserializeSeed::deserialize(Locate(path), de);
+    let err = found.err()?;
+    let at = err.location()?;
+    // Any other error: the text does not parse, which the caller found already.
+    err.to_string()
+        .contains(HERE)
+        .then(|| (at.line(), at.column()))
+}
+
+const HERE: &str = "cirelay: here";
+
+struct Locate<'p>(&'p [Step]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Locate<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Locate<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Some((Step::Key(want), rest)) = self.0.split_first() else {
+            return Err(serde::de::Error::custom(HERE));
+        };
+        while let Some(key) = map.next_key::<Value>()? {
+            if key.as_str() == Some(want) {
+                return map.next_value_seed(Locate(rest));
+            }
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Some((Step::Index(want), rest)) = self.0.split_first() else {
+            return Err(serde::de::Error::custom(HERE));
+        };
+        for _ in 0..*want {
+            if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                return Ok(());
+            }
+        }
+        seq.next_element_seed(Locate(rest)).map(|_| ())
+    }
+
+    // A scalar ends the walk: it is the value, or the path goes through nothing.
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(E::custom(HERE))
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Err(E::custom(HERE))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Err(E::custom(HERE))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Err(E::custom(HERE))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Err(E::custom(HERE))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Err(E::custom(HERE))
     }
 }
 

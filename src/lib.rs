@@ -29,6 +29,7 @@ pub mod several;
 pub mod time;
 pub mod url;
 pub mod wait;
+pub mod yaml;
 
 /// Entry points for the fuzz targets in `tests/fuzz`: each runs the code that reads a
 /// provider's answers on arbitrary text, with no network and no `Ctx`. Built only for

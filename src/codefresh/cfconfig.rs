@@ -140,8 +140,7 @@ pub fn write(path: &Path, context: &Context, on_prem: bool) -> Result<Written> {
         _ => Mapping::new(),
     };
     let written = with_context(&mut config, context, on_prem);
-    let text = serde_norway::to_string(&Value::Mapping(config))
-        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    let text = crate::yaml::to_string(&Value::Mapping(config)) + "\n";
     replace_file(path, &text)
         .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
     Ok(written)
@@ -272,7 +271,7 @@ mod tests {
             ..new.clone()
         };
         assert_eq!(with_context(&mut config, &again, false), Written::Updated);
-        let text = serde_norway::to_string(&Value::Mapping(config)).unwrap();
+        let text = crate::yaml::to_string(&Value::Mapping(config));
         let back = parse(&text).unwrap().unwrap();
         assert_eq!(current_of(&back, "f").unwrap().unwrap().token, "7b2e.jkl");
         assert_eq!(back["contexts"]["onprem"]["beta"], Value::Bool(true));

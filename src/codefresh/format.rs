@@ -143,9 +143,7 @@ pub fn json(value: &impl Serialize) -> Result<String> {
 }
 
 pub fn yaml(value: &Value) -> Result<String> {
-    let text = serde_norway::to_string(value)
-        .map_err(|e| Error::api(format!("the answer cannot be shown as YAML: {e}")))?;
-    Ok(text.trim_end().to_string())
+    Ok(crate::yaml::to_string(value))
 }
 
 /// A JSON answer as YAML's value, its key order kept (a `serde_json::Value` sorts keys).
@@ -212,7 +210,7 @@ mod tests {
         let v = ordered(r#"{"version":"1.0","kind":"pipeline","metadata":{"name":"x"}}"#).unwrap();
         assert_eq!(
             yaml(&v).unwrap(),
-            "version: '1.0'\nkind: pipeline\nmetadata:\n  name: x"
+            "version: \"1.0\"\nkind: pipeline\nmetadata:\n  name: x"
         );
     }
 }

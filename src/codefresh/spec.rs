@@ -4,11 +4,9 @@
 //! mistake is exit 4 naming the line and the field. What is sent is the file's document as
 //! it stands, in its own key order.
 
-use serde::de::Deserializer;
-use serde::Deserialize;
-use serde_norway::{Mapping, Value};
+use serde_norway::Value;
 
-use crate::document::{self, Checked};
+use crate::document::{self, At, Problem};
 use crate::error::{Error, Result};
 
 /// What a spec describes.
@@ -75,126 +73,91 @@ pub fn parse(text: &str) -> std::result::Result<Spec, String> {
                 .into(),
         );
     }
-    let shape: Shape = document::parse(text)?;
+    let shape = check(&document).map_err(|p| document::explain(text, &p))?;
     Ok(Spec {
-        kind: shape.kind,
-        name: shape.metadata.name.0,
-        tags: shape
-            .metadata
-            .tags
-            .or(shape.metadata.labels.and_then(|l| l.tags))
-            .unwrap_or_default(),
+        kind: shape.0,
+        name: shape.1,
+        tags: shape.2,
         document,
     })
 }
 
-/// What cirelay checks of a spec. Everything else in the file is Codefresh's to judge and
-/// is sent as it is; these are the fields whose mistakes would otherwise come back as a
-/// refusal without a line number, or not at all.
-#[derive(Deserialize)]
-#[allow(dead_code)] // read for their checks, not their values
-struct Shape {
-    #[serde(default)]
-    version: Option<Version>,
-    kind: Kind,
-    metadata: Metadata,
-    #[serde(default)]
-    spec: Option<PipelineSpec>,
-}
-
-impl<'de> Deserialize<'de> for Kind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_str(Checked(|word: &str| match word {
-            "pipeline" => Ok(Kind::Pipeline),
-            "project" => Ok(Kind::Project),
-            other => Err(format!(
-                "`{other}` is not a kind cirelay creates: use `pipeline` or `project`"
-            )),
-        }))
-    }
-}
-
-/// `"1.0"`, or `1.0` unquoted.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Version {
-    Text(#[allow(dead_code)] String),
-    Number(#[allow(dead_code)] f64),
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Metadata {
-    name: Name,
-    #[serde(default)]
-    project: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-    #[serde(default)]
-    labels: Option<Labels>,
-}
-
-#[derive(Deserialize)]
-struct Labels {
-    #[serde(default)]
-    tags: Option<Vec<String>>,
+/// What cirelay checks of a spec: the fields whose mistakes would otherwise come back as a
+/// refusal without a line number, or not at all. Everything else in the file is Codefresh's
+/// to judge and is sent as it is. The kind, the name and a project's tags.
+fn check(doc: &Value) -> std::result::Result<(Kind, String, Vec<String>), Problem> {
+    let root = At::root(doc);
+    root.get("version", |v| match v.value {
+        Value::String(_) | Value::Number(_) => Ok(()),
+        _ => Err(v.problem("expected text such as \"1.0\"")),
+    })?;
+    let kind = root.require("kind", |k| match k.text()? {
+        "pipeline" => Ok(Kind::Pipeline),
+        "project" => Ok(Kind::Project),
+        other => Err(k.problem(format!(
+            "`{other}` is not a kind cirelay creates: use `pipeline` or `project`"
+        ))),
+    })?;
+    let (name, tags) = root.require("metadata", |m| {
+        m.mapping()?;
+        let name = m.require("name", named)?;
+        m.get("project", |p| p.text().map(|_| ()))?;
+        let texts = |t: At<'_>| {
+            t.texts()?;
+            Ok(t.value
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect::<Vec<_>>())
+        };
+        let tags = m.get("tags", texts)?;
+        let labels = m.get("labels", |l| {
+            l.mapping()?;
+            l.get("tags", texts)
+        })?;
+        Ok((name, tags.or(labels.flatten()).unwrap_or_default()))
+    })?;
+    root.get("spec", |spec| {
+        spec.mapping()?;
+        spec.get("triggers", |t| {
+            t.each(|trigger| {
+                trigger.mapping()?;
+                trigger.require("name", named)?;
+                trigger.get("type", |k| k.text().map(|_| ()))?;
+                Ok(())
+            })
+        })?;
+        spec.get("steps", |s| s.mapping())?;
+        spec.get("stages", |s| s.texts())?;
+        spec.get("contexts", |c| c.texts())?;
+        spec.get("variables", |vars| {
+            vars.each(|v| {
+                v.mapping()?;
+                v.require("key", named).map(|_| ())
+            })
+        })?;
+        spec.get("specTemplate", |t| {
+            t.mapping()?;
+            t.require("location", |l| l.text().map(|_| ()))
+        })?;
+        Ok(())
+    })?;
+    Ok((kind, name, tags))
 }
 
 /// A name that can stand in a request path and a log line: text, not empty, no control
 /// character.
-struct Name(String);
-
-impl<'de> Deserialize<'de> for Name {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_str(Checked(|name: &str| {
-            if name.trim().is_empty() {
-                return Err("the name is empty".to_string());
-            }
-            if name.chars().any(char::is_control) {
-                return Err(format!("the name {name:?} holds a control character"));
-            }
-            Ok(Name(name.to_string()))
-        }))
+fn named(n: At<'_>) -> std::result::Result<String, Problem> {
+    let name = n.text()?;
+    if name.trim().is_empty() {
+        return Err(n.problem("the name is empty"));
     }
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct PipelineSpec {
-    #[serde(default)]
-    triggers: Option<Vec<Trigger>>,
-    #[serde(default)]
-    steps: Option<Mapping>,
-    #[serde(default)]
-    stages: Option<Vec<String>>,
-    #[serde(default)]
-    variables: Option<Vec<Variable>>,
-    #[serde(default)]
-    contexts: Option<Vec<String>>,
-    #[serde(default, rename = "specTemplate")]
-    spec_template: Option<SpecTemplate>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Trigger {
-    name: Name,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct Variable {
-    key: Name,
-    #[serde(default)]
-    value: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct SpecTemplate {
-    location: String,
+    if name.chars().any(char::is_control) {
+        return Err(n.problem(format!("the name {name:?} holds a control character")));
+    }
+    Ok(name.to_string())
 }
 
 /// Parses `text` as a spec and, when it is one, makes its body: what `-f FILE` does with a
@@ -204,6 +167,25 @@ pub(crate) fn read_spec(text: &str) {
     if let Ok(spec) = parse(text) {
         assert!(!spec.name.trim().is_empty(), "{text:?} gave an empty name");
         let _ = spec.body();
+        // What `get pipeline -o yaml` writes reads back as the same document (tags and keys
+        // that are lists or mappings, which no spec has and JSON cannot carry, are written
+        // as text).
+        fn unusual(v: &Value) -> bool {
+            match v {
+                Value::Tagged(_) => true,
+                Value::Sequence(s) => s.iter().any(unusual),
+                Value::Mapping(m) => m.iter().any(|(k, v)| {
+                    matches!(k, Value::Sequence(_) | Value::Mapping(_)) || unusual(k) || unusual(v)
+                }),
+                _ => false,
+            }
+        }
+        if !unusual(&spec.document) {
+            let written = crate::yaml::to_string(&spec.document);
+            let back: Value = serde_norway::from_str(&written)
+                .unwrap_or_else(|e| panic!("{text:?} was written as {written:?}: {e}"));
+            assert_eq!(back, spec.document, "{text:?} was written as {written:?}");
+        }
     }
     // The same text as `~/.cfconfig`.
     if let Ok(Some(config)) = super::cfconfig::parse(text) {

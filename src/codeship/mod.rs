@@ -361,6 +361,7 @@ impl Codeship {
 }
 
 /// The machine user of API v2, for the organization's own commands.
+#[inline(never)]
 fn organization(command: &str) -> Result<v2::Api> {
     needs_v2(command)?;
     match (env_first(USER_VARS), env_first(PASSWORD_VARS)) {
@@ -376,21 +377,19 @@ fn projects_list(ctx: &Ctx, _args: &Args) -> Result<Report> {
     let api = organization("projects")?;
     let projects = api.projects(ctx)?;
     let lines = match ctx.out.mode {
-        OutputMode::Json => projects
-            .iter()
-            .map(|p| serde_json::to_string(p).expect("a project is plain data"))
-            .collect(),
+        OutputMode::Json => projects.iter().map(|p| p.to_string()).collect(),
         OutputMode::Text => {
             let rows: Vec<Vec<String>> = projects
                 .iter()
                 .map(|p| {
-                    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                    let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+                    let url = format!("{}/projects/{}", v2::WEB_URL, text("uuid"));
                     vec![
-                        p.uuid.clone(),
-                        text(&p.name),
-                        text(&p.kind),
-                        text(&p.repository_url),
-                        p.url(),
+                        text("uuid"),
+                        text("name"),
+                        text("type"),
+                        text("repository_url"),
+                        url,
                     ]
                 })
                 .collect();
@@ -402,12 +401,8 @@ fn projects_list(ctx: &Ctx, _args: &Args) -> Result<Report> {
         }
     };
     ctx.out.answer(&lines);
-    Ok(resource_report(
-        "projects",
-        "",
-        &format!("{} projects", projects.len()),
-        None,
-    ))
+    let count = format!("{} projects", projects.len());
+    Ok(resource_report("projects", "", &count, None))
 }
 
 /// `codeship project get UUID`: the project as JSON.
@@ -415,8 +410,7 @@ fn project_get(ctx: &Ctx, args: &Args) -> Result<Report> {
     let uuid = v2::project_arg(args.positional(0).unwrap_or_default())?;
     let api = organization("project get")?;
     let project = api.project(ctx, &uuid)?;
-    let shown = serde_json::to_string_pretty(&project).expect("a project is plain data");
-    ctx.out.answer(&[shown]);
+    ctx.out.answer(&[project.to_string()]);
     let url = format!("{}/projects/{uuid}", v2::WEB_URL);
     Ok(resource_report("project get", &uuid, "found", Some(url)))
 }
@@ -443,6 +437,7 @@ fn project_create(ctx: &Ctx, args: &Args) -> Result<Report> {
 }
 
 /// The report of a command about projects: no build, so `id` names the project.
+#[inline(never)]
 fn resource_report(action: &'static str, id: &str, status: &str, url: Option<String>) -> Report {
     let shown = Build {
         id: id.to_string(),

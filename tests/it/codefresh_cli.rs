@@ -147,7 +147,7 @@ fn a_spec_from_get_pipeline_goes_back_unchanged_through_replace() {
         if format == "yaml" {
             assert!(
                 run.stdout
-                    .starts_with("version: '1.0'\nkind: pipeline\nmetadata:\n"),
+                    .starts_with("version: \"1.0\"\nkind: pipeline\nmetadata:\n"),
                 "{}",
                 run.stdout
             );
@@ -335,8 +335,9 @@ fn get_builds_prints_the_codefresh_clis_build_objects() {
     );
     run.assert_code(0);
     assert!(
-        run.stdout
-            .starts_with("items:\n- id: 6100000000000000000000a2\n"),
+        run.stdout.starts_with(
+            "items:\n- id: \"6100000000000000000000a2\"\n  created: \"2026-11-01T10:00:00.000Z\"\n"
+        ),
         "{}",
         run.stdout
     );

@@ -570,9 +570,9 @@ pub fn project_arg(project: &str) -> Result<String> {
     )
 }
 
-pub use projects::read_spec as read_project_spec;
 #[cfg(fuzzing)]
 pub(crate) use projects::parse_spec as parse_project_spec;
+pub use projects::read_spec as read_project_spec;
 
 pub fn build_arg(build: &str) -> Result<String> {
     uuid_arg(

@@ -3,59 +3,34 @@
 //! `POST …/projects`, with the same sign-in and rate-limit handling as builds. A Pro
 //! project's `aes_key` decrypts its secrets: it is registered as a secret and never shown.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{checked_uuid, is_last_page, Api, PER_PAGE, WEB_URL};
-use crate::document::{self, Checked};
+use crate::document::{self, At, Problem};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, PageBudget, Request, Response};
 use crate::provider::About;
 use crate::Ctx;
 
-/// A project as `codeship projects` shows it: what identifies it, nothing secret.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Project {
-    pub uuid: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    #[serde(default)]
-    pub repository_url: Option<String>,
-    #[serde(default)]
-    pub repository_provider: Option<String>,
-    #[serde(default)]
-    pub created_at: Option<String>,
-    #[serde(default)]
-    pub updated_at: Option<String>,
-}
-
-impl Project {
-    /// Its page in the web app.
-    pub fn url(&self) -> String {
-        format!("{WEB_URL}/projects/{}", self.uuid)
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct ProjectPage {
-    #[serde(default)]
-    projects: Vec<Project>,
-    #[serde(default)]
-    total: Option<u64>,
-    #[serde(default)]
-    per_page: Option<u64>,
-}
+/// What `codeship projects` shows of a project: what identifies it, nothing secret.
+pub const SHOWN: [&str; 7] = [
+    "uuid",
+    "name",
+    "type",
+    "repository_url",
+    "repository_provider",
+    "created_at",
+    "updated_at",
+];
 
 /// The organization's projects may be many; past this many pages, the list is cut.
 const MAX_PROJECT_PAGES: usize = 40;
 
 impl Api {
-    /// Every project of the organization the machine user may see.
-    pub fn projects(&self, ctx: &Ctx) -> Result<Vec<Project>> {
+    /// Every project of the organization the machine user may see, each as `SHOWN` of it.
+    pub fn projects(&self, ctx: &Ctx) -> Result<Vec<Value>> {
         let mut budget = PageBudget::default();
-        let mut all: Vec<Project> = Vec::new();
+        let mut all: Vec<Value> = Vec::new();
         for page in 1..=MAX_PROJECT_PAGES {
             let resp = self.call_org(ctx, |org| {
                 Request::get(format!("{org}/projects?page={page}&per_page={PER_PAGE}"))
@@ -63,13 +38,19 @@ impl Api {
             self.check(&resp, About::Project(&""), "project.read")?;
             budget.spend(&resp, "the project list")?;
             forget_keys(&resp);
-            let listed: ProjectPage = resp.decode()?;
-            for p in &listed.projects {
-                checked_uuid(&resp, &p.uuid, "a project")?;
+            let listed: Value = resp.decode()?;
+            let projects = listed["projects"].as_array().cloned().unwrap_or_default();
+            let count = projects.len();
+            for p in projects {
+                checked_uuid(&resp, p["uuid"].as_str().unwrap_or(""), "a project")?;
+                let shown: serde_json::Map<String, Value> = SHOWN
+                    .iter()
+                    .map(|k| (k.to_string(), p.get(*k).cloned().unwrap_or(Value::Null)))
+                    .collect();
+                all.push(Value::Object(shown));
             }
-            let count = listed.projects.len();
-            all.extend(listed.projects);
-            if is_last_page(count, all.len(), listed.total, listed.per_page) {
+            let number = |k: &str| listed[k].as_u64();
+            if is_last_page(count, all.len(), number("total"), number("per_page")) {
                 break;
             }
         }
@@ -144,62 +125,44 @@ fn one_project(resp: &Response) -> Result<Value> {
 
 /// What `codeship project create -f SPEC.json` sends, checked first: Codeship's required
 /// `repository_url`, `type` and `team_ids`, and the shapes of the commands and pipelines.
-#[derive(Deserialize)]
-#[allow(dead_code)] // read for their checks
-struct ProjectSpec {
-    repository_url: Url,
-    #[serde(rename = "type")]
-    kind: ProjectType,
-    team_ids: Vec<u64>,
-    #[serde(default)]
-    setup_commands: Option<Vec<String>>,
-    #[serde(default)]
-    test_pipelines: Option<Vec<TestPipeline>>,
-    #[serde(default)]
-    notification_rules: Option<Vec<serde_norway::Mapping>>,
-    #[serde(default)]
-    environment_variables: Option<Vec<EnvironmentVariable>>,
-}
-
-struct Url;
-
-impl<'de> Deserialize<'de> for Url {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_str(Checked(|url: &str| {
-            if url.trim().is_empty() || url.chars().any(char::is_control) {
-                Err("the repository_url is empty or holds a control character".to_string())
-            } else {
-                Ok(Url)
-            }
-        }))
-    }
-}
-
-struct ProjectType;
-
-impl<'de> Deserialize<'de> for ProjectType {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_str(Checked(|kind: &str| match kind {
-            "basic" | "pro" => Ok(ProjectType),
-            other => Err(format!(
-                "`{other}` is not a project type: use `basic` or `pro`"
-            )),
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct TestPipeline {
-    name: String,
-    commands: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[allow(dead_code)]
-struct EnvironmentVariable {
-    name: String,
-    value: String,
+fn check_spec(spec: &serde_norway::Value) -> std::result::Result<(), Problem> {
+    let root = At::root(spec);
+    root.mapping()?;
+    root.require("repository_url", |u| match u.text()? {
+        url if url.trim().is_empty() || url.chars().any(char::is_control) => {
+            Err(u.problem("the repository_url is empty or holds a control character"))
+        }
+        _ => Ok(()),
+    })?;
+    root.require("type", |t| match t.text()? {
+        "basic" | "pro" => Ok(()),
+        other => Err(t.problem(format!(
+            "`{other}` is not a project type: use `basic` or `pro`"
+        ))),
+    })?;
+    root.require("team_ids", |ids| {
+        ids.each(|id| match id.value.as_u64() {
+            Some(_) => Ok(()),
+            None => Err(id.problem("a team id is a number (Organization Settings → Teams)")),
+        })
+    })?;
+    root.get("setup_commands", |c| c.texts())?;
+    root.get("test_pipelines", |pipelines| {
+        pipelines.each(|p| {
+            p.mapping()?;
+            p.require("name", |n| n.text().map(|_| ()))?;
+            p.require("commands", |c| c.texts())
+        })
+    })?;
+    root.get("notification_rules", |rules| rules.each(|r| r.mapping()))?;
+    root.get("environment_variables", |vars| {
+        vars.each(|v| {
+            v.mapping()?;
+            v.require("name", |n| n.text().map(|_| ()))?;
+            v.require("value", |n| n.text().map(|_| ()))
+        })
+    })?;
+    Ok(())
 }
 
 /// The project spec in `path` (JSON, or YAML), checked: exit 4 naming the line and the field.
@@ -209,8 +172,8 @@ pub fn read_spec(path: &str) -> Result<Value> {
 }
 
 pub fn parse_spec(text: &str) -> std::result::Result<Value, String> {
-    let _: ProjectSpec = document::parse(text)?;
     let spec: serde_norway::Value = document::parse(text)?;
+    check_spec(&spec).map_err(|p| document::explain(text, &p))?;
     serde_json::to_value(spec).map_err(|e| format!("it cannot be sent as JSON ({e})"))
 }
 
@@ -230,7 +193,7 @@ mod tests {
             ),
             (
                 r#"{"repository_url": "x", "type": "pro", "team_ids": ["a"]}"#,
-                "team_ids[0]: invalid type: string \"a\"",
+                "team_ids[0]: a team id is a number",
             ),
             (
                 r#"{"repository_url": "x", "type": "pro", "team_ids": [], "test_pipelines": [{"name": "t"}]}"#,
