@@ -103,9 +103,9 @@ pub fn rfc3339(ts: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
-/// Unix seconds as `YYYY-MM-DD, HH:MM:SS` in UTC (the Codefresh CLI's table dates),
-/// the inverse of [`days_from_civil`].
-pub fn utc_datetime(unix: i64) -> String {
+/// Unix seconds as `[year, month, day, hour, minute, second]` in UTC: the inverse of
+/// [`days_from_civil`] (Howard Hinnant's algorithm).
+pub fn civil(unix: i64) -> [i64; 6] {
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -116,12 +116,13 @@ pub fn utc_datetime(unix: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}, {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    [year, month, day, secs / 3600, secs % 3600 / 60, secs % 60]
+}
+
+/// Unix seconds as `YYYY-MM-DD, HH:MM:SS` in UTC (the Codefresh CLI's table dates).
+pub fn utc_datetime(unix: i64) -> String {
+    let [y, mo, d, h, mi, s] = civil(unix);
+    format!("{y:04}-{mo:02}-{d:02}, {h:02}:{mi:02}:{s:02}")
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use serde_norway::Value;
 
-/// `value` as a YAML document, without a trailing newline.
+/// `value` as a YAML document, ending with a line break (a literal block at the end needs
+/// it).
 pub fn to_string(value: &Value) -> String {
     let mut out = String::new();
     match value {
@@ -17,7 +18,6 @@ pub fn to_string(value: &Value) -> String {
             out.push('\n');
         }
     }
-    out.truncate(out.trim_end_matches('\n').len());
     out
 }
 
@@ -195,9 +195,11 @@ mod tests {
         round_trip("just text\n");
         // Found by fuzzing: a leading space is not plain.
         round_trip("a: ' b'\n");
+        // Found by fuzzing: a literal block that ends the document keeps its line break.
+        round_trip("a: 1\nz: \"x\\ny\\n\"\n");
         // A key that is a list keeps what it says, as text.
         let value: Value = serde_norway::from_str("{? [a, b] : c}\n").unwrap();
-        assert_eq!(to_string(&value), "\"[\\\"a\\\",\\\"b\\\"]\": c");
+        assert_eq!(to_string(&value), "\"[\\\"a\\\",\\\"b\\\"]\": c\n");
     }
 
     #[test]
@@ -208,9 +210,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             to_string(&value),
-            "kind: pipeline\nspec:\n  steps:\n    b:\n      commands:\n      - make"
+            "kind: pipeline\nspec:\n  steps:\n    b:\n      commands:\n      - make\n"
         );
         let value: Value = serde_norway::from_str("s: \"a\\nb\\n\"\nv: '1.0'\n").unwrap();
-        assert_eq!(to_string(&value), "s: |\n  a\n  b\nv: \"1.0\"");
+        assert_eq!(to_string(&value), "s: |\n  a\n  b\nv: \"1.0\"\n");
     }
 }

@@ -140,7 +140,7 @@ pub fn write(path: &Path, context: &Context, on_prem: bool) -> Result<Written> {
         _ => Mapping::new(),
     };
     let written = with_context(&mut config, context, on_prem);
-    let text = crate::yaml::to_string(&Value::Mapping(config)) + "\n";
+    let text = crate::yaml::to_string(&Value::Mapping(config));
     replace_file(path, &text)
         .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
     Ok(written)

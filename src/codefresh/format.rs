@@ -142,8 +142,10 @@ pub fn json(value: &impl Serialize) -> Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// The YAML document, its last line break left to the line that prints it.
 pub fn yaml(value: &Value) -> Result<String> {
-    Ok(crate::yaml::to_string(value))
+    let text = crate::yaml::to_string(value);
+    Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
 }
 
 /// A JSON answer as YAML's value, its key order kept (a `serde_json::Value` sorts keys).

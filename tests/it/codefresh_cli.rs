@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use crate::fakes::codefresh::{Codefresh, KEY, NEWEST_MAIN, PROJECT_PIPELINE};
 use crate::fakes::Fake;
+use crate::listing::status_and_result;
 use crate::support::{called_as, read, Run, TempDir};
 
 fn codefresh(fake: &Codefresh, args: &[&str]) -> Run {
@@ -393,14 +394,8 @@ fn builds_lists_pages_up_to_the_limit_in_the_shape_every_provider_shares() {
     );
     assert_eq!(rows[0]["duration_s"], 90);
     // The newest is the 70th added: every third of them failed.
-    assert_eq!(
-        (rows[0]["status"].as_str(), rows[0]["result"].as_str()),
-        (Some("error"), Some("failed"))
-    );
-    assert_eq!(
-        (rows[1]["status"].as_str(), rows[1]["result"].as_str()),
-        (Some("success"), Some("success"))
-    );
+    assert_eq!(status_and_result(&rows[0]), ("error", "failed"));
+    assert_eq!(status_and_result(&rows[1]), ("success", "success"));
     assert_eq!(
         fake.server.lines(),
         [

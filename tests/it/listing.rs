@@ -46,6 +46,14 @@ fn rows(run: &Run) -> Vec<Value> {
         .collect()
 }
 
+/// A row's provider word and the result it stands for.
+pub fn status_and_result(row: &Value) -> (&str, &str) {
+    (
+        row["status"].as_str().unwrap_or_default(),
+        row["result"].as_str().unwrap_or_default(),
+    )
+}
+
 fn list(fake: &impl Fake, args: &[&str]) -> Run {
     cirelay(args)
         .env_all(fake.env())
@@ -134,14 +142,8 @@ fn circleci_reads_each_pipelines_workflows_for_its_result() {
     assert_eq!(all[0]["number"], 229);
     assert_eq!(all[0]["id"], pipeline_id(229));
     // Every third added pipeline's `test` failed: #227 is the newest of those.
-    assert_eq!(
-        (all[0]["status"].as_str(), all[0]["result"].as_str()),
-        (Some("success"), Some("success"))
-    );
-    assert_eq!(
-        (all[2]["status"].as_str(), all[2]["result"].as_str()),
-        (Some("failed"), Some("failed"))
-    );
+    assert_eq!(status_and_result(&all[0]), ("success", "success"));
+    assert_eq!(status_and_result(&all[2]), ("failed", "failed"));
     assert_eq!(all[0]["duration_s"], 1800);
     assert_eq!(all[0]["commit"], "f454a02b5d10fcccfd7d9dd7608a76d6493a98b4");
     let lists: Vec<String> = fake
