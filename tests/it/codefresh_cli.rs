@@ -419,3 +419,128 @@ fn builds_lists_pages_up_to_the_limit_in_the_shape_every_provider_shares() {
         "GET /api/workflow?limit=3&page=1&status=error"
     );
 }
+
+/// What can go wrong on the way: every refusal and fault ends in its documented exit code
+/// with one line that says what to fix, and a pipeline create whose outcome is unknown is
+/// never sent twice.
+#[test]
+fn faults_while_listing_and_creating() {
+    use crate::support::Reply;
+    let fake = Codefresh::start("success");
+    let dir = TempDir::new("cf-faults");
+    let file = dir.join("spec.yml");
+    std::fs::write(
+        &file,
+        "kind: pipeline\nmetadata:\n  name: acme/new\nspec: {}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let list = || {
+        called_as(
+            "codefresh",
+            &["builds", "--limit", "2", "--interval", "10ms"],
+        )
+        .env_all(fake.env())
+        .env("CIRELAY_RETRIES", "1")
+        .run()
+    };
+
+    // A rate limit is waited out and the page read again.
+    fake.server.inject(
+        "GET",
+        "/api/workflow",
+        vec![Reply::text(429, "Too Many Requests").header("Retry-After", "0")],
+    );
+    list().assert_code(0);
+    // A 5xx that stays, a hung answer: exit 6 after the retries.
+    fake.server.inject(
+        "GET",
+        "/api/workflow",
+        vec![Reply::text(502, "Bad Gateway"); 2],
+    );
+    list().assert_fails(6, &["/api/workflow", "502"]);
+    fake.server.inject(
+        "GET",
+        "/api/workflow",
+        vec![Reply::Hang(std::time::Duration::from_secs(5)); 2],
+    );
+    let run = called_as(
+        "codefresh",
+        &["builds", "--request-timeout", "200ms", "--interval", "10ms"],
+    )
+    .env_all(fake.env())
+    .env("CIRELAY_RETRIES", "1")
+    .run();
+    run.assert_fails(6, &["no answer within --request-timeout"]);
+    // Malformed JSON, and an id that could forge a line of a later step's input.
+    fake.server.inject(
+        "GET",
+        "/api/workflow",
+        vec![Reply::text(200, "{\"workflows\": [")],
+    );
+    list().assert_fails(5, &["unusable JSON"]);
+    let forged = serde_json::json!({"workflows": {"docs": [{"id": "x\nCF_API_KEY=forged", "status": "success"}]}});
+    fake.server
+        .inject("GET", "/api/workflow", vec![Reply::json(200, forged)]);
+    list().assert_fails(5, &["not an id"]);
+    // 401 and 403 name the key; 404 names the pipeline.
+    fake.server.inject(
+        "GET",
+        "/api/workflow",
+        vec![Reply::json(
+            401,
+            serde_json::json!({"message": "Unauthorized"}),
+        )],
+    );
+    list().assert_fails(5, &["CF_API_KEY was rejected"]);
+    fake.server.inject(
+        "GET",
+        "/api/workflow",
+        vec![Reply::json(
+            403,
+            serde_json::json!({"message": "Forbidden"}),
+        )],
+    );
+    list().assert_fails(5, &["CF_API_KEY may not do this"]);
+    let run = codefresh(&fake, &["builds", "--pipeline", "acme/none"]);
+    run.assert_fails(5, &["pipeline acme/none not found"]);
+
+    // A create that may have reached Codefresh is not sent again: exit 6, where to look.
+    let before = fake.server.count("POST", "/api/pipelines");
+    fake.server.inject(
+        "POST",
+        "/api/pipelines",
+        vec![Reply::text(503, "Service Unavailable")],
+    );
+    let run = codefresh(&fake, &["create", "-f", path]);
+    run.assert_fails(
+        6,
+        &[
+            "it may have been created",
+            "whether pipeline acme/new exists",
+        ],
+    );
+    assert_eq!(fake.server.count("POST", "/api/pipelines"), before + 1);
+    // A rate limit said Codefresh did nothing: sent again.
+    fake.server.inject(
+        "POST",
+        "/api/pipelines",
+        vec![Reply::text(429, "Too Many Requests").header("Retry-After", "0")],
+    );
+    codefresh(&fake, &["create", "-f", path]).assert_code(0);
+    assert!(fake.spec("acme/new").is_some());
+    run.assert_no_secret(&[KEY]);
+
+    // A ~/.cfconfig that cannot be read is said plainly.
+    let home = TempDir::new("cf-badconfig");
+    std::fs::write(home.join(".cfconfig"), "contexts: [\n").unwrap();
+    let run = at_home(&fake, &home, &["get", "builds", NEWEST_MAIN]);
+    run.assert_fails(4, &[".cfconfig"]);
+    let bad_url = "current-context: c\ncontexts:\n  c: {type: APIKey, name: c, url: 'ftp://cf.example.com', token: abcdefgh12345678}\n";
+    std::fs::write(home.join(".cfconfig"), bad_url).unwrap();
+    let run = called_as("codefresh", &["get", "builds", NEWEST_MAIN])
+        .env("HOME", home.text())
+        .run();
+    run.assert_fails(4, &["the url of context `c`"]);
+    run.assert_no_secret(&["abcdefgh12345678"]);
+}

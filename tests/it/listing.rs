@@ -386,3 +386,65 @@ fn circleci_insights_per_workflow_and_per_job() {
         .run();
     run.assert_fails(5, &["404"]);
 }
+
+/// Codeship's `403 Rate Limit Exceeded` (in the body or on the status line) between pages is
+/// waited out, so is CircleCI's 429 on insights; a project create whose outcome is unknown
+/// is not sent again.
+#[test]
+fn rate_limits_between_pages_and_unknown_creates() {
+    use crate::fakes::codeship_v2::rate_limit_answers;
+    use crate::support::Reply;
+    let fake = CodeshipV2::start("success");
+    let page2 = format!("{}/builds", CodeshipV2::prefix(PRO));
+    let [in_the_body, on_the_status_line] = rate_limit_answers();
+    fake.server
+        .inject("GET", &page2, vec![in_the_body.header("Retry-After", "0")]);
+    rows(&list(&fake, &["codeship", "builds", "--limit", "60"]));
+    fake.server.inject(
+        "GET",
+        &page2,
+        vec![on_the_status_line.header("Retry-After", "0")],
+    );
+    rows(&list(&fake, &["codeship", "builds", "--limit", "60"]));
+
+    let dir = TempDir::new("cs-unknown");
+    let spec = dir.join("p.json");
+    std::fs::write(
+        &spec,
+        r#"{"repository_url": "git@github.com:a/b.git", "type": "pro", "team_ids": [1]}"#,
+    )
+    .unwrap();
+    let create = format!("/v2/organizations/{ORG}/projects");
+    fake.server.inject(
+        "POST",
+        &create,
+        vec![Reply::text(500, "Internal Server Error")],
+    );
+    let run = cirelay(&[
+        "codeship",
+        "project",
+        "create",
+        "-f",
+        spec.to_str().unwrap(),
+    ])
+    .env_all(fake.env())
+    .run();
+    run.assert_fails(
+        6,
+        &["it may have been created", "the organization's projects"],
+    );
+    assert_eq!(fake.server.count("POST", &create), 1);
+
+    let circle = Circle::start();
+    circle.server.inject(
+        "GET",
+        "/api/v2/insights/",
+        vec![Reply::text(429, "Too Many Requests").header("Retry-After", "0")],
+    );
+    let run = cirelay(&["circleci", "insights", SLUG, "--output", "json"])
+        .env_all(circle.env())
+        .run();
+    run.assert_code(0);
+    assert_eq!(run.stdout.lines().count(), 2);
+    run.assert_no_secret(&circle.secrets());
+}
