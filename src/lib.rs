@@ -15,6 +15,8 @@ pub mod codefresh;
 pub mod codeship;
 pub mod document;
 pub mod error;
+pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod lifecycle;
 pub mod listing;
@@ -59,6 +61,16 @@ pub mod fuzzing {
     pub fn spec_file(text: &str) {
         crate::codefresh::read_spec(text);
         let _ = crate::codeship::v2::parse_project_spec(text);
+    }
+
+    pub fn github_answer(body: &str) {
+        crate::github::read_answers(body);
+    }
+
+    /// A GitLab answer, and the same text as a job trace split into printed lines.
+    pub fn gitlab_answer(body: &str) {
+        crate::gitlab::read_answers(body);
+        crate::gitlab::read_trace(body.as_bytes());
     }
 
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.

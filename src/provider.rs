@@ -130,17 +130,7 @@ pub trait Provider: Sized + Sync + 'static {
 
     /// The newest builds in `scope` that pass `filter`, newest first, at most
     /// `filter.limit`, following pages within the provider's rate limits.
-    fn builds(
-        &self,
-        _ctx: &Ctx,
-        _scope: &Self::ListScope,
-        _filter: &Filter,
-    ) -> Result<Vec<Listed>> {
-        Err(crate::error::Error::usage(format!(
-            "`{} builds` is not available yet",
-            Self::NAME
-        )))
-    }
+    fn builds(&self, ctx: &Ctx, scope: &Self::ListScope, filter: &Filter) -> Result<Vec<Listed>>;
 
     /// How much of a downstream log `--logs` prints when not told.
     const DEFAULT_LOGS: LogMode = LogMode::Failed;
@@ -251,6 +241,8 @@ pub static PROVIDERS: &[Entry] = &[
     Entry::of::<crate::codeship::Codeship>(),
     Entry::of::<crate::codefresh::Codefresh>(),
     Entry::of::<crate::circleci::CircleCi>(),
+    Entry::of::<crate::github::GitHub>(),
+    Entry::of::<crate::gitlab::Gitlab>(),
 ];
 
 /// Names the binary may be called by, and the words they stand for (busybox-style):

@@ -57,6 +57,14 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Unix seconds as `2026-03-01T10:00:00Z`, the form API date filters take (GitHub's
+/// `created=>=…`).
+pub fn rfc3339_utc(unix: u64) -> String {
+    // u64 seconds stay far inside i64 days.
+    let [y, mo, d, h, mi, s] = civil(unix as i64);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
 /// `2017-09-13T17:13:55.193+00:00` or `…Z` to Unix seconds.
 pub fn rfc3339(ts: &str) -> Option<i64> {
     let (date, time) = ts.trim().split_once(['T', ' '])?;
@@ -157,6 +165,19 @@ mod tests {
         ] {
             let shown = utc_datetime(rfc3339(ts).unwrap());
             assert_eq!(shown, ts.replace('T', ", ").trim_end_matches('Z'), "{ts}");
+        }
+    }
+
+    #[test]
+    fn unix_seconds_as_rfc3339() {
+        for ts in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2026-03-01T10:00:05Z",
+            "2000-12-31T12:30:00Z",
+        ] {
+            let unix = u64::try_from(rfc3339(ts).unwrap()).unwrap();
+            assert_eq!(rfc3339_utc(unix), ts);
         }
     }
 

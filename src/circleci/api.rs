@@ -8,6 +8,7 @@ use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::provider::About;
+use crate::sanitize::shown;
 use crate::Ctx;
 
 /// A runaway `next_page_token` (an API that keeps answering "more") must not loop forever;
@@ -151,16 +152,6 @@ fn slug_shaped(value: &str) -> Result<(), String> {
             shown(value)
         ))
     }
-}
-
-/// A value from an answer as an error line can show it: quoted, escaped, short.
-fn shown(value: &str) -> String {
-    let short: String = value.chars().take(80).collect();
-    let mut quoted = format!("{short:?}");
-    if short.len() < value.len() {
-        quoted.push('…');
-    }
-    quoted
 }
 
 /// CircleCI's own sentence on one line and of a length an error line can carry.

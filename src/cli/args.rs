@@ -41,7 +41,7 @@ impl Arg {
         }
     }
 
-    /// Any number, none too (`[ID...]`).
+    /// `[REF...]`: any number, none too.
     pub const fn optional_many(name: &'static str) -> Self {
         Arg {
             name,

@@ -195,6 +195,11 @@ pub const SETTINGS: &[Setting] = &[
         help: "retries of a request that may be repeated (see Network)",
     },
     Setting {
+        env: "CIRELAY_DOTENV",
+        default: "unset",
+        help: "a file that every start appends `CIRELAY_BUILD_ID=…` and `CIRELAY_BUILD_URL=…` to (GitLab's `artifacts:reports:dotenv`)",
+    },
+    Setting {
         env: "CIRELAY_ALLOW_HTTP=1",
         default: "off",
         help: "let plain `http://` reach hosts other than loopback (see Network)",
@@ -237,16 +242,17 @@ pub const FAILED_ONLY: Flag = Flag::switch(
     "only the failed steps or jobs, their last --log-lines lines",
 );
 
-// `PROVIDER builds`: the filters every provider's list takes.
-
-pub const LIST_BRANCH: Flag = Flag::value("--branch", "B", "only builds of this branch");
+/// `PROVIDER builds`: the flags [`crate::listing::Filter`] reads besides `--branch`.
+pub const LIMIT: Flag =
+    Flag::value("--limit", "N", "the most builds to list, newest first").default("20");
 pub const LIST_STATUS: Flag = Flag::value(
     "--status",
     "S",
-    "only builds whose status (the provider's own word, as listed) is S",
+    "only builds with this status (the provider's own word)",
 );
-pub const LIMIT: Flag =
-    Flag::value("--limit", "N", "at most N builds, newest first (1 to 1000)").default("20");
+
+/// `PROVIDER builds --branch B`.
+pub const LIST_BRANCH: Flag = Flag::value("--branch", "B", "only builds of this branch");
 
 /// A file that describes a resource to create (a pipeline spec, a project): `-f`, as in the
 /// vendors' CLIs.

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use serde_norway::Value as YamlValue;
 
-use crate::cli::env_first;
+use crate::cli::{env_first, key_value_list, last_wins};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::wait::BuildState;
@@ -318,19 +318,33 @@ impl Api {
         pipeline_id: &str,
         branch: Option<&str>,
     ) -> Result<Option<Build>> {
+        Ok(self
+            .recent_builds(ctx, pipeline_id, branch, 1)?
+            .into_iter()
+            .next())
+    }
+
+    /// The pipeline's newest builds (on `branch` when given), newest first, from
+    /// `GET /api/workflow?pipeline=ID&branchName=B&limit=N`.
+    pub fn recent_builds(
+        &self,
+        ctx: &Ctx,
+        pipeline_id: &str,
+        branch: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Build>> {
         let mut url = self.url(&format!("/workflow?pipeline={}", encode(pipeline_id)));
         if let Some(branch) = branch {
             url.push_str(&format!("&branchName={}", encode(branch)));
         }
-        url.push_str("&limit=1");
+        url.push_str(&format!("&limit={limit}"));
         let resp = ctx.http.send(&self.request(Request::get(url)))?;
         self.check(&resp, "")?;
         let list: WorkflowList = resp.decode()?;
-        let newest = list.workflows.docs.into_iter().next();
-        if let Some(build) = &newest {
+        for build in &list.workflows.docs {
             checked_ids(&resp, build)?;
         }
-        Ok(newest)
+        Ok(list.workflows.docs)
     }
 
     /// `DELETE /api/progress/:id`: what terminating a build is.
@@ -605,11 +619,7 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
     text("trigger", &run.trigger);
     let variables = last_wins(&run.variables);
     if !variables.is_empty() {
-        let list: Vec<Value> = variables
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        body.insert("variables".into(), Value::Array(list));
+        body.insert("variables".into(), key_value_list(&variables));
     }
     if let Some(id) = predecessor.filter(|id| !id.is_empty()) {
         // Codefresh links the new build to the one that started it under this name.
@@ -638,19 +648,6 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
         body.insert("options".into(), Value::Object(options));
     }
     Value::Object(body)
-}
-
-/// One entry per key, in first-seen order, with the last value given (a `-v` overrides
-/// the same key from `--var-file`).
-fn last_wins(pairs: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (k, v) in pairs {
-        match out.iter_mut().find(|(seen, _)| seen == k) {
-            Some(entry) => entry.1 = v.clone(),
-            None => out.push((k.clone(), v.clone())),
-        }
-    }
-    out
 }
 
 /// Everything cirelay reads from a Codefresh answer, without a server: a started build's id,

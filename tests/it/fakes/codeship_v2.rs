@@ -715,10 +715,10 @@ fn projects(state: &mut State, req: &Recorded, org: &str, rest: &[&str]) -> Repl
     }
 }
 
-/// Unix seconds as Codeship writes times: `2017-09-13T17:13:55.193Z`.
+/// Unix seconds as Codeship writes times: `2017-09-13T17:13:55.000Z`.
 pub fn iso(t: i64) -> String {
-    let [y, mo, d, h, mi, s] = cirelay::time::civil(t);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.000Z")
+    let utc = cirelay::time::rfc3339_utc(u64::try_from(t).unwrap_or(0));
+    format!("{}.000Z", utc.trim_end_matches('Z'))
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -821,6 +821,18 @@ impl Fake for CodeshipV2 {
     fn restarted_id(&self) -> String {
         // Pro restarts as a new build.
         self.started().id
+    }
+
+    fn provider(&self) -> &'static str {
+        "codeship"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        let id = self.started().id;
+        Some(Request::new(
+            "POST",
+            format!("{}/builds/{id}/stop", CodeshipV2::prefix(PRO)),
+        ))
     }
 
     fn own_build(&self) -> (&'static str, String) {
