@@ -136,7 +136,7 @@ impl Api {
     pub fn builds(&self, ctx: &Ctx, filter: &Filter) -> Result<Vec<listing::Listed>> {
         let project = self.project_on(ctx, filter.branch.as_deref())?;
         let mut builds = project.builds;
-        builds.sort_by_key(|b| std::cmp::Reverse(b.id));
+        builds.sort_unstable_by_key(|b| std::cmp::Reverse(b.id));
         let rows = builds.iter().map(|b| listing::Listed {
             provider: super::NAME,
             id: b.id.to_string(),

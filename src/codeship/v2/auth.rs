@@ -146,12 +146,14 @@ impl Api {
     /// was refused, so even a restart is not sent twice.
     pub(super) fn call(&self, ctx: &Ctx, make: impl Fn(&str) -> Request) -> Result<Response> {
         let project = encode(&self.project.1);
-        self.call_org(ctx, |org| make(&format!("{org}/projects/{project}")))
+        self.call_org(ctx, &|org| make(&format!("{org}/projects/{project}")))
     }
 
     /// As [`call`](Self::call), under `/v2/organizations/:org` (`make` gets that prefix): for
-    /// what belongs to the organization rather than one project (its projects).
-    pub(super) fn call_org(&self, ctx: &Ctx, make: impl Fn(&str) -> Request) -> Result<Response> {
+    /// what belongs to the organization rather than one project (its projects). `make` is
+    /// dynamic so that the sign-in and retry loop exists once in the binary, not once per
+    /// request kind.
+    pub(super) fn call_org(&self, ctx: &Ctx, make: &dyn Fn(&str) -> Request) -> Result<Response> {
         let fresh = std::cell::Cell::new(false);
         loop {
             let resp = ctx.http.send_each(|| {

@@ -32,7 +32,7 @@ impl Api {
         let mut budget = PageBudget::default();
         let mut all: Vec<Value> = Vec::new();
         for page in 1..=MAX_PROJECT_PAGES {
-            let resp = self.call_org(ctx, |org| {
+            let resp = self.call_org(ctx, &|org| {
                 Request::get(format!("{org}/projects?page={page}&per_page={PER_PAGE}"))
             })?;
             self.check(&resp, About::Project(&""), "project.read")?;
@@ -59,7 +59,7 @@ impl Api {
 
     /// One project as Codeship describes it, without its `aes_key`.
     pub fn project(&self, ctx: &Ctx, uuid: &str) -> Result<Value> {
-        let resp = self.call_org(ctx, |org| {
+        let resp = self.call_org(ctx, &|org| {
             Request::get(format!("{org}/projects/{}", encode(uuid)))
         })?;
         self.check(&resp, About::Project(&uuid), "project.read")?;
@@ -69,7 +69,7 @@ impl Api {
     /// `POST …/projects` with the spec; the new project. Sent once: a second one could make
     /// a second project.
     pub fn create_project(&self, ctx: &Ctx, spec: &Value) -> Result<Value> {
-        let resp = self.call_org(ctx, |org| {
+        let resp = self.call_org(ctx, &|org| {
             Request::post(format!("{org}/projects"))
                 .json(spec)
                 .creates(format!("the organization's projects at {WEB_URL}/projects"))
