@@ -9,13 +9,18 @@
 
 mod api;
 mod commands;
+mod insights;
 mod watch;
 
 use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::cli::args::{Arg, Args};
-use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, WAIT};
+use crate::cli::flags::{
+    EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LIMIT, LIST_BRANCH, LIST_STATUS, LOGS,
+    LOG_LINES, WAIT,
+};
 use crate::cli::{env_first, parse_key_value, typed_parameter};
 use crate::error::{Error, Result};
+use crate::listing::{Filter, Listed};
 use crate::provider::{Command, Provider, Verb};
 use crate::Ctx;
 
@@ -130,6 +135,35 @@ const COMMANDS: &[Command] = &[
         verb: Verb::Logs,
         timeout_in_minutes: false,
     },
+    Command {
+        name: "builds",
+        args: &[SLUG_ARG],
+        flags: &[LIST_BRANCH, LIST_STATUS.help("only pipelines whose overall word (as `status` prints it: success, failed, running, …) is S"), LIMIT],
+        env: &[
+            EnvVar::new("CIRCLE_PROJECT_USERNAME", "set by CircleCI: with CIRCLE_PROJECT_REPONAME, the default SLUG gh/ORG/REPO"),
+            EnvVar::new("CIRCLE_PROJECT_REPONAME", "set by CircleCI"),
+        ],
+        about: "list recent pipelines, for dashboards",
+        details: "Lists the project's newest pipelines with the result of their workflows (GET\n/api/v2/project/SLUG/pipeline, page by page, and each pipeline's workflows) as a table on stdout,\nor with --output json one JSON object per line, the same keys for every provider.",
+        example: "cirelay circleci builds gh/acme/app --branch main --limit 20 --output json",
+        verb: Verb::Builds,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "insights",
+        args: &[SLUG_ARG],
+        flags: &[
+            Flag::value("--workflow", "NAME", "the jobs of this workflow instead of the project's workflows"),
+            BRANCH.help("the branch [default: CircleCI's, the project's default branch]"),
+            Flag::value("--reporting-window", "W", "last-24-hours, last-7-days, last-30-days, last-60-days or last-90-days [default: CircleCI's, last-90-days]"),
+        ],
+        env: &[],
+        about: "success rate, throughput and duration of each workflow (or job)",
+        details: "Prints CircleCI's insights (GET /api/v2/insights/SLUG/workflows, or …/workflows/NAME/jobs with\n--workflow): success rate, total runs, throughput (runs a day), duration p50 and p95, as a table,\nor with --output json one object per line.",
+        example: "cirelay circleci insights gh/acme/app --workflow build-and-test --branch main",
+        verb: Verb::Own(insights::insights),
+        timeout_in_minutes: false,
+    },
 ];
 
 impl Provider for CircleCi {
@@ -149,10 +183,14 @@ impl Provider for CircleCi {
     type Scope = commands::Restart;
     type Newest = api::Pipeline;
 
-    type ListScope = ();
+    type ListScope = Slug;
 
-    fn list_scope(_args: &Args) -> Result<()> {
-        Ok(())
+    fn list_scope(args: &Args) -> Result<Slug> {
+        Slug::resolve(args.positional(0))
+    }
+
+    fn builds(&self, ctx: &Ctx, slug: &Slug, filter: &Filter) -> Result<Vec<Listed>> {
+        insights::builds(ctx, &self.api, slug, filter)
     }
 
     fn build_ref(raw: &str) -> Result<String> {

@@ -102,6 +102,10 @@ fn command_page(p: &Entry, c: &Command) -> String {
         }
     }
     let _ = write!(out, "\n\n{}\n\n{}", sentence(c.about), c.details);
+    let aliases = p.aliases_of(c.name);
+    if !aliases.is_empty() {
+        let _ = write!(out, "\nAlso as: {}.", aliases.join(", "));
+    }
     if !c.flags.is_empty() {
         out.push_str("\n\nOPTIONS:\n");
         out.push_str(&flag_list(c.flags));
