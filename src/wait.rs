@@ -166,6 +166,19 @@ pub fn median(mut values: Vec<u64>) -> Option<u64> {
     values.get(values.len().saturating_sub(1) / 2).copied()
 }
 
+/// When a build that began at `began` (an RFC 3339 time of the provider's; now, when it
+/// has none) ends if it takes the median of `durations` (seconds): what a [`Watch::plan`]
+/// answers. `None` without durations.
+pub fn expected_end(began: Option<&str>, durations: Vec<u64>) -> Option<std::time::SystemTime> {
+    let usual = median(durations)?;
+    let began = began
+        .and_then(crate::time::rfc3339)
+        .and_then(|s| u64::try_from(s).ok())
+        .map(|s| std::time::UNIX_EPOCH + Duration::from_secs(s))
+        .unwrap_or_else(std::time::SystemTime::now);
+    Some(began + Duration::from_secs(usual))
+}
+
 /// The pause before the next poll.
 #[derive(Debug)]
 pub struct Schedule {

@@ -678,14 +678,6 @@ impl Watch for Reads<'_> {
             })
             .filter_map(|b| crate::listing::duration_s(b.started.as_deref(), b.finished.as_deref()))
             .collect();
-        let usual = crate::wait::median(durations)?;
-        let started = build
-            .started
-            .as_deref()
-            .and_then(crate::time::rfc3339)
-            .and_then(|s| u64::try_from(s).ok())
-            .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s))
-            .unwrap_or_else(std::time::SystemTime::now);
-        Some(started + std::time::Duration::from_secs(usual))
+        crate::wait::expected_end(build.started.as_deref(), durations)
     }
 }

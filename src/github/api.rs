@@ -54,6 +54,9 @@ pub struct Run {
     pub updated_at: Option<String>,
     #[serde(default)]
     pub run_started_at: Option<String>,
+    /// The workflow's id: where the run's history is listed.
+    #[serde(default)]
+    pub workflow_id: Option<u64>,
     #[serde(default)]
     pub actor: Option<Actor>,
     #[serde(default)]

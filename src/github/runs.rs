@@ -72,6 +72,8 @@ pub struct RunWatch<'a> {
     prefetched: Option<Run>,
     said_waiting: bool,
     word: String,
+    /// The run as last read, for planning polls around its workflow's usual duration.
+    last: Option<Run>,
 }
 
 impl<'a> RunWatch<'a> {
@@ -82,9 +84,13 @@ impl<'a> RunWatch<'a> {
             prefetched: None,
             said_waiting: false,
             word: "queued".to_string(),
+            last: None,
         }
     }
 }
+
+/// How many of a workflow's recent successful runs its usual duration is taken from.
+const HISTORY: usize = 10;
 
 impl Watch for RunWatch<'_> {
     fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
@@ -103,6 +109,7 @@ impl Watch for RunWatch<'_> {
             }
         }
         self.word = word(&run);
+        self.last = Some(run.clone());
         if run.status.as_deref() == Some("waiting") && !self.said_waiting {
             self.said_waiting = true;
             output::event(format!(
@@ -123,6 +130,42 @@ impl Watch for RunWatch<'_> {
 
     fn status_word(&self, _last: &Observation) -> String {
         self.word.clone()
+    }
+
+    /// The median duration (last update minus start) of the workflow's recent successful
+    /// runs on the same branch, counted from this run's start. A rerun is not planned: it
+    /// may run only some of the jobs, so the workflow's usual duration says little about it.
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
+        if self.run.after_attempt.is_some() {
+            return None;
+        }
+        let run = self.last.as_ref()?;
+        let workflow = run.workflow_id?.to_string();
+        let branch = run.head_branch.as_deref()?;
+        let recent = self
+            .api
+            .runs(
+                ctx,
+                &self.run.repo,
+                Some(&workflow),
+                &[("branch", branch), ("status", "success")],
+                HISTORY,
+            )
+            .ok()?;
+        // The filters are checked here too: a server may ignore one it does not know.
+        let durations: Vec<u64> = recent
+            .iter()
+            .filter(|r| {
+                r.id != self.run.id
+                    && state(r) == BuildState::Success
+                    && r.head_branch.as_deref() == Some(branch)
+            })
+            .filter_map(|r| {
+                listing::duration_s(r.run_started_at.as_deref(), r.updated_at.as_deref())
+            })
+            .collect();
+        let began = run.run_started_at.as_deref().or(run.created_at.as_deref());
+        wait::expected_end(began, durations)
     }
 }
 

@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use crate::fakes::github::{
-    http_date, job_id, GitHub, BUSY, CI, CI_DEV, CI_MAIN_NEWEST, DEPLOY, DISPATCHER, FIRST_NEW,
-    PRIVATE, READ_ONLY_TOKEN, REPO, REVIEWED, SIGNATURE, TOKEN, WEB,
+    http_date, job_id, GitHub, BUSY, CI, CI_DEV, CI_MAIN_NEWEST, DEPLOY, DEPLOY_ID, DISPATCHER,
+    FIRST_NEW, PRIVATE, READ_ONLY_TOKEN, REPO, REVIEWED, SIGNATURE, TOKEN, WEB,
 };
 use crate::fakes::{Ending, Fake};
 use crate::support::{cirelay, read, Cli, Recorded, Reply, Run, TempDir};
@@ -42,6 +42,12 @@ fn lines(fake: &GitHub) -> Vec<String> {
 
 fn runs_path(run: u64) -> String {
     format!("/repos/{REPO}/actions/runs/{run}")
+}
+
+/// The read of a workflow's recent successful runs on a branch, sent once after the first
+/// read of a run that is still going: their usual duration plans the polls.
+fn history_line(workflow: u64, branch: &str) -> String {
+    format!("GET /repos/{REPO}/actions/workflows/{workflow}/runs?branch={branch}&status=success&per_page=10")
 }
 
 // ---------------------------------------------------------------- trigger
@@ -136,6 +142,7 @@ fn a_run_that_fails_fails_the_step_with_the_failed_jobs_log_tail() {
         [
             format!("POST {DISPATCHES}"),
             format!("GET {}", runs_path(FIRST_NEW)),
+            history_line(DEPLOY_ID, "main"),
             format!("GET {}", runs_path(FIRST_NEW)),
             format!("GET {}/jobs?per_page=100", runs_path(FIRST_NEW)),
             format!("GET /repos/{REPO}/actions/jobs/{test_job}/logs"),
