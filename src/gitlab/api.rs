@@ -37,6 +37,9 @@ pub struct Pipeline {
     pub web_url: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Lists have no finish time: for a finished pipeline, its last update is it.
+    #[serde(default)]
+    pub updated_at: Option<String>,
     #[serde(default)]
     pub finished_at: Option<String>,
 }

@@ -558,7 +558,7 @@ impl Provider for Gitlab {
             finished_at: newest.finished_at.clone(),
             left: STALE_READINGS,
         });
-        let mut tracked = self.tracked(project, retried, None, stale);
+        let mut tracked = self.tracked(project, retried, None, Some(stale));
         tracked.build.label = format!("pipeline #{} retry", newest.id);
         Ok(tracked)
     }
@@ -650,13 +650,17 @@ impl Gitlab {
         }
     }
 
+    /// `retried`: the pipeline was just retried, and `stale` is what it showed before,
+    /// when it had finished.
     fn tracked(
         &self,
         project: &Project,
         first: Pipeline,
         line: Option<String>,
-        stale: Option<Stale>,
+        retried: Option<Option<Stale>>,
     ) -> Tracked<'_, PipelineRef> {
+        let plans = retried.is_none();
+        let stale = retried.flatten();
         let mut build = self.build(project, &first);
         // Started or restarted: running until a reading says otherwise.
         build.state = BuildState::Running;
@@ -667,9 +671,11 @@ impl Gitlab {
         let watch = Reads {
             api: &self.api,
             reference: reference.clone(),
+            plans,
             first: stale.is_none().then_some(first),
             stale,
             last: String::new(),
+            seen: None,
         };
         Tracked {
             build,
@@ -692,11 +698,19 @@ struct Stale {
 struct Reads<'a> {
     api: &'a Api,
     reference: PipelineRef,
+    /// Whether polls are planned around the usual duration of the branch's pipelines: not
+    /// after a retry, which reruns only some jobs.
+    plans: bool,
     first: Option<Pipeline>,
     stale: Option<Stale>,
     /// GitLab's own word of the last reading, for the report.
     last: String,
+    /// The last reading, for planning.
+    seen: Option<Pipeline>,
 }
+
+/// How many of a branch's recent successful pipelines their usual duration is taken from.
+const HISTORY: usize = 10;
 
 impl Watch for Reads<'_> {
     fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
@@ -708,6 +722,7 @@ impl Watch for Reads<'_> {
         };
         self.last = p.status.clone();
         let state = state_of(&p.status);
+        self.seen = Some(p.clone());
         if let Some(stale) = self.stale.as_mut() {
             let same = state.is_finished()
                 && p.status == stale.status
@@ -737,6 +752,38 @@ impl Watch for Reads<'_> {
         } else {
             self.last.clone()
         }
+    }
+
+    /// The median duration (last update minus creation: lists carry no start or finish
+    /// time) of the recent successful pipelines of the same ref, counted from this
+    /// pipeline's creation.
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
+        if !self.plans {
+            return None;
+        }
+        let p = self.seen.as_ref()?;
+        let git_ref = p.git_ref.as_deref()?;
+        let recent = self
+            .api
+            .pipelines(
+                ctx,
+                &self.reference.project,
+                Some(git_ref),
+                Some("success"),
+                HISTORY,
+            )
+            .ok()?;
+        // The filters are checked here too: a server may ignore one it does not know.
+        let durations: Vec<u64> = recent
+            .iter()
+            .filter(|r| {
+                r.id != self.reference.id
+                    && r.status == "success"
+                    && r.git_ref.as_deref() == Some(git_ref)
+            })
+            .filter_map(|r| listing::duration_s(r.created_at.as_deref(), r.updated_at.as_deref()))
+            .collect();
+        crate::wait::expected_end(p.created_at.as_deref(), durations)
     }
 }
 

@@ -43,6 +43,14 @@ fn pipelines_path(id: u64) -> String {
     format!("/api/v4/projects/acme%2Fapp/pipelines/{id}")
 }
 
+/// The read of a ref's recent successful pipelines, sent once after the first reading of
+/// a pipeline that is still going: their usual duration plans the polls.
+fn history_line(git_ref: &str) -> String {
+    format!(
+        "GET /api/v4/projects/acme%2Fapp/pipelines?per_page=10&ref={git_ref}&status=success&page=1"
+    )
+}
+
 fn new_id() -> String {
     format!("{PROJECT}/{FIRST_NEW}")
 }
@@ -92,11 +100,19 @@ fn trigger_with_an_access_token_sends_json_to_the_encoded_project_and_waits() {
             "inputs": {"deploy": true, "replicas": 3, "regions": ["eu", "us"], "version": "42"}
         })
     );
-    // The trigger's answer is the first reading; then one read per status.
+    // The trigger's answer is the first reading; then the ref's recent successful
+    // pipelines, whose usual duration plans the polls (the fake dates the new pipeline a
+    // month back, so that end has passed and the schedule grows as usual), and one read
+    // per status.
     let read = format!("GET {}", pipelines_path(FIRST_NEW));
     assert_eq!(
         fake.server.lines()[1..],
-        [read.clone(), read.clone(), read.clone()]
+        [
+            history_line("main"),
+            read.clone(),
+            read.clone(),
+            read.clone()
+        ]
     );
     assert!(requests[1..]
         .iter()

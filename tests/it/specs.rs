@@ -659,6 +659,16 @@ mod gitlab {
             ],
             fake.trigger_env(),
         );
+        // The read of the ref's recent successful pipelines that plans a wait's polls is
+        // among them.
+        assert!(
+            fake.server
+                .lines()
+                .iter()
+                .any(|l| l.contains("/pipelines?per_page=10&ref=main&status=success&")),
+            "{:#?}",
+            fake.server.lines()
+        );
         let mut covered = BTreeSet::new();
         for req in &fake.server.requests() {
             covered.insert(check(&spec, req));
@@ -827,6 +837,17 @@ mod github {
             &["trigger", REPO, DEPLOY, "--ref", "main", "--detach"],
         );
 
+        // The read of the workflow's recent successful runs that plans a wait's polls is
+        // among them.
+        assert!(
+            fails
+                .server
+                .lines()
+                .iter()
+                .any(|l| l.contains("/actions/workflows/1001/runs?branch=main&status=success&")),
+            "{:#?}",
+            fails.server.lines()
+        );
         let mut covered = BTreeSet::new();
         let mut bodies = 0;
         for req in fails
