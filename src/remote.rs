@@ -24,6 +24,8 @@ pub trait Remote: Send {
     /// Gets ready to follow it (a provider may read it first).
     fn track(&mut self, ctx: &Ctx) -> Result<()>;
     fn poll(&mut self, ctx: &Ctx) -> Result<Observation>;
+    /// When it is expected to end, from its pipeline's history (see [`crate::build::Watch::plan`]).
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime>;
     fn status_word(&self, last: &Observation) -> String;
     fn stop(&mut self, ctx: &Ctx) -> Result<Stopped>;
     /// Prints its log: every step's, or only the failed ones' last `lines`.
@@ -91,6 +93,10 @@ impl<P: Provider> Remote for Handle<P> {
         self.build.status = seen.status.clone();
         self.build.state = seen.state;
         Ok(seen)
+    }
+
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
+        self.tracked.as_mut()?.watch.plan(ctx)
     }
 
     fn status_word(&self, last: &Observation) -> String {

@@ -125,6 +125,8 @@ struct Slot {
     /// Why it could not be started or read.
     error: Option<Error>,
     schedule: Schedule,
+    /// Whether its history was asked for, once after its first poll.
+    planned: bool,
     due: Instant,
     last: Option<String>,
     ended: Option<(Observation, Outcome)>,
@@ -144,6 +146,7 @@ impl Slot {
             remote,
             error,
             schedule: Schedule::new(ctx.wait.interval),
+            planned: false,
             due: now,
             last: None,
             ended: None,
@@ -461,6 +464,12 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot) {
                 let result = Outcome::of(seen.state);
                 slot.ended = Some((Observation::new(seen.state, word), result));
             } else {
+                if !slot.planned {
+                    slot.planned = true;
+                    if let Some(end) = remote.plan(ctx).and_then(crate::wait::instant_of) {
+                        slot.schedule.plan(end);
+                    }
+                }
                 let pause = slot.schedule.next(changed, crate::pace::take());
                 slot.due = Instant::now() + pause;
             }
