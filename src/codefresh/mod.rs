@@ -661,23 +661,27 @@ impl Watch for Reads<'_> {
         Ok(seen)
     }
 
-    /// The median duration of the pipeline's recent successful builds on the same branch,
-    /// counted from this build's start.
     fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
-        let build = self.last.as_ref()?;
-        let pipeline = build.pipeline_id.as_deref()?;
-        let recent = self
-            .codefresh
-            .api
-            .recent_builds(ctx, pipeline, build.branch_name.as_deref(), HISTORY)
-            .ok()?;
-        let durations: Vec<u64> = recent
-            .iter()
-            .filter(|b| {
-                b.id() != Some(self.id.as_str()) && state_of(&b.status) == BuildState::Success
-            })
-            .filter_map(|b| crate::listing::duration_s(b.started.as_deref(), b.finished.as_deref()))
-            .collect();
-        crate::wait::expected_end(build.started.as_deref(), durations)
+        usual_end(&self.codefresh.api, ctx, &self.id, self.last.as_ref()?)
     }
+}
+
+/// When build `id` (as last read) ends if it takes the median duration of its pipeline's
+/// recent successful builds on the same branch (one list request), counted from its start.
+fn usual_end(
+    api: &api::Api,
+    ctx: &Ctx,
+    id: &str,
+    build: &api::Build,
+) -> Option<std::time::SystemTime> {
+    let pipeline = build.pipeline_id.as_deref()?;
+    let recent = api
+        .recent_builds(ctx, pipeline, build.branch_name.as_deref(), HISTORY)
+        .ok()?;
+    let durations: Vec<u64> = recent
+        .iter()
+        .filter(|b| b.id() != Some(id) && state_of(&b.status) == BuildState::Success)
+        .filter_map(|b| crate::listing::duration_s(b.started.as_deref(), b.finished.as_deref()))
+        .collect();
+    crate::wait::expected_end(build.started.as_deref(), durations)
 }

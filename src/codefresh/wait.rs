@@ -1,8 +1,8 @@
 //! `codefresh wait`: the Codefresh CLI's own wait, which takes several builds and the status
 //! each must reach (`-s terminated`), unlike the one-build wait every provider has.
 
-use super::api::{state_of, Api, STATUSES};
-use crate::build::Polls;
+use super::api::{self, state_of, Api, STATUSES};
+use crate::build::Watch;
 use crate::cli::args::Args;
 use crate::error::{Error, Result};
 use crate::output::{self, Outcome, Report};
@@ -66,6 +66,39 @@ pub(super) fn combine(ids: &[String], standings: &[Standing]) -> Observation {
     Observation::new(state, status)
 }
 
+/// Reads every build that is still waiting for the status.
+struct Waits<'a> {
+    api: &'a Api,
+    ids: &'a [String],
+    want: &'a str,
+    standings: &'a mut [Standing],
+    /// The build as last read, when there is one.
+    last: Option<api::Build>,
+}
+
+impl Watch for Waits<'_> {
+    fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
+        for (id, standing) in self.ids.iter().zip(self.standings.iter_mut()) {
+            // A build that reached the status (or missed it) is not asked again.
+            if matches!(standing, Standing::Waiting(_)) {
+                let build = self.api.build(ctx, id)?;
+                *standing = Standing::of(&build.status, self.want);
+                self.last = Some(build);
+            }
+        }
+        Ok(combine(self.ids, self.standings))
+    }
+
+    /// Planned around the build's usual end when that end is what is waited for: one
+    /// build, and a final status.
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
+        if self.ids.len() != 1 || !state_of(self.want).is_finished() {
+            return None;
+        }
+        super::usual_end(self.api, ctx, &self.ids[0], self.last.as_ref()?)
+    }
+}
+
 /// `codefresh wait ID… [-s S]`: the Codefresh CLI's wait, for any number of builds and any
 /// status. Several builds are polled together; one that reached the status (or can no
 /// longer) is not asked again.
@@ -99,16 +132,13 @@ fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str) -> Result<Report> 
         .map(|_| Standing::Waiting(String::new()))
         .collect();
     let waited = {
-        let mut watch = Polls(|ctx: &Ctx| {
-            for (id, standing) in ids.iter().zip(standings.iter_mut()) {
-                // A build that reached the status (or missed it) is not asked again.
-                if matches!(standing, Standing::Waiting(_)) {
-                    let build = api.build(ctx, id)?;
-                    *standing = Standing::of(&build.status, want);
-                }
-            }
-            Ok(combine(ids, &standings))
-        });
+        let mut watch = Waits {
+            api,
+            ids,
+            want,
+            standings: &mut standings,
+            last: None,
+        };
         wait::until_finished(ctx, ctx.wait, &what, &mut watch)?
     };
     let mut report = Report {

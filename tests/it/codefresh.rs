@@ -565,9 +565,15 @@ fn wait_exits_0_when_the_build_reaches_the_status() {
         fake.server.url
     ));
     run.assert_says(&format!("build {id}: success"));
+    // After the first read, the pipeline's recent builds on the branch, as for `run`.
     assert_eq!(
         fake.server.lines(),
-        vec![build_line(id), build_line(id), build_line(id)]
+        vec![
+            build_line(id),
+            format!("GET /api/workflow?pipeline={PIPELINE_ID}&branchName=main&limit=10"),
+            build_line(id),
+            build_line(id)
+        ]
     );
 }
 
