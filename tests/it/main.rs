@@ -15,5 +15,6 @@ mod github;
 mod gitlab;
 mod listing;
 mod openapi;
+mod planned;
 mod specs;
 mod support;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{Ending, Fake, Request, Started};
+use super::{Ending, Fake, Histories, Request, Started};
 use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef";
@@ -24,6 +24,8 @@ pub const PROJECT_PIPELINE_ID: &str = "60aa00000000000000000d0d";
 /// overall.
 pub const NEWEST_MAIN: &str = "6100000000000000000000a2";
 pub const NEWEST_ANY: &str = "6100000000000000000000a3";
+/// A build of `pipeB` a test adds that goes by the clock ([`Timed`]).
+pub const TIMED: &str = "6100000000000000000000f1";
 
 #[derive(Debug, Clone)]
 pub struct Build {
@@ -38,6 +40,48 @@ pub struct Build {
     /// Until then the build stays as it is, however often it is read.
     pub hold_until: Option<Instant>,
     pub rebuilt_from: Option<String>,
+    /// Its `started` and `finished`, where they are not the fixed times of a month ago that
+    /// no wait plans its polls around.
+    pub times: Option<(String, Option<String>)>,
+    /// Goes by the clock instead of by reads.
+    pub timed: Option<Timed>,
+}
+
+/// A build that goes by the clock: `running` from its start for `lasts`, then
+/// `final_status`. It starts when it is first read, unless it has already (`began`), and
+/// its `started` says so.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub lasts: Duration,
+    pub began: Option<Instant>,
+    pub final_status: String,
+}
+
+fn rfc3339_ms(unix: u64) -> String {
+    cirelay::time::rfc3339_utc(unix).replace('Z', ".000Z")
+}
+
+impl Build {
+    /// Moves a timed build on to what the clock says; `start`: a read that starts it.
+    fn tick(&mut self, start: bool) {
+        let Some(timed) = self.timed.as_mut() else {
+            return;
+        };
+        if timed.began.is_none() && start {
+            timed.began = Some(Instant::now());
+            self.times = Some((rfc3339_ms(cirelay::time::now_unix()), None));
+        }
+        let (Some(began), Some((started, finished))) = (timed.began, self.times.as_mut()) else {
+            return;
+        };
+        if began.elapsed() < timed.lasts {
+            self.status = "running".into();
+        } else if finished.is_none() {
+            self.status = timed.final_status.clone();
+            let from = cirelay::time::rfc3339(started).unwrap_or_default() as u64;
+            *finished = Some(rfc3339_ms(from + timed.lasts.as_secs()));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -53,6 +97,9 @@ pub struct State {
     pub hide_progress: bool,
     /// New builds stay in their first status this long, however often they are read.
     pub hold_new: Option<Duration>,
+    /// New builds go by the clock: `running` this long from their start, then they end as
+    /// the lifecycle does.
+    pub new_builds_last: Option<Duration>,
     /// Pipelines as specs (see "Pipelines as code" below): the two above, then any created.
     pub specs: Vec<Value>,
     /// Project names.
@@ -96,6 +143,8 @@ impl Codefresh {
             upcoming: VecDeque::new(),
             hold_until: None,
             rebuilt_from: None,
+            times: None,
+            timed: None,
         };
         let state = Arc::new(Mutex::new(State {
             builds: vec![
@@ -108,6 +157,7 @@ impl Codefresh {
             terminated: Vec::new(),
             hide_progress: false,
             hold_new: None,
+            new_builds_last: None,
             specs: PIPELINES.iter().map(spec_of).collect(),
             projects: vec!["proj".to_string()],
         }));
@@ -147,6 +197,49 @@ impl Codefresh {
             upcoming,
             hold_until: None,
             rebuilt_from: None,
+            times: None,
+            timed: None,
+        });
+    }
+
+    /// Successful builds of `pipeB` on `branch` that took `durations` (seconds), the newest
+    /// ending a minute ago: the history a wait plans its polls from.
+    pub fn add_history(&self, branch: &str, durations: &[u64]) {
+        let mut state = self.state.lock().unwrap();
+        let mut ended = cirelay::time::now_unix() - 60;
+        for (k, took) in durations.iter().enumerate() {
+            let id = format!("{:024x}", 0x6300_0000_0000_0000_0000_0000u128 + k as u128);
+            state.builds.insert(
+                0,
+                Build {
+                    id: id.clone(),
+                    pipeline_id: PIPELINE_ID.into(),
+                    pipeline_name: PIPELINE.into(),
+                    branch: branch.into(),
+                    status: "success".into(),
+                    progress: format!("p-{id}"),
+                    upcoming: VecDeque::new(),
+                    hold_until: None,
+                    rebuilt_from: None,
+                    times: Some((rfc3339_ms(ended - took), Some(rfc3339_ms(ended)))),
+                    timed: None,
+                },
+            );
+            ended -= took + 60;
+        }
+    }
+
+    /// A build of `pipeB` on `branch` that starts when it is first read and runs for
+    /// `lasts`, then ends as `final_status`.
+    pub fn add_timed_build(&self, id: &str, branch: &str, lasts: Duration, final_status: &str) {
+        self.add_build(id, &["pending"]);
+        let mut state = self.state.lock().unwrap();
+        let b = state.builds.last_mut().unwrap();
+        b.branch = branch.into();
+        b.timed = Some(Timed {
+            lasts,
+            began: None,
+            final_status: final_status.into(),
         });
     }
 
@@ -188,7 +281,7 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         ("PUT", ["api", "pipelines", name]) => replace_spec(&mut state, name, req),
         ("GET", ["api", "projects", "name", name]) => get_project(&state, name),
         ("POST", ["api", "projects"]) => create_project(&mut state, req),
-        ("GET", ["api", "workflow"]) => list(&state, req),
+        ("GET", ["api", "workflow"]) => list(&mut state, req),
         // The Codefresh CLI checks a key from `CF_API_KEY` by reading the user before anything
         // else; it needs only a successful answer.
         ("GET", ["api", "user"]) => Reply::json(
@@ -263,6 +356,11 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build
     state.next += 1;
     let mut upcoming: VecDeque<String> = state.lifecycle.clone().into();
     let status = upcoming.pop_front().unwrap_or_else(|| "pending".into());
+    let timed = state.new_builds_last.map(|lasts| Timed {
+        lasts,
+        began: Some(Instant::now()),
+        final_status: upcoming.back().cloned().unwrap_or_else(|| "success".into()),
+    });
     let build = Build {
         id: id.clone(),
         pipeline_id: pipeline.id.into(),
@@ -273,6 +371,10 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build
         upcoming,
         hold_until: state.hold_new.map(|d| Instant::now() + d),
         rebuilt_from: None,
+        times: timed
+            .as_ref()
+            .map(|_| (rfc3339_ms(cirelay::time::now_unix()), None)),
+        timed,
     };
     state.builds.push(build.clone());
     build
@@ -342,6 +444,11 @@ fn build_json(b: &Build, hide_progress: bool) -> Value {
             _ => Value::Null,
         },
     });
+    if let Some((started, finished)) = &b.times {
+        v["created"] = json!(started);
+        v["started"] = json!(started);
+        v["finished"] = json!(finished);
+    }
     if !hide_progress {
         v["progress"] = json!(b.progress);
     }
@@ -354,8 +461,9 @@ fn read_build(state: &mut State, id: &str) -> Reply {
     let Some(b) = state.builds.iter_mut().find(|b| b.id == id) else {
         return error(404, &format!("Workflow {id} not found"));
     };
+    b.tick(true);
     let answer = build_json(b, hide);
-    if b.hold_until.is_none_or(|t| Instant::now() >= t) {
+    if b.timed.is_none() && b.hold_until.is_none_or(|t| Instant::now() >= t) {
         if let Some(next) = b.upcoming.pop_front() {
             b.status = next;
         }
@@ -363,7 +471,10 @@ fn read_build(state: &mut State, id: &str) -> Reply {
     Reply::json(200, answer)
 }
 
-fn list(state: &State, req: &Recorded) -> Reply {
+fn list(state: &mut State, req: &Recorded) -> Reply {
+    for b in &mut state.builds {
+        b.tick(false);
+    }
     let pipeline = req.query("pipeline");
     let branch = req.query("branchName");
     let limit: usize = req
@@ -397,6 +508,7 @@ fn terminate(state: &mut State, progress: &str) -> Reply {
         return error(404, &format!("Progress {progress} not found"));
     };
     b.status = "terminating".into();
+    b.timed = None;
     b.upcoming = VecDeque::from(["terminated".to_string()]);
     b.hold_until = None;
     state.terminated.push(progress.to_string());
@@ -422,6 +534,8 @@ impl Codefresh {
                     upcoming: VecDeque::new(),
                     hold_until: None,
                     rebuilt_from: None,
+                    times: None,
+                    timed: None,
                 });
                 id
             })
@@ -653,5 +767,24 @@ impl Fake for Codefresh {
 
     fn own_build(&self) -> (&'static str, String) {
         ("CF_BUILD_ID", NEWEST_MAIN.into())
+    }
+}
+
+impl Histories for Codefresh {
+    fn add_history(&self, branch: &str, durations: &[u64]) {
+        Codefresh::add_history(self, branch, durations);
+    }
+
+    fn add_timed_build(&self, branch: &str, lasts: Duration) -> String {
+        Codefresh::add_timed_build(self, TIMED, branch, lasts, "success");
+        TIMED.to_string()
+    }
+
+    fn timed_read_line(&self) -> String {
+        format!("GET {}", Codefresh::build_target(TIMED))
+    }
+
+    fn history_line(&self, branch: &str) -> String {
+        format!("GET /api/workflow?pipeline={PIPELINE_ID}&branchName={branch}&limit=10")
     }
 }

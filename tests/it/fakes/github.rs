@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{Ending, Fake, Request, Started};
+use super::{Ending, Fake, Histories, Request, Started};
 use crate::support::{FakeServer, Recorded, Reply};
 
 pub const TOKEN: &str = "ghp_fakeGitHubToken0123456789abcdefXYZ";
@@ -51,6 +51,8 @@ pub const BUSY: u64 = 6_000_000_004;
 pub const REVIEWED: u64 = 6_000_000_005;
 /// The id the first dispatched run gets.
 pub const FIRST_NEW: u64 = 7_000_000_001;
+/// A run of `deploy.yml` a test adds that goes by the clock ([`Timed`]).
+pub const TIMED: u64 = 6_000_000_099;
 /// The repository's id in the addresses of `Link` headers.
 const REPO_NUMBER: u64 = 4711;
 /// Lines of a failed job's log: more than `--log-lines`' 200.
@@ -90,6 +92,43 @@ pub struct Run {
     pub unlisted_for: usize,
     /// Nor do lists before then.
     pub unlisted_until: Option<Instant>,
+    /// Seconds from its start to its last update (`updated_at`): how long a finished run took.
+    pub took: u64,
+    /// Goes by the clock instead of by reads.
+    pub timed: Option<Timed>,
+}
+
+/// A run that goes by the clock: in progress from its start for `lasts`, then completed with
+/// `conclusion`. It starts when it is first read, unless it has started already (`began`),
+/// and then says so in its `created_at` and `run_started_at`.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub lasts: Duration,
+    pub began: Option<Instant>,
+    pub conclusion: String,
+}
+
+impl Run {
+    /// Moves a timed run on to what the clock says; `start`: a read that starts it.
+    fn tick(&mut self, start: bool) {
+        let Some(timed) = self.timed.as_mut() else {
+            return;
+        };
+        if timed.began.is_none() && start {
+            timed.began = Some(Instant::now());
+            self.created_at = cirelay::time::rfc3339_utc(now_unix());
+        }
+        let Some(began) = timed.began else {
+            return;
+        };
+        let a = self.now.attempt;
+        if began.elapsed() < timed.lasts {
+            self.now = shown(a, "in_progress", None);
+        } else {
+            self.now = shown(a, "completed", Some(&timed.conclusion));
+            self.took = timed.lasts.as_secs();
+        }
+    }
 }
 
 impl Run {
@@ -117,6 +156,9 @@ pub struct State {
     pub also_dispatched_by: Option<String>,
     /// Takes `return_run_details` but answers 204 all the same.
     pub ignore_run_details: bool,
+    /// Dispatched runs go by the clock: in progress this long from their dispatch, then
+    /// completed as the plan ends.
+    pub new_runs_last: Option<Duration>,
 }
 
 pub struct GitHub {
@@ -154,6 +196,8 @@ fn seeded(id: u64, workflow_id: u64, number: u64, branch: &str, event: &str, now
         upcoming: VecDeque::new(),
         unlisted_for: 0,
         unlisted_until: None,
+        took: 0,
+        timed: None,
     }
 }
 
@@ -216,6 +260,7 @@ impl GitHub {
             list_delay_for: None,
             also_dispatched_by: None,
             ignore_run_details: false,
+            new_runs_last: None,
         }));
         let log_state = state.clone();
         let log_host = FakeServer::start(move |req| log(&log_state.lock().unwrap(), req));
@@ -272,6 +317,47 @@ impl GitHub {
             );
             state.runs.insert(0, run);
         }
+    }
+
+    /// Finished successful runs of `workflow` on `branch` that took `durations` (seconds),
+    /// the newest ending a minute ago: the history a wait plans its polls from.
+    pub fn add_history(&self, workflow: u64, branch: &str, durations: &[u64]) {
+        let mut state = self.state.lock().unwrap();
+        let mut ended = now_unix() - 60;
+        for (k, took) in durations.iter().enumerate() {
+            let mut run = seeded(
+                5_100_000_000 + k as u64,
+                workflow,
+                900 + k as u64,
+                branch,
+                "push",
+                shown(1, "completed", Some("success")),
+            );
+            run.created_at = cirelay::time::rfc3339_utc(ended - took);
+            run.took = *took;
+            ended -= took + 60;
+            state.runs.insert(0, run);
+        }
+    }
+
+    /// A `push` run of `workflow` on `branch` that starts when it is first read and is in
+    /// progress for `lasts`, then completes with `conclusion`.
+    pub fn add_timed_run(
+        &self,
+        id: u64,
+        workflow: u64,
+        branch: &str,
+        lasts: Duration,
+        conclusion: &str,
+    ) {
+        let mut state = self.state.lock().unwrap();
+        let mut run = seeded(id, workflow, 800, branch, "push", shown(1, "queued", None));
+        run.timed = Some(Timed {
+            lasts,
+            began: None,
+            conclusion: conclusion.into(),
+        });
+        state.runs.push(run);
     }
 
     /// Every `Authorization` the log host was sent (there must be none).
@@ -418,7 +504,9 @@ fn run_json(run: &Run) -> Value {
         "url": format!("{repo_api}/actions/runs/{}", run.id),
         "html_url": format!("https://github.com/{REPO}/actions/runs/{}", run.id),
         "created_at": run.created_at,
-        "updated_at": run.created_at,
+        "updated_at": cirelay::time::rfc3339(&run.created_at)
+            .and_then(|t| u64::try_from(t).ok())
+            .map_or(run.created_at.clone(), |t| cirelay::time::rfc3339_utc(t + run.took)),
         "run_started_at": run.created_at,
         "actor": {"login": run.actor},
         "triggering_actor": {"login": run.actor},
@@ -523,6 +611,7 @@ fn answer(state: &mut State, req: &Recorded, log_url: &str) -> Reply {
                 if let Some(next) = run.upcoming.pop_front() {
                     run.now = next;
                 }
+                run.tick(true);
                 Reply::json(200, run_json(run))
             }
             None => message(404, "Not Found"),
@@ -541,6 +630,7 @@ fn answer(state: &mut State, req: &Recorded, log_url: &str) -> Reply {
             }
             Some(run) => {
                 let a = run.now.attempt;
+                run.timed = None;
                 run.upcoming = [shown(a, "completed", Some("cancelled"))].into();
                 Reply::json(202, json!({}))
             }
@@ -610,6 +700,9 @@ fn list_runs(state: &mut State, req: &Recorded, workflow: Option<u64>, list_path
         None => None,
     };
     let (branch, event, status) = (req.query("branch"), req.query("event"), req.query("status"));
+    for run in &mut state.runs {
+        run.tick(false);
+    }
     let mut picked: Vec<&mut Run> = state
         .runs
         .iter_mut()
@@ -686,6 +779,15 @@ fn dispatch(state: &mut State, req: &Recorded, w: &str) -> Reply {
         actors.extend(state.also_dispatched_by.clone());
     }
     let mut first = None;
+    let timed = state.new_runs_last.map(|lasts| Timed {
+        lasts,
+        began: Some(Instant::now()),
+        conclusion: state
+            .plan
+            .last()
+            .and_then(|s| s.conclusion.clone())
+            .unwrap_or_else(|| "success".into()),
+    });
     for actor in actors {
         let id = state.next_id;
         state.next_id += 1;
@@ -700,9 +802,15 @@ fn dispatch(state: &mut State, req: &Recorded, w: &str) -> Reply {
             actor,
             created_at: now.clone(),
             now: shown(1, "queued", None),
-            upcoming: state.plan.clone().into(),
+            upcoming: if timed.is_some() {
+                VecDeque::new()
+            } else {
+                state.plan.clone().into()
+            },
             unlisted_for: state.list_delay,
             unlisted_until: state.list_delay_for.map(|d| Instant::now() + d),
+            took: 0,
+            timed: timed.clone(),
         });
     }
     let id = first.expect("one run");
@@ -808,5 +916,24 @@ impl Fake for GitHub {
                 .header("x-ratelimit-remaining", "0")
                 .header("x-ratelimit-limit", "1000"),
         ]
+    }
+}
+
+impl Histories for GitHub {
+    fn add_history(&self, branch: &str, durations: &[u64]) {
+        GitHub::add_history(self, DEPLOY_ID, branch, durations);
+    }
+
+    fn add_timed_build(&self, branch: &str, lasts: Duration) -> String {
+        self.add_timed_run(TIMED, DEPLOY_ID, branch, lasts, "success");
+        GitHub::id(TIMED)
+    }
+
+    fn timed_read_line(&self) -> String {
+        format!("GET /repos/{REPO}/actions/runs/{TIMED}")
+    }
+
+    fn history_line(&self, branch: &str) -> String {
+        format!("GET /repos/{REPO}/actions/workflows/{DEPLOY_ID}/runs?branch={branch}&status=success&per_page=10")
     }
 }

@@ -12,10 +12,11 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{Ending, Fake, Request, Started};
+use super::{Ending, Fake, Histories, Request, Started};
 use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const TOKEN: &str = "glpat-fake-access-token-0123456789";
@@ -34,6 +35,8 @@ pub const OLDER_MAIN: u64 = 1001;
 pub const NEWEST_DEV: u64 = 1004;
 /// The id the first pipeline a fake starts gets.
 pub const FIRST_NEW: u64 = 2001;
+/// A pipeline of `acme/app` a test adds that goes by the clock ([`Timed`]).
+pub const TIMED: u64 = 3100;
 pub const REFS: &[&str] = &["main", "dev", "v1.0"];
 
 #[derive(Debug, Clone)]
@@ -63,6 +66,54 @@ pub struct Pipeline {
     /// The jobs follow the pipeline's status (a pipeline the fake started or retried);
     /// otherwise they keep the statuses a test gave them.
     pub jobs_follow: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Goes by the clock instead of by reads.
+    pub timed: Option<Timed>,
+}
+
+/// The times of the pipelines that do not go by the clock: a month before these tests were
+/// written, so no wait plans its polls around them.
+const CREATED_AT: &str = "2026-11-01T10:00:00.000Z";
+const UPDATED_AT: &str = "2026-11-01T10:05:00.000Z";
+
+/// A pipeline that goes by the clock: `running` from its creation for `lasts`, then
+/// `final_status`. It is created when it is first read, unless it has been already
+/// (`began`), and its `created_at` says so.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub lasts: Duration,
+    pub began: Option<Instant>,
+    pub final_status: String,
+}
+
+fn rfc3339_ms(unix: u64) -> String {
+    cirelay::time::rfc3339_utc(unix).replace('Z', ".000Z")
+}
+
+impl Pipeline {
+    /// Moves a timed pipeline on to what the clock says; `start`: a read that starts it.
+    fn tick(&mut self, start: bool) {
+        let Some(timed) = self.timed.as_mut() else {
+            return;
+        };
+        if timed.began.is_none() && start {
+            timed.began = Some(Instant::now());
+            self.created_at = rfc3339_ms(cirelay::time::now_unix());
+        }
+        let Some(began) = timed.began else {
+            return;
+        };
+        if began.elapsed() < timed.lasts {
+            self.status = "running".into();
+            self.updated_at = self.created_at.clone();
+        } else if self.status != timed.final_status {
+            self.status = timed.final_status.clone();
+            let created = cirelay::time::rfc3339(&self.created_at).unwrap_or_default() as u64;
+            self.updated_at = rfc3339_ms(created + timed.lasts.as_secs());
+            self.finished_at = Some(self.updated_at.clone());
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -85,6 +136,9 @@ pub struct State {
     pub finishes: u64,
     /// Leave `web_url` out of pipeline answers.
     pub no_web_url: bool,
+    /// New pipelines go by the clock: `running` this long from their creation, then they
+    /// end as the lifecycle does.
+    pub new_pipelines_last: Option<Duration>,
 }
 
 pub struct Gitlab {
@@ -123,6 +177,9 @@ impl Gitlab {
             finished_at: Some(format!("2026-11-01T09:{:02}:00.000Z", id % 60)),
             request: Value::Null,
             jobs_follow: true,
+            created_at: CREATED_AT.into(),
+            updated_at: UPDATED_AT.into(),
+            timed: None,
             jobs: vec![
                 job(
                     id * 10 + 1,
@@ -173,6 +230,7 @@ impl Gitlab {
             job_token_reads: true,
             finishes: 0,
             no_web_url: false,
+            new_pipelines_last: None,
         }));
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
@@ -230,6 +288,50 @@ impl Gitlab {
             request: Value::Null,
             jobs,
             jobs_follow: false,
+            created_at: CREATED_AT.into(),
+            updated_at: UPDATED_AT.into(),
+            timed: None,
+        });
+    }
+
+    /// Successful pipelines of `acme/app` on `git_ref` that took `durations` (seconds from
+    /// creation to their last update), the newest ending a minute ago: the history a wait
+    /// plans its polls from.
+    pub fn add_history(&self, git_ref: &str, durations: &[u64]) {
+        let mut state = self.state.lock().unwrap();
+        let mut ended = cirelay::time::now_unix() - 60;
+        for (k, took) in durations.iter().enumerate() {
+            state.pipelines.insert(
+                0,
+                Pipeline {
+                    id: 900 - k as u64,
+                    project_id: PROJECT_ID,
+                    git_ref: git_ref.into(),
+                    status: "success".into(),
+                    upcoming: VecDeque::new(),
+                    finished_at: Some(rfc3339_ms(ended)),
+                    request: Value::Null,
+                    jobs: Vec::new(),
+                    jobs_follow: false,
+                    created_at: rfc3339_ms(ended - took),
+                    updated_at: rfc3339_ms(ended),
+                    timed: None,
+                },
+            );
+            ended -= took + 60;
+        }
+    }
+
+    /// A pipeline of `acme/app` on `git_ref` that is created when it is first read and
+    /// runs for `lasts`, then ends as `final_status`.
+    pub fn add_timed_pipeline(&self, id: u64, git_ref: &str, lasts: Duration, final_status: &str) {
+        self.add_pipeline(id, git_ref, &["created"], Vec::new());
+        let mut state = self.state.lock().unwrap();
+        let p = state.pipelines.last_mut().unwrap();
+        p.timed = Some(Timed {
+            lasts,
+            began: None,
+            final_status: final_status.into(),
         });
     }
 
@@ -321,7 +423,7 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
                 "web_url": format!("{}/{}", base_url(req), path_of(project)),
             }),
         ),
-        ("GET", ["pipelines"]) => list(&state, project, req),
+        ("GET", ["pipelines"]) => list(&mut state, project, req),
         ("GET", ["pipelines", "latest"]) => {
             let git_ref = req.query("ref").unwrap_or_else(|| "main".into());
             let newest = state
@@ -337,6 +439,7 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         ("GET", ["pipelines", id]) => match find(&mut state, project, id) {
             Some(i) => {
                 advance(&mut state, i);
+                state.pipelines[i].tick(true);
                 Reply::json(200, answer(&state, &state.pipelines[i], req, true))
             }
             None => message(404, "404 Not found"),
@@ -348,6 +451,7 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         ("POST", ["pipelines", id, "cancel"]) => match find(&mut state, project, id) {
             Some(i) => {
                 let p = &mut state.pipelines[i];
+                p.timed = None;
                 if !matches!(
                     p.status.as_str(),
                     "success" | "failed" | "canceled" | "skipped"
@@ -440,14 +544,15 @@ fn advance(state: &mut State, i: usize) {
 fn answer(state: &State, p: &Pipeline, req: &Recorded, detailed: bool) -> Value {
     let mut v = json!({
         "id": p.id,
-        "iid": p.id - 1000,
+        // The seeded history's ids are below 1000.
+        "iid": if p.id > 1000 { p.id - 1000 } else { p.id },
         "project_id": p.project_id,
         "sha": format!("{:040x}", p.id),
         "ref": p.git_ref,
         "status": p.status,
         "source": if p.request.is_null() { "push" } else { "api" },
-        "created_at": "2026-11-01T10:00:00.000Z",
-        "updated_at": "2026-11-01T10:05:00.000Z",
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
         "web_url": format!("{}/{}/-/pipelines/{}", base_url(req), path_of(p.project_id), p.id),
     });
     if state.no_web_url {
@@ -476,6 +581,18 @@ fn new_pipeline(
     state.next_job += 2;
     let mut upcoming: VecDeque<String> = state.lifecycle.iter().cloned().collect();
     let status = upcoming.pop_front().unwrap_or_else(|| "created".into());
+    let timed = state.new_pipelines_last.map(|lasts| Timed {
+        lasts,
+        began: Some(Instant::now()),
+        final_status: upcoming.back().cloned().unwrap_or_else(|| "success".into()),
+    });
+    if timed.is_some() {
+        upcoming.clear();
+    }
+    let created_at = match timed {
+        Some(_) => rfc3339_ms(cirelay::time::now_unix()),
+        None => CREATED_AT.into(),
+    };
     let mut build = job(
         first_job,
         "build",
@@ -507,6 +624,9 @@ fn new_pipeline(
         request,
         jobs: vec![build, test],
         jobs_follow: true,
+        updated_at: created_at.clone(),
+        created_at,
+        timed,
     });
     let p = state.pipelines.last().unwrap();
     Reply::json(201, answer(state, p, req, false))
@@ -667,7 +787,10 @@ fn paged(state: &State, items: Vec<Value>, req: &Recorded) -> Reply {
         .header("X-Total", &total.to_string())
 }
 
-fn list(state: &State, project: u64, req: &Recorded) -> Reply {
+fn list(state: &mut State, project: u64, req: &Recorded) -> Reply {
+    for p in &mut state.pipelines {
+        p.tick(false);
+    }
     let git_ref = req.query("ref");
     let status = req.query("status");
     let mut found: Vec<&Pipeline> = state
@@ -856,5 +979,24 @@ impl Fake for Gitlab {
             // GitLab.com's limits also say when the window resets.
             message(429, "Retry later").header("RateLimit-Reset", "1"),
         ]
+    }
+}
+
+impl Histories for Gitlab {
+    fn add_history(&self, branch: &str, durations: &[u64]) {
+        Gitlab::add_history(self, branch, durations);
+    }
+
+    fn add_timed_build(&self, branch: &str, lasts: Duration) -> String {
+        self.add_timed_pipeline(TIMED, branch, lasts, "success");
+        format!("{PROJECT}/{TIMED}")
+    }
+
+    fn timed_read_line(&self) -> String {
+        format!("GET /api/v4/projects/acme%2Fapp/pipelines/{TIMED}")
+    }
+
+    fn history_line(&self, branch: &str) -> String {
+        format!("GET /api/v4/projects/acme%2Fapp/pipelines?per_page=10&ref={branch}&status=success&page=1")
     }
 }

@@ -62,8 +62,8 @@ impl Ending {
     }
 }
 
-/// A request as a test names it: its method and the start of its path, as
-/// [`FakeServer::inject`] and [`FakeServer::count`] take them.
+/// A request as a test names it: its method and the start of its path (or of its whole
+/// target, with a query), as [`FakeServer::inject`] and [`FakeServer::count`] take them.
 #[derive(Clone, Debug)]
 pub struct Request {
     pub method: &'static str,
@@ -79,7 +79,7 @@ impl Request {
     }
 
     pub fn matches(&self, r: &Recorded) -> bool {
-        r.method == self.method && r.path().starts_with(&self.path)
+        r.is(self.method, &self.path)
     }
 
     /// How many of these the fake received.
@@ -162,4 +162,23 @@ pub trait Fake {
     fn rate_limit_answers(&self) -> Vec<Reply> {
         vec![Reply::text(429, "Too Many Requests")]
     }
+}
+
+/// A fake whose vendor keeps the history cirelay plans a wait's polls from: the recent
+/// builds of the start line's pipeline (or workflow) on a branch, in one list request.
+pub trait Histories: Fake {
+    /// Successful builds of that pipeline on `branch` that took `durations` (seconds), the
+    /// newest ending a minute ago.
+    fn add_history(&self, branch: &str, durations: &[u64]);
+
+    /// A build of that pipeline on `branch` that starts when it is first read and runs for
+    /// `lasts`, then succeeds. Its id as the provider's `wait` takes it (`PROVIDER:ID` for
+    /// `cirelay wait`).
+    fn add_timed_build(&self, branch: &str, lasts: std::time::Duration) -> String;
+
+    /// The request line that reads that build.
+    fn timed_read_line(&self) -> String;
+
+    /// The request line that reads the history of `branch`.
+    fn history_line(&self, branch: &str) -> String;
 }

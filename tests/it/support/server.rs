@@ -47,6 +47,18 @@ impl Recorded {
     pub fn line(&self) -> String {
         format!("{} {}", self.method, self.target)
     }
+
+    /// Whether it is a request of `method` to `prefix`: the start of its path, or of its
+    /// whole target when `prefix` has a query (two lists of the same path with different
+    /// filters are different requests).
+    pub fn is(&self, method: &str, prefix: &str) -> bool {
+        let of = if prefix.contains('?') {
+            self.target.as_str()
+        } else {
+            self.path()
+        };
+        self.method == method && of.starts_with(prefix)
+    }
 }
 
 pub fn percent_decode(s: &str) -> String {
@@ -162,7 +174,8 @@ impl FakeServer {
     }
 
     /// The next `replies.len()` requests of `method` whose path starts with `path_prefix`
-    /// get these replies instead of the fake's normal answer.
+    /// (whose target does, when it has a query) get these replies instead of the fake's
+    /// normal answer.
     pub fn inject(&self, method: &str, path_prefix: &str, replies: Vec<Reply>) {
         self.injections.lock().unwrap().push(Injection {
             method: method.to_string(),
@@ -182,7 +195,7 @@ impl FakeServer {
     pub fn count(&self, method: &str, path_prefix: &str) -> usize {
         self.requests()
             .iter()
-            .filter(|r| r.method == method && r.path().starts_with(path_prefix))
+            .filter(|r| r.is(method, path_prefix))
             .count()
     }
 }
@@ -219,11 +232,7 @@ fn serve(
     let injected = {
         let mut all = injections.lock().unwrap();
         all.iter_mut()
-            .find(|i| {
-                i.method == req.method
-                    && req.path().starts_with(&i.path_prefix)
-                    && !i.replies.is_empty()
-            })
+            .find(|i| req.is(&i.method, &i.path_prefix) && !i.replies.is_empty())
             .and_then(|i| i.replies.pop_front())
     };
     let reply = injected.unwrap_or_else(|| handler(&req));
