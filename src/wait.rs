@@ -166,9 +166,13 @@ pub fn median(mut values: Vec<u64>) -> Option<u64> {
     values.get(values.len().saturating_sub(1) / 2).copied()
 }
 
+/// Start times are read in whole seconds, cut down: a build that takes its usual time ends
+/// within this long after its start as read plus that time.
+const WHOLE_SECONDS: Duration = Duration::from_secs(1);
+
 /// When a build that began at `began` (an RFC 3339 time of the provider's; now, when it
-/// has none) ends if it takes the median of `durations` (seconds): what a [`Watch::plan`]
-/// answers. `None` without durations.
+/// has none) has ended if it takes the median of `durations` (seconds): what a
+/// [`Watch::plan`] answers. `None` without durations.
 pub fn expected_end(began: Option<&str>, durations: Vec<u64>) -> Option<std::time::SystemTime> {
     let usual = median(durations)?;
     let began = began
@@ -176,7 +180,7 @@ pub fn expected_end(began: Option<&str>, durations: Vec<u64>) -> Option<std::tim
         .and_then(|s| u64::try_from(s).ok())
         .map(|s| std::time::UNIX_EPOCH + Duration::from_secs(s))
         .unwrap_or_else(std::time::SystemTime::now);
-    Some(began + Duration::from_secs(usual))
+    Some(began + Duration::from_secs(usual) + WHOLE_SECONDS)
 }
 
 /// The pause before the next poll.
@@ -208,7 +212,7 @@ impl Schedule {
         }
     }
 
-    /// From now on, polls are planned around `end`: sparse at first (a sixth of the time
+    /// From now on, polls are planned around `end`: sparse at first (a quarter of the time
     /// left, growing, at most a minute), one just before `end`, every [`NEAR_END`] for a
     /// while after it, then growing again. Status changes no longer reset the interval:
     /// a build going from pending to running says nothing about when it ends.
@@ -218,13 +222,24 @@ impl Schedule {
 
     fn plan_at(&mut self, end: Instant, now: Instant) {
         let left = end.saturating_duration_since(now);
-        self.current = (left / 6).clamp(self.first, MAX_INTERVAL.max(self.first));
+        // A quarter: on a one-minute build, two polls before the one just before its end,
+        // so that with the history read it costs no more than the growing schedule.
+        self.current = (left / 4).clamp(self.first, MAX_INTERVAL.max(self.first));
         self.plan = Some(Plan { end });
     }
 
     /// A change starts over at the first interval; an unchanged reading grows it; a
     /// rate-limit answer stretches it to at least what the server asked for.
     pub fn next(&mut self, changed: bool, rate_limit_pause: Option<Duration>) -> Duration {
+        self.next_at(changed, rate_limit_pause, Instant::now())
+    }
+
+    fn next_at(
+        &mut self,
+        changed: bool,
+        rate_limit_pause: Option<Duration>,
+        now: Instant,
+    ) -> Duration {
         let cap = MAX_INTERVAL.max(self.first);
         let pause = match self.plan {
             None => {
@@ -235,7 +250,7 @@ impl Schedule {
                 };
                 self.current
             }
-            Some(plan) => self.planned(plan, Instant::now()),
+            Some(plan) => self.planned(plan, now),
         };
         match rate_limit_pause {
             Some(asked) => {
@@ -268,6 +283,58 @@ impl Schedule {
             .mul_f64(GROWTH)
             .min(MAX_INTERVAL.max(self.first));
         self.current
+    }
+}
+
+/// How the polling loop would follow one build, replayed on a clock of its own: what
+/// the benchmarks report for builds too long to wait for (`fake-ci schedule`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replayed {
+    /// When each poll is sent, from the start of the wait.
+    pub polls: Vec<Duration>,
+    /// Requests in all: the polls, and the history read when there is a history.
+    pub requests: usize,
+    /// From the build's end to the poll that sees it.
+    pub delay: Duration,
+}
+
+/// Replays [`until_finished`]'s schedule, with `--interval first`, for a build that starts
+/// as the wait does and ends after `lasts`. The first poll sees it pending, every later one
+/// running until it has ended (as the fakes' builds go). With `usual` (its history's
+/// median duration), the polls are planned after the first one, around the provider's start
+/// time plus `usual`; that time reads `early` before the real start (providers write whole
+/// seconds). Requests take no time; rate limits do not come.
+pub fn replay(
+    first: Duration,
+    lasts: Duration,
+    usual: Option<Duration>,
+    early: Duration,
+) -> Replayed {
+    let start = Instant::now();
+    let mut schedule = Schedule::new(first);
+    let mut polls = Vec::new();
+    let mut at = Duration::ZERO;
+    // A day of polls at most, whatever the arguments.
+    while polls.len() < 100_000 {
+        polls.push(at);
+        if at >= lasts {
+            break;
+        }
+        let changed = polls.len() <= 2;
+        let now = start + at;
+        if polls.len() == 1 {
+            if let Some(end) = usual.and_then(|u| (start + u + WHOLE_SECONDS).checked_sub(early)) {
+                if end > now {
+                    schedule.plan_at(end, now);
+                }
+            }
+        }
+        at += schedule.next_at(changed, None, now);
+    }
+    Replayed {
+        requests: polls.len() + usize::from(usual.is_some()),
+        delay: at.saturating_sub(lasts),
+        polls,
     }
 }
 
@@ -336,7 +403,98 @@ mod tests {
             polls.push(t);
         }
         let ms: Vec<u128> = polls.iter().map(|d| d.as_millis()).collect();
-        assert_eq!(ms, vec![0, 10_000, 25_000, 47_500, 58_000, 60_000, 62_000]);
+        assert_eq!(ms, vec![0, 15_000, 37_500, 58_000, 60_000, 62_000]);
+    }
+
+    fn secs(polls: &[Duration]) -> Vec<f64> {
+        polls.iter().map(Duration::as_secs_f64).collect()
+    }
+
+    /// The numbers: on a 60 s build the growing schedule polls at 0, 5, 10, 17.5,
+    /// 28.8, 45.6 and 70.9 s (the second poll sees it running), almost 11 s after the end.
+    #[test]
+    fn the_growing_schedule_replayed() {
+        let r = replay(
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            None,
+            Duration::ZERO,
+        );
+        assert_eq!(
+            secs(&r.polls),
+            [0.0, 5.0, 10.0, 17.5, 28.75, 45.625, 70.9375]
+        );
+        assert_eq!(r.requests, 7);
+        assert_eq!(
+            r.delay,
+            Duration::from_millis(10_937) + Duration::from_micros(500)
+        );
+    }
+
+    /// Builds of 1, 5 and 30 minutes that take their usual time: whatever fraction of a
+    /// second their start time was cut by, the end is seen within a second, with the
+    /// history read and all no more requests than the growing schedule sends (7, 12, 37).
+    #[test]
+    fn planned_polls_see_a_build_on_its_usual_time_within_a_second() {
+        let first = Duration::from_secs(5);
+        for (minutes, growing) in [(1, 7), (5, 12), (30, 37)] {
+            let d = Duration::from_secs(60 * minutes);
+            assert_eq!(replay(first, d, None, Duration::ZERO).requests, growing);
+            for tenths in 0..10 {
+                let early = Duration::from_millis(100 * tenths);
+                let r = replay(first, d, Some(d), early);
+                assert!(r.requests <= growing, "{minutes} min: {r:?}");
+                assert!(r.delay <= Duration::from_secs(1), "{minutes} min: {r:?}");
+            }
+        }
+    }
+
+    /// A build a few seconds off its usual time is still seen within 2 s; one far off is
+    /// seen by polls that grow again (after) or by the sparse ones (before), as late as the
+    /// growing schedule's minute at most.
+    #[test]
+    fn planned_polls_around_an_end_that_comes_early_or_late() {
+        let first = Duration::from_secs(5);
+        for minutes in [1, 5, 30] {
+            let usual = Duration::from_secs(60 * minutes);
+            for off in [-2i64, -1, 1, 2, 5, 10] {
+                let lasts = Duration::from_secs((usual.as_secs() as i64 + off) as u64);
+                let r = replay(first, lasts, Some(usual), Duration::from_millis(500));
+                assert!(
+                    r.delay <= Duration::from_secs(2),
+                    "{minutes} min {off:+} s: {r:?}"
+                );
+            }
+            for off in [-600i64, -40, -20, 20, 40, 600] {
+                let Some(lasts) = usual.as_secs().checked_add_signed(off) else {
+                    continue;
+                };
+                let r = replay(
+                    first,
+                    Duration::from_secs(lasts),
+                    Some(usual),
+                    Duration::ZERO,
+                );
+                assert!(r.delay <= MAX_INTERVAL, "{minutes} min {off:+} s: {r:?}");
+                let gaps = r.polls.windows(2).map(|w| w[1] - w[0]);
+                assert!(gaps.into_iter().all(|g| g <= MAX_INTERVAL), "{r:?}");
+            }
+        }
+    }
+
+    /// The median of the history from the start as the provider wrote it, and a second
+    /// more: the start was cut to whole seconds.
+    #[test]
+    fn the_expected_end_of_a_build() {
+        let at = |s: u64| std::time::UNIX_EPOCH + Duration::from_secs(s);
+        let start = "2026-11-01T10:00:00Z";
+        let t0 = crate::time::rfc3339(start).unwrap() as u64;
+        assert_eq!(
+            expected_end(Some(start), vec![30, 10, 20, 90]),
+            Some(at(t0 + 20 + 1))
+        );
+        assert_eq!(expected_end(Some(start), vec![]), None);
+        assert_eq!(median(vec![3, 1, 2]), Some(2));
     }
 
     #[test]
