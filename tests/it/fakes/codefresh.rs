@@ -47,14 +47,16 @@ pub struct Build {
     pub timed: Option<Timed>,
 }
 
-/// A build that goes by the clock: `running` from its start for `lasts`, then
-/// `final_status`. It starts when it is first read, unless it has already (`began`), and
-/// its `started` says so.
+/// A build that goes by the clock: `lasts` from its start, then `final_status`. It starts
+/// when it is first read, unless it has already (`began`), and its `started` says so. It
+/// shows `pending` until its second read, `running` from then on (as a wait started with
+/// the build sees it).
 #[derive(Debug, Clone)]
 pub struct Timed {
     pub lasts: Duration,
     pub began: Option<Instant>,
     pub final_status: String,
+    pub reads: u32,
 }
 
 fn rfc3339_ms(unix: u64) -> String {
@@ -62,12 +64,15 @@ fn rfc3339_ms(unix: u64) -> String {
 }
 
 impl Build {
-    /// Moves a timed build on to what the clock says; `start`: a read that starts it.
-    fn tick(&mut self, start: bool) {
+    /// Moves a timed build on to what the clock says; `start`: a read of it.
+    fn tick(&mut self, read: bool) {
         let Some(timed) = self.timed.as_mut() else {
             return;
         };
-        if timed.began.is_none() && start {
+        if read {
+            timed.reads += 1;
+        }
+        if timed.began.is_none() && read {
             timed.began = Some(Instant::now());
             self.times = Some((rfc3339_ms(cirelay::time::now_unix()), None));
         }
@@ -75,7 +80,9 @@ impl Build {
             return;
         };
         if began.elapsed() < timed.lasts {
-            self.status = "running".into();
+            if timed.reads >= 2 {
+                self.status = "running".into();
+            }
         } else if finished.is_none() {
             self.status = timed.final_status.clone();
             let from = cirelay::time::rfc3339(started).unwrap_or_default() as u64;
@@ -240,6 +247,7 @@ impl Codefresh {
             lasts,
             began: None,
             final_status: final_status.into(),
+            reads: 0,
         });
     }
 
@@ -360,6 +368,7 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build
         lasts,
         began: Some(Instant::now()),
         final_status: upcoming.back().cloned().unwrap_or_else(|| "success".into()),
+        reads: 0,
     });
     let build = Build {
         id: id.clone(),

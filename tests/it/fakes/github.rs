@@ -98,32 +98,40 @@ pub struct Run {
     pub timed: Option<Timed>,
 }
 
-/// A run that goes by the clock: in progress from its start for `lasts`, then completed with
-/// `conclusion`. It starts when it is first read, unless it has started already (`began`),
-/// and then says so in its `created_at` and `run_started_at`.
+/// A run that goes by the clock: `lasts` from its start, then completed with `conclusion`.
+/// It starts when it is first read, unless it has started already (`began`), and then
+/// says so in its `created_at` and `run_started_at`. Until then, and at its first read, it
+/// shows `queued`; `in_progress` from the second read on (as a wait started with the run
+/// sees it).
 #[derive(Debug, Clone)]
 pub struct Timed {
     pub lasts: Duration,
     pub began: Option<Instant>,
     pub conclusion: String,
+    pub reads: u32,
 }
 
 impl Run {
-    /// Moves a timed run on to what the clock says; `start`: a read that starts it.
-    fn tick(&mut self, start: bool) {
+    /// Moves a timed run on to what the clock says; `read`: a read of the run.
+    fn tick(&mut self, read: bool) {
         let Some(timed) = self.timed.as_mut() else {
             return;
         };
-        if timed.began.is_none() && start {
-            timed.began = Some(Instant::now());
-            self.created_at = cirelay::time::rfc3339_utc(now_unix());
+        if read {
+            timed.reads += 1;
+            if timed.began.is_none() {
+                timed.began = Some(Instant::now());
+                self.created_at = cirelay::time::rfc3339_utc(now_unix());
+            }
         }
         let Some(began) = timed.began else {
             return;
         };
         let a = self.now.attempt;
         if began.elapsed() < timed.lasts {
-            self.now = shown(a, "in_progress", None);
+            if timed.reads >= 2 {
+                self.now = shown(a, "in_progress", None);
+            }
         } else {
             self.now = shown(a, "completed", Some(&timed.conclusion));
             self.took = timed.lasts.as_secs();
@@ -356,6 +364,7 @@ impl GitHub {
             lasts,
             began: None,
             conclusion: conclusion.into(),
+            reads: 0,
         });
         state.runs.push(run);
     }
@@ -787,6 +796,7 @@ fn dispatch(state: &mut State, req: &Recorded, w: &str) -> Reply {
             .last()
             .and_then(|s| s.conclusion.clone())
             .unwrap_or_else(|| "success".into()),
+        reads: 0,
     });
     for actor in actors {
         let id = state.next_id;

@@ -77,14 +77,16 @@ pub struct Pipeline {
 const CREATED_AT: &str = "2026-11-01T10:00:00.000Z";
 const UPDATED_AT: &str = "2026-11-01T10:05:00.000Z";
 
-/// A pipeline that goes by the clock: `running` from its creation for `lasts`, then
-/// `final_status`. It is created when it is first read, unless it has been already
-/// (`began`), and its `created_at` says so.
+/// A pipeline that goes by the clock: `lasts` from its creation, then `final_status`. It is
+/// created when it is first read, unless it has been already (`began`), and its
+/// `created_at` says so. It shows `created` until its second read, `running` from then on
+/// (as a wait started with the pipeline sees it).
 #[derive(Debug, Clone)]
 pub struct Timed {
     pub lasts: Duration,
     pub began: Option<Instant>,
     pub final_status: String,
+    pub reads: u32,
 }
 
 fn rfc3339_ms(unix: u64) -> String {
@@ -92,12 +94,15 @@ fn rfc3339_ms(unix: u64) -> String {
 }
 
 impl Pipeline {
-    /// Moves a timed pipeline on to what the clock says; `start`: a read that starts it.
-    fn tick(&mut self, start: bool) {
+    /// Moves a timed pipeline on to what the clock says; `start`: a read of it.
+    fn tick(&mut self, read: bool) {
         let Some(timed) = self.timed.as_mut() else {
             return;
         };
-        if timed.began.is_none() && start {
+        if read {
+            timed.reads += 1;
+        }
+        if timed.began.is_none() && read {
             timed.began = Some(Instant::now());
             self.created_at = rfc3339_ms(cirelay::time::now_unix());
         }
@@ -105,7 +110,9 @@ impl Pipeline {
             return;
         };
         if began.elapsed() < timed.lasts {
-            self.status = "running".into();
+            if timed.reads >= 2 {
+                self.status = "running".into();
+            }
             self.updated_at = self.created_at.clone();
         } else if self.status != timed.final_status {
             self.status = timed.final_status.clone();
@@ -332,6 +339,7 @@ impl Gitlab {
             lasts,
             began: None,
             final_status: final_status.into(),
+            reads: 0,
         });
     }
 
@@ -585,6 +593,7 @@ fn new_pipeline(
         lasts,
         began: Some(Instant::now()),
         final_status: upcoming.back().cloned().unwrap_or_else(|| "success".into()),
+        reads: 0,
     });
     if timed.is_some() {
         upcoming.clear();
