@@ -440,6 +440,200 @@ stop_fake
 stop_fake
 median_of() { sort -n "$work/$1" | sed -n "$(((runs + 1) / 2))p"; }
 
+# =============================================================================================
+# Waiting on builds: many at once (`cirelay wait REF…`), and polls planned around a build's
+# usual end against the growing schedule. Everything of this part is in this block: its runs,
+# its tables ($work/waiting.md) and its own marked block in BENCHMARKS.md
+# (<!-- bench:waiting:begin --> … <!-- bench:waiting:end -->). --quick skips its runs in real
+# time and keeps the simulation.
+
+# How long each build of the many-builds runs (fake-ci's FAKE_CI_BUILD_SECONDS), and the
+# history of its planned waits.
+waiting_lasts=${BENCH_WAIT_SECONDS:-20}
+waiting_history=$((waiting_lasts - 1)),$waiting_lasts,$((waiting_lasts + 1))
+# The real run that checks the simulation: builds this long, history around it.
+planned_lasts=60
+planned_history=58,59,60,61,62
+waiting_providers=(codefresh github gitlab)
+
+# start_detached PROVIDER URL: starts a build of the fake's start pipeline on main without
+# waiting; prints the id cirelay printed.
+start_detached() {
+    local envs args
+    mapfile -t envs < <(op_env "$1" "$2")
+    case $1 in
+        codefresh) args=(codefresh run pipeB -b main -d) ;;
+        github) args=(github trigger acme/deploy deploy.yml --ref main --detach) ;;
+        gitlab) args=(gitlab trigger acme/app --ref main --detach) ;;
+    esac
+    env -i PATH="$PATH" "${envs[@]}" "$bin" "${args[@]}" 2>>"$work/start-detached.err" ||
+        die "could not start a $1 build: $(tail -n1 "$work/start-detached.err")"
+}
+
+# waiting_fakes NAME LASTS HISTORY: one fake per provider whose new builds run LASTS seconds,
+# with HISTORY (durations, or - for none) on main; sets NAME_urls and NAME_pids (by provider).
+waiting_fakes() {
+    local name=$1 lasts=$2 history=$3 provider
+    declare -gA "${name}_urls=()" "${name}_pids=()"
+    for provider in "${waiting_providers[@]}"; do
+        if [ "$history" = - ]; then
+            FAKE_CI_BUILD_SECONDS=$lasts start_fake "$provider"
+        else
+            FAKE_CI_BUILD_SECONDS=$lasts FAKE_CI_HISTORY_SECONDS=$history start_fake "$provider"
+        fi
+        eval "${name}_urls[$provider]=\$fake_url; ${name}_pids[$provider]=\${fake_pids[-1]}"
+    done
+}
+waiting_stop() { # NAME: stops its fakes
+    local -n pids="$1_pids"
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+waiting_requests() { # NAME: the requests its fakes received so far
+    local -n urls="$1_urls"
+    local n=0 url
+    for url in "${urls[@]}"; do n=$((n + $(request_count "$url"))); done
+    echo "$n"
+}
+waiting_env() { # NAME: every provider's variables for its fakes, one a line
+    local -n urls="$1_urls"
+    local provider
+    for provider in "${waiting_providers[@]}"; do op_env "$provider" "${urls[$provider]}"; done
+}
+
+# (a) `cirelay wait REF…` on N builds, round-robin over the providers, every build running
+# $waiting_lasts s: with each provider's history on main (planned) and without (growing), the
+# two waits at once against fakes of their own. One run each: a row takes the builds' length.
+wait_many() { # N: appends "N growing_wall_ms growing_requests planned_wall_ms planned_requests"
+    local n=$1 kind k provider refs envs before history
+    declare -A sent=()
+    for kind in growing planned; do
+        if [ "$kind" = growing ]; then history=-; else history=$waiting_history; fi
+        waiting_fakes "many_$kind" "$waiting_lasts" "$history"
+    done
+    for kind in growing planned; do
+        local -n urls="many_${kind}_urls"
+        refs=()
+        for k in $(seq 0 $((n - 1))); do
+            provider=${waiting_providers[k % ${#waiting_providers[@]}]}
+            refs+=("$provider:$(start_detached "$provider" "${urls[$provider]}")")
+        done
+        mapfile -t envs < <(waiting_env "many_$kind")
+        before=$(waiting_requests "many_$kind")
+        echo "$before" >"$work/many-$kind.before"
+        rm -f "$work/many-$n-$kind.tsv"
+        measure "many-$n-$kind" 0 "${envs[@]}" -- "$bin" wait "${refs[@]}" &
+        eval "many_${kind}_wait=\$!"
+        unset -n urls
+    done
+    # shellcheck disable=SC2154 # set by the eval above
+    wait "$many_growing_wait" || die "cirelay wait on $n builds (growing): $(why "many-$n-growing")"
+    # shellcheck disable=SC2154
+    wait "$many_planned_wait" || die "cirelay wait on $n builds (planned): $(why "many-$n-planned")"
+    for kind in growing planned; do
+        sent[$kind]=$(($(waiting_requests "many_$kind") - $(cat "$work/many-$kind.before")))
+        waiting_stop "many_$kind"
+    done
+    echo "$n $(col "many-$n-growing" 1) ${sent[growing]} $(col "many-$n-planned" 1) ${sent[planned]}" >>"$work/many.rows"
+}
+
+# (b) One real $planned_lasts-second build per provider at the default interval, the growing
+# schedule (no history) and the planned one (history around $planned_lasts s), all six at
+# once: the notice delay is the wait's end minus the build's (its start plus its length).
+planned_real() {
+    local kind provider envs id began t0
+    waiting_fakes real_growing "$planned_lasts" -
+    waiting_fakes real_planned "$planned_lasts" "$planned_history"
+    local pids=()
+    for kind in growing planned; do
+        local -n urls="real_${kind}_urls"
+        for provider in "${waiting_providers[@]}"; do
+            mapfile -t envs < <(op_env "$provider" "${urls[$provider]}")
+            began=$(date +%s.%N)
+            id=$(start_detached "$provider" "${urls[$provider]}")
+            (
+                before=$(request_count "${urls[$provider]}")
+                rm -f "$work/real-$kind-$provider.tsv"
+                t0=$(date +%s.%N)
+                measure "real-$kind-$provider" 0 "${envs[@]}" -- "$bin" "$provider" wait "$id" ||
+                    { echo "fail $(why "real-$kind-$provider")" >"$work/real-$kind-$provider.row"; exit; }
+                wall=$(col "real-$kind-$provider" 1)
+                delay=$(awk -v b="$began" -v t="$t0" -v w="$wall" -v d="$planned_lasts" 'BEGIN { printf "%.2f", t + w / 1000 - b - d }')
+                echo "$(($(request_count "${urls[$provider]}") - before)) $delay" >"$work/real-$kind-$provider.row"
+            ) &
+            pids+=($!)
+        done
+        unset -n urls
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+    waiting_stop real_growing
+    waiting_stop real_planned
+}
+
+echo "--- waiting: the planned schedule replayed (fake-ci schedule 1 5 30)" >&2
+"$fake_bin" schedule 1 5 30 >"$work/schedule.rows" || die "fake-ci schedule failed"
+waiting_why=""
+if [ "$quick" = 1 ]; then
+    waiting_why="skipped: --quick"
+else
+    : >"$work/many.rows"
+    for n in 1 10 50; do
+        echo "--- waiting: cirelay wait on $n builds of ${waiting_lasts} s, growing and planned at once" >&2
+        wait_many "$n"
+    done
+    echo "--- waiting: real ${planned_lasts}-second builds, growing and planned, all providers at once" >&2
+    planned_real
+fi
+
+{
+    echo "The planned schedule replayed: \`fake-ci schedule 1 5 30\` runs cirelay's own polling schedule"
+    echo "(\`cirelay::wait::replay\`, the code \`wait\` runs, on a clock of its own) at the default"
+    echo "interval (5 s) for builds whose history says they take 1, 5 or 30 minutes. The build's"
+    echo "start time reads 0.0 to 0.9 s early (providers write whole seconds); medians and worst"
+    echo "cases over those ten. Requests include the one history read of the planned schedule."
+    echo
+    echo "| history says | the build takes | growing: requests | growing: notice delay | planned: requests | planned: notice delay (median, worst) |"
+    echo "|---|---|---|---|---|---|"
+    while IFS=$'\t' read -r minutes case g_req g_delay p_req p_req_max p_delay p_delay_max; do
+        reqs=$p_req
+        [ "$p_req" = "$p_req_max" ] || reqs="$p_req (at most $p_req_max)"
+        echo "| $minutes min | $case | $g_req | ${g_delay} s | $reqs | ${p_delay} s, ${p_delay_max} s |"
+    done <"$work/schedule.rows"
+    echo
+    if [ -n "$waiting_why" ]; then
+        echo "Real runs: not measured ($waiting_why)."
+    else
+        echo "One real run of each: a ${planned_lasts}-second build per provider against fake-ci"
+        echo "(\`FAKE_CI_BUILD_SECONDS=$planned_lasts\`), followed by \`cirelay PROVIDER wait ID\` at the default"
+        echo "interval, without history (growing) and with five earlier builds of ${planned_history//,/, } s"
+        echo "on the branch (planned), all six at once. Notice delay: the wait's end minus the build's."
+        echo
+        echo "| | growing: requests | growing: notice delay | planned: requests | planned: notice delay |"
+        echo "|---|---|---|---|---|"
+        sim_growing=$(awk -F'\t' '$1 == 1 && $2 == "on its usual time" { print $3 " | " $4 " s" }' "$work/schedule.rows")
+        sim_planned=$(awk -F'\t' '$1 == 1 && $2 == "on its usual time" { print $5 " | " $7 " s (median)" }' "$work/schedule.rows")
+        echo "| the replay above, 1 min on its usual time | $sim_growing | $sim_planned |"
+        for provider in "${waiting_providers[@]}"; do
+            row="| \`$provider wait\`"
+            for kind in growing planned; do
+                read -r a b <"$work/real-$kind-$provider.row"
+                if [ "$a" = fail ]; then row+=" | not measured ($b) | "; else row+=" | $a | $b s"; fi
+            done
+            echo "$row |"
+        done
+        echo
+        echo "\`cirelay wait REF…\` on builds of Codefresh, GitHub and GitLab in turn, each running"
+        echo "${waiting_lasts} s against fake-ci, at the default interval; growing (no history) and planned"
+        echo "(a history of ${waiting_history//,/, } s on the branch) at once, one run each."
+        echo "Wall: from the wait's start, while the builds had started a moment before (one by one)."
+        echo
+        echo "| builds | growing: wall | growing: requests | planned: wall | planned: requests |"
+        echo "|---|---|---|---|---|"
+        while read -r n g_wall g_req p_wall p_req; do
+            echo "| $n | $(fmt_ms "$g_wall") | $g_req | $(fmt_ms "$p_wall") | $p_req |"
+        done <"$work/many.rows"
+    fi
+} >"$work/waiting.md"
+
 # ---------------------------------------------------------------------------------------------
 # The tables, in Markdown.
 cell() { # NAME COLUMN WHY: the median of a column (1 wall, 2 CPU, 3 peak RSS), or why there is none
@@ -521,4 +715,19 @@ doc = re.sub(r"(?s)(<!-- bench:begin -->\n).*?(<!-- bench:end -->)",
 open("BENCHMARKS.md", "w").write(doc)
 PY
     note "the tables in BENCHMARKS.md are updated; check that its reading still fits them"
+fi
+
+# The waiting block's tables (see "Waiting on builds" above), in their own marked block.
+cat "$work/waiting.md"
+cp "$work/waiting.md" target/bench/waiting.md
+if [ "$quick" != 1 ] && grep -qx '<!-- bench:waiting:begin -->' BENCHMARKS.md 2>/dev/null; then
+    python3 - "$work/waiting.md" <<'PY'
+import re, sys
+table = open(sys.argv[1]).read()
+doc = open("BENCHMARKS.md").read()
+doc = re.sub(r"(?s)(<!-- bench:waiting:begin -->\n).*?(<!-- bench:waiting:end -->)",
+             lambda m: m.group(1) + table + m.group(2), doc)
+open("BENCHMARKS.md", "w").write(doc)
+PY
+    note "the waiting tables in BENCHMARKS.md are updated"
 fi

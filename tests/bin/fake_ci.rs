@@ -4,6 +4,19 @@
 //! `FAKE_CI_SECONDS` (default 600) pass, so a forgotten one stops by itself.
 //! `FAKE_CI_HOLD_SECONDS` (codefresh): new builds stay in their first status this long, so a
 //! wait can be watched polling a build that keeps running.
+//! `FAKE_CI_BUILD_SECONDS` (codefresh, github, gitlab): new builds go by the clock instead,
+//! running this long from their start, then ending as the scenario says.
+//! `FAKE_CI_HISTORY_SECONDS=60,58,…` (codefresh, github, gitlab): earlier successful builds of
+//! the pipeline the scenario's start line runs (pipeB, deploy.yml, acme/app) on `main`, that
+//! took these durations: the history a wait plans its polls from.
+//!
+//! `fake-ci schedule [--interval SECONDS] MINUTES…` serves nothing: it replays the polling
+//! loop's schedule (`cirelay::wait::replay`, the shipped code on a clock of its own) for
+//! builds whose history says they take that many minutes, on their usual time or off it,
+//! and prints one line per case, tab-separated: minutes, case, the growing schedule's
+//! requests and delay (from the build's end to the poll that sees it, seconds), then the
+//! planned schedule's requests (median, max; the history read included) and delay (median,
+//! max) over start times cut by 0.0 to 0.9 s to whole seconds.
 
 // The fakes of the integration tests, and the server they run on. Only the server is taken
 // from the tests' support (the fakes reach it as `crate::support`, as in the test binary),
@@ -22,7 +35,83 @@ mod fakes;
 use std::io::Write;
 use std::time::Duration;
 
-const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci circleci | fake-ci github [ghes]";
+const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci circleci | fake-ci github [ghes] | fake-ci schedule [--interval SECONDS] MINUTES…";
+
+fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
+/// `FAKE_CI_BUILD_SECONDS`, and `FAKE_CI_HISTORY_SECONDS` given to `history`.
+fn timed(history: impl FnOnce(&[u64])) -> Option<Duration> {
+    if let Ok(list) = std::env::var("FAKE_CI_HISTORY_SECONDS") {
+        let durations: Vec<u64> = list
+            .split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        history(&durations);
+    }
+    env_number::<f64>("FAKE_CI_BUILD_SECONDS").map(Duration::from_secs_f64)
+}
+
+/// The middle of `values` (the mean of the two middle ones).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    (values[(n - 1) / 2] + values[n / 2]) / 2.0
+}
+
+/// `fake-ci schedule`: see the top of this file.
+fn schedule(args: &[String]) {
+    let mut first = Duration::from_secs(5);
+    let mut minutes = Vec::new();
+    let mut words = args.iter();
+    while let Some(word) = words.next() {
+        let number = |w: Option<&String>| -> f64 {
+            w.and_then(|w| w.parse().ok()).unwrap_or_else(|| {
+                eprintln!("{USAGE}");
+                std::process::exit(2)
+            })
+        };
+        if word == "--interval" {
+            first = Duration::from_secs_f64(number(words.next()));
+        } else {
+            minutes.push(number(Some(word)));
+        }
+    }
+    for m in minutes {
+        let usual = Duration::from_secs_f64(m * 60.0);
+        let cases: [(&str, Duration); 5] = [
+            ("on its usual time", usual),
+            (
+                "10 s shorter",
+                usual.saturating_sub(Duration::from_secs(10)),
+            ),
+            ("10 s longer", usual + Duration::from_secs(10)),
+            ("5 % shorter", usual.mul_f64(0.95)),
+            ("5 % longer", usual.mul_f64(1.05)),
+        ];
+        for (case, lasts) in cases {
+            let growing = cirelay::wait::replay(first, lasts, None, Duration::ZERO);
+            let planned: Vec<_> = (0..10)
+                .map(|tenths| {
+                    let early = Duration::from_millis(100 * tenths);
+                    cirelay::wait::replay(first, lasts, Some(usual), early)
+                })
+                .collect();
+            let requests: Vec<f64> = planned.iter().map(|r| r.requests as f64).collect();
+            let delays: Vec<f64> = planned.iter().map(|r| r.delay.as_secs_f64()).collect();
+            println!(
+                "{m}\t{case}\t{}\t{:.2}\t{}\t{}\t{:.2}\t{:.2}",
+                growing.requests,
+                growing.delay.as_secs_f64(),
+                median(requests.clone()),
+                requests.iter().copied().fold(0.0, f64::max),
+                median(delays.clone()),
+                delays.iter().copied().fold(0.0, f64::max),
+            );
+        }
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +122,10 @@ fn main() {
     let arg = |i: usize, default: &str| args.get(i).cloned().unwrap_or_else(|| default.to_string());
     // A fake serves from its own thread until the process ends; its handle can go.
     let url = match args.first().map(String::as_str) {
+        Some("schedule") => {
+            schedule(&args[1..]);
+            return;
+        }
         Some("codeship-v1") => {
             fakes::codeship_v1::CodeshipV1::start(&arg(1, "success"))
                 .server
@@ -45,21 +138,28 @@ fn main() {
         }
         Some("codefresh") => {
             let fake = fakes::codefresh::Codefresh::start(&arg(1, "success"));
-            fake.state.lock().unwrap().hold_new = std::env::var("FAKE_CI_HOLD_SECONDS")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .map(Duration::from_secs);
-            fake.server.url
+            let lasts = timed(|d| fake.add_history("main", d));
+            let mut state = fake.state.lock().unwrap();
+            state.hold_new = env_number("FAKE_CI_HOLD_SECONDS").map(Duration::from_secs);
+            state.new_builds_last = lasts;
+            fake.server.url.clone()
         }
         Some("circleci") => fakes::circleci::Circle::start().server.url,
-        Some("gitlab") => fakes::gitlab::Gitlab::start(&arg(1, "success")).server.url,
+        Some("gitlab") => {
+            let fake = fakes::gitlab::Gitlab::start(&arg(1, "success"));
+            let lasts = timed(|d| fake.add_history("main", d));
+            fake.state.lock().unwrap().new_pipelines_last = lasts;
+            fake.server.url.clone()
+        }
         Some("github") => {
             // `ghes`: a server that refuses return_run_details, as GitHub Enterprise Server
             // did before it. FAKE_CI_LIST_DELAY_SECONDS: a new run is listed only that long
             // after its dispatch.
             let fake = fakes::github::GitHub::start(fakes::Ending::Succeeds);
+            let lasts = timed(|d| fake.add_history(fakes::github::DEPLOY_ID, "main", d));
             {
                 let mut state = fake.state.lock().unwrap();
+                state.new_runs_last = lasts;
                 if arg(1, "") == "ghes" {
                     state.refuse_run_details = Some(400);
                 }
