@@ -172,17 +172,23 @@ fn announce_and_follow<P: Provider>(
 
 /// What `--logs` and `--log-lines` ask for.
 #[derive(Debug, Clone, Copy)]
-struct LogWanted {
-    mode: LogMode,
-    lines: usize,
+pub struct LogWanted {
+    pub mode: LogMode,
+    pub lines: usize,
 }
 
 impl LogWanted {
     fn from_args<P: Provider>(args: &Args) -> Result<Self> {
+        Self::read(args, P::DEFAULT_LOGS)
+    }
+
+    /// `--logs` (else `CIRELAY_LOGS`, else `default`) and `--log-lines`; for a provider's own
+    /// commands that wait.
+    pub fn read(args: &Args, default: LogMode) -> Result<Self> {
         let mode = match (args.value("--logs"), std::env::var("CIRELAY_LOGS")) {
             (Some(raw), _) => LogMode::parse(raw, "--logs")?,
             (None, Ok(raw)) if !raw.trim().is_empty() => LogMode::parse(&raw, "CIRELAY_LOGS")?,
-            _ => P::DEFAULT_LOGS,
+            _ => default,
         };
         let lines = log_lines(args)?.unwrap_or(DEFAULT_LOG_LINES);
         Ok(LogWanted { mode, lines })
@@ -220,43 +226,73 @@ fn follow<P: Provider>(
     terminate_on_timeout: bool,
 ) -> Result<Report> {
     let label = tracked.build.label.clone();
+    let mut said = false;
     let log = match wanted.mode {
         LogMode::None => None,
         _ => match api.logs(ctx, &tracked.reference) {
             Ok(log) => log,
             Err(e) => {
                 logs::warn_unreadable(&label, &e);
+                said = true;
                 None
             }
         },
     };
-    let mut following = Following {
-        watch: tracked.watch.as_mut(),
-        log: log.filter(|_| wanted.mode == LogMode::Follow),
-        printer: Printer::default(),
-        label: &label,
-    };
-    let waited = wait::until_finished(ctx, ctx.wait, &label, &mut following)?;
-    let mut log = following.finish(ctx);
+    let build = tracked.build.clone();
+    let waited = wait_showing_log(ctx, &label, tracked.watch.as_mut(), log, wanted, || {
+        // A log that could not be opened was said already.
+        if !said {
+            no_log_api::<P>(&build)
+        }
+    })?;
     let timed_out = matches!(waited, Waited::TimedOut(_));
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
     report.result = result;
-    if wanted.mode == LogMode::Failed && result == Outcome::Failed {
-        match log.as_mut() {
-            Some(log) => {
-                let mut printer = Printer::default();
-                if let Err(e) = log.failed(ctx, &mut printer, wanted.lines) {
-                    logs::warn_unreadable(&label, &e);
-                }
-            }
-            None => no_log_api::<P>(&tracked.build),
-        }
-    }
     if timed_out && terminate_on_timeout {
         stop_after_timeout(ctx, api, &tracked, &mut report);
     }
     Ok(report)
+}
+
+/// Polls `watch` until the build finishes or `--timeout`, showing `log` as `wanted` asks:
+/// followed while the build runs, or the failed steps' last lines once it failed (`no_log`
+/// says so when there is no log to read). For the lifecycle and for a provider's own
+/// commands that wait.
+pub fn wait_showing_log<'a>(
+    ctx: &Ctx,
+    label: &str,
+    watch: &mut (dyn Watch + 'a),
+    log: Option<Box<dyn Logs + 'a>>,
+    wanted: LogWanted,
+    no_log: impl FnOnce(),
+) -> Result<Waited> {
+    let (followed, kept) = match wanted.mode {
+        LogMode::Follow => (log, None),
+        _ => (None, log),
+    };
+    let mut following = Following {
+        watch,
+        log: followed,
+        printer: Printer::default(),
+        label,
+    };
+    let waited = wait::until_finished(ctx, ctx.wait, label, &mut following)?;
+    following.finish(ctx);
+    let failed =
+        matches!(&waited, Waited::Finished(seen) if seen.state == crate::wait::BuildState::Failed);
+    if wanted.mode == LogMode::Failed && failed {
+        match kept {
+            Some(mut log) => {
+                let mut printer = Printer::default();
+                if let Err(e) = log.failed(ctx, &mut printer, wanted.lines) {
+                    logs::warn_unreadable(label, &e);
+                }
+            }
+            None => no_log(),
+        }
+    }
+    Ok(waited)
 }
 
 /// A build's watch that also follows its log (`--logs follow`): what the log gained is
@@ -268,12 +304,10 @@ struct Following<'w, 'a> {
     label: &'w str,
 }
 
-impl<'a> Following<'_, 'a> {
-    /// The build finished: what the log still holds is printed; the log goes back to the
-    /// caller (a follow that failed to read is dropped after its warning).
-    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + 'a>> {
-        self.read(ctx, |log, ctx, printer| log.follow(ctx, printer));
-        self.log
+impl Following<'_, '_> {
+    /// The build finished: what the log still holds is printed.
+    fn finish(mut self, ctx: &Ctx) {
+        self.read(ctx, |log, ctx, printer| log.finish(ctx, printer));
     }
 
     fn read(

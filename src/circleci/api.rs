@@ -1,5 +1,6 @@
 //! The CircleCI API v2 requests cirelay sends, and what their answers mean to a user.
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -215,25 +216,94 @@ fn pipeline_answer(resp: &Response) -> Result<Pipeline> {
     Ok(pipeline)
 }
 
-fn workflow_page(resp: &Response) -> Result<Page<Workflow>> {
-    let page: Page<Workflow> = resp.decode()?;
-    for w in &page.items {
-        w.check().map_err(|why| unusable(resp, &why))?;
+/// A page of a list whose every item is checked where it is read.
+trait Checked: DeserializeOwned {
+    fn check(&self) -> Result<(), String>;
+}
+
+impl Checked for Workflow {
+    fn check(&self) -> Result<(), String> {
+        Workflow::check(self)
+    }
+}
+
+impl Checked for Pipeline {
+    fn check(&self) -> Result<(), String> {
+        Pipeline::check(self)
+    }
+}
+
+impl Checked for Job {
+    fn check(&self) -> Result<(), String> {
+        uuid_shaped("job id", &self.id)?;
+        slug_shaped(&self.project_slug)
+    }
+}
+
+fn page_of<T: Checked>(resp: &Response) -> Result<Page<T>> {
+    let page: Page<T> = resp.decode()?;
+    for item in &page.items {
+        item.check().map_err(|why| unusable(resp, &why))?;
     }
     Ok(page)
 }
 
 fn pipeline_page(resp: &Response) -> Result<Page<Pipeline>> {
-    let page: Page<Pipeline> = resp.decode()?;
-    for p in &page.items {
-        p.check().map_err(|why| unusable(resp, &why))?;
-    }
-    Ok(page)
+    page_of(resp)
+}
+
+/// One job of a workflow (`GET /workflow/ID/job`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub name: String,
+    #[serde(deserialize_with = "status_or_unknown")]
+    pub status: String,
+    /// Set once the job was scheduled; approval jobs have none.
+    #[serde(default)]
+    pub job_number: Option<u64>,
+    pub project_slug: String,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+}
+
+/// A job's steps, from API v1.1 (`GET /api/v1.1/project/VCS/ORG/REPO/NUMBER`): API v2 has
+/// no step output.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct JobDetails {
+    #[serde(default)]
+    pub steps: Vec<JobStep>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobStep {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+/// One run of a step: one per parallel container.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Action {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub failed: Option<bool>,
+    #[serde(default)]
+    pub index: u64,
+    /// A signed download of the output on another host, fetched without the token.
+    #[serde(default)]
+    pub output_url: Option<String>,
 }
 
 pub struct Api {
     /// `CIRCLECI_HOST` + `/api/v2`.
     base: String,
+    /// `CIRCLECI_HOST` + `/api/v1.1`: only job details (their steps' output) need it.
+    v1: String,
     /// The web app, for the links cirelay prints.
     app: String,
     token: String,
@@ -264,6 +334,7 @@ impl Api {
         let host = host.strip_suffix("/api/v2").unwrap_or(&host).to_string();
         Ok(Api {
             base: format!("{host}/api/v2"),
+            v1: format!("{host}/api/v1.1"),
             app: app_url(&host),
             token,
             token_var,
@@ -334,21 +405,37 @@ impl Api {
     /// Every workflow of the pipeline, following `next_page_token`.
     pub fn workflows(&self, ctx: &Ctx, pipeline: &str) -> Result<Vec<Workflow>> {
         let path = format!("/pipeline/{}/workflow", encode(pipeline));
+        self.every_page(ctx, &path, About::Build(pipeline), "workflow list")
+    }
+
+    /// Every job of a workflow, following `next_page_token`.
+    pub fn jobs(&self, ctx: &Ctx, workflow: &str) -> Result<Vec<Job>> {
+        let path = format!("/workflow/{}/job", encode(workflow));
+        self.every_page(ctx, &path, About::Workflow(workflow), "job list")
+    }
+
+    fn every_page<T: Checked>(
+        &self,
+        ctx: &Ctx,
+        path: &str,
+        about: About,
+        what: &str,
+    ) -> Result<Vec<T>> {
         let mut all = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let target = match &token {
                 Some(t) => format!("{path}?page-token={}", encode(t)),
-                None => path.clone(),
+                None => path.to_string(),
             };
             let resp = ctx.http.send(&self.get(&target))?;
-            self.check(&resp, About::Build(pipeline))?;
-            let page = workflow_page(&resp)?;
+            self.check(&resp, about)?;
+            let page: Page<T> = page_of(&resp)?;
             all.extend(page.items);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
                     return Err(Error::api(format!(
-                        "{} answered the same next_page_token twice; the workflow list cannot be read",
+                        "{} answered the same next_page_token twice; the {what} cannot be read",
                         resp.request()
                     )))
                 }
@@ -357,8 +444,24 @@ impl Api {
             }
         }
         Err(Error::api(format!(
-            "the workflow list of pipeline {pipeline} has more than {MAX_PAGES} pages; the API keeps answering next_page_token"
+            "the {what} at {path} has more than {MAX_PAGES} pages; the API keeps answering next_page_token"
         )))
+    }
+
+    /// A job's steps and their output links (API v1.1).
+    pub fn job_details(&self, ctx: &Ctx, slug: &str, number: u64) -> Result<JobDetails> {
+        let parts: Vec<&str> = slug.split('/').collect();
+        let path: Vec<String> = parts.iter().map(|p| encode(p)).collect();
+        let req = Request::get(format!("{}/project/{}/{number}", self.v1, path.join("/")))
+            .header("Circle-Token", &self.token);
+        let resp = ctx.http.send(&req)?;
+        self.check(&resp, About::Job(number))?;
+        resp.decode()
+    }
+
+    /// Where people see a job.
+    pub fn job_url(&self, w: &Workflow, number: u64) -> String {
+        format!("{}/jobs/{number}", self.workflow_url(w))
     }
 
     /// The first page of the project's pipelines on `branch`: CircleCI lists the newest
@@ -425,6 +528,9 @@ impl Api {
                 "pipeline {id} was not found: check the id (the UUID `cirelay circleci trigger` prints) and that the {var} user can see its project"
             ),
             (404, About::Workflow(id)) => format!("workflow {id} was not found"),
+            (404, About::Job(number)) => format!(
+                "job {number} was not found through API v1.1 (CircleCI serves step output only there; GitLab and GitHub App projects may not have it)"
+            ),
             (400 | 422, About::Project(s) | About::Definition(s, _)) => {
                 format!("CircleCI refused the request for {s}; check the branch, tag and --param names and types against the project's config")
             }
@@ -465,7 +571,7 @@ pub(crate) fn read_answers(body: &str) {
     if let Ok(p) = pipeline_answer(&resp) {
         let _ = watch::errored(&p, false);
     }
-    if let Ok(page) = workflow_page(&resp) {
+    if let Ok(page) = page_of::<Workflow>(&resp) {
         let current = watch::current_attempts(page.items);
         let statuses = current.iter().map(|w| w.status.as_str());
         let _ = (

@@ -9,6 +9,7 @@
 
 mod api;
 mod commands;
+mod logs;
 mod watch;
 
 use crate::build::{Build, Reading, Stopped, Tracked};
@@ -246,6 +247,14 @@ impl Provider for CircleCi {
         newest: api::Pipeline,
     ) -> Result<Tracked<'a, String>> {
         commands::restart(ctx, &self.api, scope, newest)
+    }
+
+    fn logs<'a>(
+        &'a self,
+        _ctx: &Ctx,
+        id: &String,
+    ) -> Result<Option<Box<dyn crate::logs::Logs + 'a>>> {
+        Ok(Some(Box::new(logs::PipelineLog::new(&self.api, id))))
     }
 
     fn own_build() -> Option<(&'static str, String)> {

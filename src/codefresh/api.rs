@@ -3,6 +3,9 @@
 //! description (`https://g.codefresh.io/api`); the run body is built the way the Codefresh
 //! CLI builds it, because the description leaves it as a bare object.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -101,6 +104,38 @@ pub struct Api {
     /// `CF_URL` without a trailing slash: the web app, with the API under `/api`.
     web: String,
     key: String,
+    /// Each build's progress job as the last read of the build named it: where its log is
+    /// found, without reading the build once more for it.
+    progress_jobs: Mutex<HashMap<String, String>>,
+}
+
+/// A build's progress job (`GET /api/progress/:id`): where its log is kept.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Progress {
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Location {
+    /// `firebase` while the build runs (and for a while after); another type once the log
+    /// was archived, with `url` to download it from.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// `GET /api/user/firebaseAuth`: where a build's live log is, and a token to read it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FirebaseAuth {
+    pub url: String,
+    #[serde(rename = "accessToken")]
+    pub access_token: String,
+    /// The log database's newer layout keeps builds at its root; the older one under
+    /// `build-logs/`.
+    #[serde(rename = "newStructure", default)]
+    pub new_structure: bool,
 }
 
 impl Api {
@@ -115,7 +150,56 @@ impl Api {
             Some((_, url)) => web_url(&url)?,
             None => DEFAULT_URL.to_string(),
         };
-        Ok(Api { web, key })
+        Ok(Api {
+            web,
+            key,
+            progress_jobs: Mutex::default(),
+        })
+    }
+
+    /// The progress job the last read of `build` named.
+    pub fn progress_job(&self, build: &str) -> Option<String> {
+        lock(&self.progress_jobs).get(build).cloned()
+    }
+
+    /// `GET /api/progress/:id`: where the build's log is kept.
+    pub fn progress(&self, ctx: &Ctx, progress: &str, build: &str) -> Result<Progress> {
+        let req = self.request(Request::get(
+            self.url(&format!("/progress/{}", encode(progress))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!("the progress job {progress} of build {build} was not found"),
+        )?;
+        resp.decode()
+    }
+
+    /// `GET /api/user/firebaseAuth?progressId=…`: the build's live log database and a token
+    /// for it (a secret from here on).
+    pub fn firebase_auth(&self, ctx: &Ctx, progress: &str) -> Result<FirebaseAuth> {
+        let req = self.request(Request::get(self.url(&format!(
+            "/user/firebaseAuth?progressId={}",
+            encode(progress)
+        ))));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!("no log token for the progress job {progress}"),
+        )?;
+        let auth: FirebaseAuth = resp.decode()?;
+        register_secret(&auth.access_token);
+        if auth.access_token.trim().is_empty()
+            || auth
+                .access_token
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(resp.unusable("without a usable log token"));
+        }
+        crate::logs::checked_url(&auth.url)
+            .map_err(|why| resp.unusable(&format!("with a log database url {why}")))?;
+        Ok(auth)
     }
 
     pub fn build_url(&self, id: &str) -> String {
@@ -176,6 +260,9 @@ impl Api {
         self.check(&resp, &build_not_found(id))?;
         let build: Build = resp.decode()?;
         checked_ids(&resp, &build)?;
+        if let Some(progress) = build.progress.as_deref().filter(|p| !p.is_empty()) {
+            lock(&self.progress_jobs).insert(id.to_string(), progress.to_string());
+        }
         Ok(build)
     }
 
@@ -259,6 +346,10 @@ impl Api {
         started_id(&resp.body)
             .ok_or_else(|| resp.unusable(&format!("without a build id ({})", resp.snippet())))
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn build_not_found(id: &str) -> String {
@@ -422,6 +513,7 @@ pub(crate) fn read_answers(body: &str) {
     let api = Api {
         web: DEFAULT_URL.to_string(),
         key: "fuzz-key".to_string(),
+        progress_jobs: Mutex::default(),
     };
     let refused = Response::received(404, Vec::new(), body.to_string(), "GET /api/builds/x");
     let _ = api.check(&refused, "build x not found");

@@ -2,6 +2,8 @@
 //! codes: 0 success, 1 error, 2 terminated), and wait, status, terminate, restart-latest.
 
 mod api;
+mod firebase;
+mod logs;
 mod wait;
 
 #[cfg(fuzzing)]
@@ -97,6 +99,8 @@ const COMMANDS: &[Command] = &[
             Flag::switch("-v", "accepted from the Codefresh CLI: each status change is always shown"),
             Flag::switch("-d", "accepted from the Codefresh CLI, as -v"),
             Flag::switch("--debug", "accepted from the Codefresh CLI, as -v"),
+            LOGS.default("follow"),
+            LOG_LINES,
         ],
         env: &[],
         about: "wait until every build reaches S [success]",
@@ -369,6 +373,14 @@ impl Provider for Codefresh {
         ));
         let id = self.api.rebuild(ctx, old, &scope.pipeline)?;
         Ok(self.started(&id))
+    }
+
+    fn logs<'a>(
+        &'a self,
+        _ctx: &Ctx,
+        id: &String,
+    ) -> Result<Option<Box<dyn crate::logs::Logs + 'a>>> {
+        Ok(Some(Box::new(logs::BuildLog::new(&self.api, id))))
     }
 
     fn own_build() -> Option<(&'static str, String)> {
