@@ -52,7 +52,7 @@ pub trait Watch {
     /// Waits `pause` before the next poll. A watch that follows the build's log live reads
     /// it meanwhile.
     fn pause(&mut self, _ctx: &Ctx, pause: Duration) -> Result<()> {
-        std::thread::sleep(pause);
+        crate::abort::sleep(pause);
         Ok(())
     }
 }
@@ -73,7 +73,8 @@ pub struct Tracked<'a, R> {
     pub reference: R,
     /// What the log says once the build is known (`started build ID: URL`).
     pub line: Option<String>,
-    pub watch: Box<dyn Watch + 'a>,
+    /// Send: several builds are polled from a small pool of threads.
+    pub watch: Box<dyn Watch + Send + 'a>,
 }
 
 /// What asking a provider to stop a build did.

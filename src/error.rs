@@ -29,6 +29,10 @@ pub enum Error {
     #[error("{0}")]
     OutOfTime(String),
 
+    /// The calling job was cancelled (SIGTERM, SIGINT, SIGHUP) while cirelay waited.
+    #[error("interrupted by {}", crate::abort::name(*.0))]
+    Aborted(i32),
+
     /// `--dry-run` printed the request whose answer the next step would need.
     #[error(
         "dry run: nothing was sent; what would follow {0} needs its answer, so cirelay stops here"
@@ -41,6 +45,7 @@ impl Error {
         match self {
             Error::DryRunStop(_) => 0,
             Error::Usage(_) => 4,
+            Error::Aborted(signal) => 128 + signal,
             Error::Api(_) => 5,
             Error::Unreachable(_) | Error::UnknownOutcome(_) | Error::OutOfTime(_) => 6,
         }

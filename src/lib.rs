@@ -7,6 +7,7 @@
 //! (printing, CI exports) → `http` (the one HTTP layer) → `secrets`, `sanitize`, `url`,
 //! `time`, `pace`, `error`.
 
+pub mod abort;
 pub mod build;
 pub mod circleci;
 pub mod cli;
@@ -20,8 +21,10 @@ pub mod logs;
 pub mod output;
 pub mod pace;
 pub mod provider;
+pub mod remote;
 pub mod sanitize;
 pub mod secrets;
+pub mod several;
 pub mod time;
 pub mod url;
 pub mod wait;
@@ -84,6 +87,8 @@ pub struct Ctx {
     pub http: Http,
     pub wait: WaitConfig,
     pub out: Output,
+    /// `--cancel-on-abort`: a signal while waiting cancels the builds this process started.
+    pub cancel_on_abort: bool,
 }
 
 impl Ctx {
@@ -102,6 +107,7 @@ impl Ctx {
                 interval: globals.interval,
             },
             out: Output::new(globals.output),
+            cancel_on_abort: globals.cancel_on_abort,
         })
     }
 }
@@ -109,7 +115,7 @@ impl Ctx {
 /// Runs one parsed command; JSON mode prints its report at the end.
 pub fn execute(globals: &Globals, invocation: Invocation) -> Result<Report> {
     let ctx = Ctx::new(globals)?;
-    let ran = (invocation.provider.run)(&ctx, invocation.command, &invocation.args);
+    let ran = (invocation.run)(&ctx, invocation.command, &invocation.args);
     match &ran {
         Ok(report) => ctx.out.finish(report),
         Err(_) => ctx.out.finish_after_error(),

@@ -61,7 +61,11 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
                 output::event(line);
             }
             let report = report::<P>(command, &tracked.build, Outcome::Started);
-            follow(ctx, &api, tracked, report, logs, false)
+            let ending = Ending {
+                started: false,
+                terminate_on_timeout: false,
+            };
+            follow(ctx, &api, tracked, report, logs, ending)
         }
         Verb::Builds => {
             let scope = P::list_scope(args)?;
@@ -164,8 +168,12 @@ fn announce_and_follow<P: Provider>(
     if let Some(line) = &tracked.line {
         output::event(line);
     }
+    let ending = Ending {
+        started: true,
+        terminate_on_timeout,
+    };
     match wait {
-        Some(logs) => follow(ctx, api, tracked, report, logs, terminate_on_timeout),
+        Some(logs) => follow(ctx, api, tracked, report, logs, ending),
         None => Ok(report),
     }
 }
@@ -182,8 +190,8 @@ impl LogWanted {
         Self::read(args, P::DEFAULT_LOGS)
     }
 
-    /// `--logs` (else `CIRELAY_LOGS`, else `default`) and `--log-lines`; for a provider's own
-    /// commands that wait.
+    /// `--logs` (else `CIRELAY_LOGS`, else `default`) and `--log-lines`; also for a
+    /// provider's own commands that wait.
     pub fn read(args: &Args, default: LogMode) -> Result<Self> {
         let mode = match (args.value("--logs"), std::env::var("CIRELAY_LOGS")) {
             (Some(raw), _) => LogMode::parse(raw, "--logs")?,
@@ -213,18 +221,28 @@ fn no_log_api<P: Provider>(build: &Build) {
     ));
 }
 
+/// What becomes of a followed build when the wait ends early.
+#[derive(Debug, Clone, Copy)]
+struct Ending {
+    /// This process started it: it may cancel it when the calling job is cancelled.
+    started: bool,
+    terminate_on_timeout: bool,
+}
+
 /// Polls until the build finishes or `--timeout`; the report's status and result say how
 /// it ended. The build's log is shown as `logs` asks; a log that cannot be read is one
 /// warning line and changes nothing else. With `terminate_on_timeout` a build still
-/// running then is stopped.
+/// running then is stopped; a signal ends the wait (see [`after_abort`]).
 fn follow<P: Provider>(
     ctx: &Ctx,
     api: &P,
     mut tracked: Tracked<'_, P::BuildRef>,
     mut report: Report,
     wanted: LogWanted,
-    terminate_on_timeout: bool,
+    ending: Ending,
 ) -> Result<Report> {
+    crate::abort::watch()?;
+    let began = std::time::Instant::now();
     let label = tracked.build.label.clone();
     let mut said = false;
     let log = match wanted.mode {
@@ -244,26 +262,39 @@ fn follow<P: Provider>(
         if !said {
             no_log_api::<P>(&build)
         }
-    })?;
+    });
+    let waited = match waited {
+        Err(Error::Aborted(signal)) => {
+            return Err(after_abort(ctx, api, &tracked, ending, signal));
+        }
+        other => other?,
+    };
     let timed_out = matches!(waited, Waited::TimedOut(_));
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
     report.result = result;
-    if timed_out && terminate_on_timeout {
+    output::step_summary(&[output::Summarized {
+        provider: P::NAME,
+        build: label.clone(),
+        result,
+        duration: began.elapsed(),
+        url: tracked.build.url.clone(),
+    }]);
+    if timed_out && ending.terminate_on_timeout {
         stop_after_timeout(ctx, api, &tracked, &mut report);
     }
     Ok(report)
 }
 
 /// Polls `watch` until the build finishes or `--timeout`, showing `log` as `wanted` asks:
-/// followed while the build runs, or the failed steps' last lines once it failed (`no_log`
-/// says so when there is no log to read). For the lifecycle and for a provider's own
-/// commands that wait.
+/// followed while the build runs (`follow`), or, kept for after, the failed steps' last
+/// lines once it failed (`failed`; `no_log` says so when there is no log to read). For the
+/// lifecycle and for a provider's own commands that wait.
 pub fn wait_showing_log<'a>(
     ctx: &Ctx,
     label: &str,
-    watch: &mut (dyn Watch + 'a),
-    log: Option<Box<dyn Logs + 'a>>,
+    watch: &mut (dyn Watch + Send + 'a),
+    log: Option<Box<dyn Logs + Send + 'a>>,
     wanted: LogWanted,
     no_log: impl FnOnce(),
 ) -> Result<Waited> {
@@ -295,11 +326,46 @@ pub fn wait_showing_log<'a>(
     Ok(waited)
 }
 
+/// How long cancelling takes at most once a signal came: Docker's stop gives about 10 s
+/// before SIGKILL.
+const ABORT_BUDGET: Duration = Duration::from_secs(8);
+
+/// The calling job was cancelled while waiting: with `--cancel-on-abort` a build this
+/// process started is cancelled, else its link is printed, for someone to decide.
+fn after_abort<P: Provider>(
+    ctx: &Ctx,
+    api: &P,
+    tracked: &Tracked<'_, P::BuildRef>,
+    ending: Ending,
+    signal: i32,
+) -> Error {
+    let label = &tracked.build.label;
+    let url = tracked.build.url.as_deref().unwrap_or("");
+    let why = crate::abort::name(signal);
+    if ctx.cancel_on_abort && ending.started {
+        ctx.http.extend_deadline(ABORT_BUDGET);
+        match api.stop(ctx, &tracked.reference) {
+            Ok((_, Stopped::Asked { .. })) => {
+                output::event(format!("{why}: canceled {label} (--cancel-on-abort) {url}"))
+            }
+            Ok((_, Stopped::AlreadyFinished { status, .. })) => output::event(format!(
+                "{why}: {label} had finished ({status}); nothing to cancel"
+            )),
+            Err(e) => output::event(format!(
+                "{why}: could not cancel {label}: {e} — it may still be running: {url}"
+            )),
+        }
+    } else {
+        output::event(format!("{why}: {label} is still running: {url}"));
+    }
+    Error::Aborted(signal)
+}
+
 /// A build's watch that also follows its log (`--logs follow`): what the log gained is
 /// printed after each poll, and a log that streams is read during the pauses.
 struct Following<'w, 'a> {
-    watch: &'w mut (dyn Watch + 'a),
-    log: Option<Box<dyn Logs + 'a>>,
+    watch: &'w mut (dyn Watch + Send + 'a),
+    log: Option<Box<dyn Logs + Send + 'a>>,
     printer: Printer,
     label: &'w str,
 }

@@ -58,7 +58,7 @@ pub trait Logs {
     /// Waits up to `pause` for more of the log, printing it as it arrives. A provider whose
     /// log is read by polling simply sleeps.
     fn stream(&mut self, _ctx: &Ctx, _out: &mut Printer, pause: Duration) -> Result<()> {
-        std::thread::sleep(pause);
+        crate::abort::sleep(pause);
         Ok(())
     }
 
@@ -191,14 +191,14 @@ fn shown(value: &str) -> String {
 /// The logs of several builds followed at once (`codefresh wait ID…`): each section names
 /// its build, and a pause is shared out in short turns so no build's lines wait long.
 pub struct Several<'a> {
-    logs: Vec<(String, Box<dyn Logs + 'a>)>,
+    logs: Vec<(String, Box<dyn Logs + Send + 'a>)>,
 }
 
 /// A turn of one build's log in a shared pause.
 const TURN: Duration = Duration::from_millis(50);
 
 impl<'a> Several<'a> {
-    pub fn new(logs: Vec<(String, Box<dyn Logs + 'a>)>) -> Self {
+    pub fn new(logs: Vec<(String, Box<dyn Logs + Send + 'a>)>) -> Self {
         Several { logs }
     }
 

@@ -10,11 +10,11 @@ fn main() {
     let personality = Personality::from_argv0(&argv0.to_string_lossy());
     let code = match cli::parse(personality, args.collect()) {
         Ok(Action::Help(text)) => {
-            println!("{text}");
+            output::stdout_text(&text);
             0
         }
         Ok(Action::Version) => {
-            println!("cirelay {}", cli::VERSION);
+            output::stdout_line(&format!("cirelay {}", cli::VERSION));
             0
         }
         Ok(Action::Run(globals, invocation)) => match execute(&globals, invocation) {

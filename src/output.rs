@@ -28,7 +28,13 @@ pub fn start_clock() {
 pub fn event(message: impl AsRef<str>) {
     let elapsed = START.get_or_init(Instant::now).elapsed();
     let line = printable_line(message.as_ref());
-    eprintln!("[{:>7.1}s] {line}", elapsed.as_secs_f64());
+    // A closed stderr (a log collector gone) must not abort the command: the build it
+    // started still deserves its exit code.
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "[{:>7.1}s] {line}",
+        elapsed.as_secs_f64()
+    );
 }
 
 /// `text` as one printable line: redacted, free of control characters (a newline becomes a
@@ -177,7 +183,7 @@ impl Output {
     /// Lines that are the command's whole answer (a table, JSON Lines), on stdout.
     pub fn answer(&self, lines: &[String]) {
         for line in lines {
-            stdout_line(line);
+            stdout_text(line);
         }
         self.answered
             .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -216,6 +222,22 @@ impl Output {
         Ok(())
     }
 
+    /// One of several builds a fan-out started: its id on stdout at once (text mode). The
+    /// CI export files name one build, so they are left to single starts.
+    pub fn started_one_of_several(&self, build: &Report) -> Result<()> {
+        if !exportable(&build.id) {
+            return Err(Error::UnknownOutcome(format!(
+                "{} answered a build id with a control character or a space (`{}`); the build may have started — check the provider's build list",
+                build.provider,
+                build.id.escape_debug()
+            )));
+        }
+        if self.mode == OutputMode::Text {
+            stdout_line(&build.id);
+        }
+        Ok(())
+    }
+
     /// A command's own answer in text mode (e.g. `status` prints the status word).
     pub fn text(&self, line: &str) {
         if self.mode == OutputMode::Text {
@@ -246,9 +268,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn stdout_line(line: &str) {
+/// One line on stdout; a closed pipe (`cirelay … | head -1`) is not an error of cirelay's.
+pub fn stdout_line(line: &str) {
+    write_stdout(&printable_line(line));
+}
+
+/// Text of several lines on stdout (help, a table), printable and redacted.
+pub fn stdout_text(text: &str) {
+    write_stdout(&redact(&sanitize::printable(&redact(text))));
+}
+
+fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", printable_line(line));
+    let _ = writeln!(out, "{text}");
     let _ = out.flush();
 }
 
@@ -287,6 +319,54 @@ fn append(path: &str, text: &str) {
     if let Err(e) = append_to_regular_file(path, text) {
         event(format!(
             "warning: could not export the build id to {path}: {e}"
+        ));
+    }
+}
+
+/// One downstream build in the calling GitHub run's summary page.
+#[derive(Debug, Clone)]
+pub struct Summarized {
+    pub provider: &'static str,
+    pub build: String,
+    pub result: Outcome,
+    pub duration: Duration,
+    pub url: Option<String>,
+}
+
+/// With `GITHUB_STEP_SUMMARY` set (inside GitHub Actions), a finished wait appends a
+/// Markdown table of the downstream builds, so the calling run's summary page shows them.
+pub fn step_summary(builds: &[Summarized]) {
+    let Some(path) = std::env::var("GITHUB_STEP_SUMMARY")
+        .ok()
+        .filter(|p| !p.is_empty())
+    else {
+        return;
+    };
+    // Values come from API answers: a `|` or a newline would break the table's rows.
+    let cell = |s: &str| {
+        printable_line(s)
+            .replace('|', "\\|")
+            .replace(['<', '>'], "")
+    };
+    let mut table =
+        String::from("\n| provider | build | result | duration | link |\n|---|---|---|---|---|\n");
+    for b in builds {
+        let link = b
+            .url
+            .as_deref()
+            .map(|u| format!("[{}]({})", cell(&b.build), cell(u)))
+            .unwrap_or_default();
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {link} |\n",
+            b.provider,
+            cell(&b.build),
+            b.result.as_str(),
+            seconds(b.duration)
+        ));
+    }
+    if let Err(e) = append_to_regular_file(&path, &table) {
+        event(format!(
+            "warning: could not write the step summary to {path}: {e}"
         ));
     }
 }

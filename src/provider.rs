@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::listing::{Filter, Listed};
 use crate::logs::{LogMode, Logs};
 use crate::output::Report;
+use crate::remote::{Prepared, Remote};
 use crate::Ctx;
 
 /// What a command does, which decides the part of the lifecycle that runs it.
@@ -69,7 +70,7 @@ impl Command {
 
 /// A CI system. The associated types are what its commands' arguments become once they
 /// are checked — before any credential is read or anything is sent.
-pub trait Provider: Sized + 'static {
+pub trait Provider: Sized + Sync + 'static {
     const NAME: &'static str;
     /// For `cirelay --help` and the README's provider table.
     const ABOUT: &'static str;
@@ -78,7 +79,8 @@ pub trait Provider: Sized + 'static {
     const COMMANDS: &'static [Command];
 
     /// One build as commands name it.
-    type BuildRef: Clone;
+    /// Send: builds are polled from a small pool of threads when several are followed.
+    type BuildRef: Clone + Send;
     /// What a start is asked to start.
     type Start;
     /// Where restart-latest looks for the newest build, and how it restarts it.
@@ -140,13 +142,20 @@ pub trait Provider: Sized + 'static {
         &'a self,
         _ctx: &Ctx,
         _build: &Self::BuildRef,
-    ) -> Result<Option<Box<dyn Logs + 'a>>> {
+    ) -> Result<Option<Box<dyn Logs + Send + 'a>>> {
         Ok(None)
     }
 
     /// The build the calling step runs in (`CF_BUILD_ID`, `CI_BUILD_ID`, …): the variable
     /// and its value. Restarting it would restart this step, again and again.
     fn own_build() -> Option<(&'static str, String)>;
+    /// Whether a web address (`https://…`) is one of this provider's build pages, on its
+    /// default host or the one its host variable names; `cirelay wait URL` finds the
+    /// provider by asking each.
+    fn claims(_address: &str) -> bool {
+        false
+    }
+
     /// What to do instead of restarting the own build, where there is something.
     fn instead_of_own_restart(_scope: &Self::Scope) -> Option<String> {
         None
@@ -173,6 +182,11 @@ pub struct Entry {
     pub env: &'static [EnvVar],
     pub commands: &'static [Command],
     pub run: fn(&Ctx, &Command, &Args) -> Result<Report>,
+    /// One of several builds named by REF (`cirelay wait REF…`).
+    pub open: fn(&Ctx, &str) -> Result<Box<dyn Remote>>,
+    /// One start of a fan-out plan, checked.
+    pub prepare: fn(&Ctx, &Command, &Args) -> Result<Box<dyn Prepared>>,
+    pub claims: fn(&str) -> bool,
 }
 
 impl Entry {
@@ -183,6 +197,9 @@ impl Entry {
             env: P::ENV,
             commands: P::COMMANDS,
             run: crate::lifecycle::run::<P>,
+            open: crate::remote::open::<P>,
+            prepare: crate::remote::prepare::<P>,
+            claims: P::claims,
         }
     }
 

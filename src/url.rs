@@ -131,6 +131,51 @@ fn host_of(authority: &str) -> &str {
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
+/// A web address as a build reference: its host (lower case, with its port) and path
+/// segments; `None` for anything that is not an http(s) address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebAddress {
+    pub host: String,
+    pub segments: Vec<String>,
+}
+
+impl WebAddress {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let (scheme, rest) = raw.split_once("://")?;
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "https" | "http") {
+            return None;
+        }
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        if authority.is_empty() {
+            return None;
+        }
+        Some(WebAddress {
+            host: authority.to_ascii_lowercase(),
+            segments: path
+                .split('/')
+                .filter(|s| !s.is_empty())
+                .map(percent_decode)
+                .collect(),
+        })
+    }
+
+    /// Whether this address is on the host of `base` (a URL such as a host variable's).
+    pub fn on_host_of(&self, base: &str) -> bool {
+        WebAddress::parse(base).is_some_and(|b| b.host == self.host)
+    }
+
+    /// The path segments after `prefix` (a run of segments such as `["projects"]`), when
+    /// the path starts with it.
+    pub fn after(&self, prefix: &[&str]) -> Option<&[String]> {
+        let n = prefix.len();
+        (self.segments.len() >= n && self.segments[..n].iter().zip(prefix).all(|(a, b)| a == b))
+            .then(|| &self.segments[n..])
+    }
+}
+
 /// `127.0.0.0/8`, `::1` and `localhost`: what never leaves this machine.
 pub fn is_loopback(authority: &str) -> bool {
     let host = host_of(authority).to_ascii_lowercase();
@@ -214,6 +259,29 @@ mod tests {
         .unwrap();
         assert_eq!(h.url, "https://circleci.example.com");
         assert_eq!(crate::secrets::redact("pw hunter2-in-url"), "pw ***");
+    }
+
+    #[test]
+    fn web_addresses() {
+        let a = WebAddress::parse(
+            "https://App.CircleCI.com/pipelines/gh/acme/app/41/workflows/x?y=1#z",
+        )
+        .unwrap();
+        assert_eq!(a.host, "app.circleci.com");
+        assert_eq!(
+            a.after(&["pipelines"]).unwrap(),
+            ["gh", "acme", "app", "41", "workflows", "x"]
+        );
+        assert!(a.after(&["projects"]).is_none());
+        assert!(a.on_host_of("https://app.circleci.com"));
+        assert_eq!(
+            WebAddress::parse("http://127.0.0.1:9/build/a%2Fb")
+                .unwrap()
+                .segments,
+            ["build", "a/b"]
+        );
+        assert!(WebAddress::parse("codefresh:abc").is_none());
+        assert!(WebAddress::parse("https:///x").is_none());
     }
 
     #[test]

@@ -139,18 +139,19 @@ pub fn until_finished(
             None => pause,
         };
         watch.pause(ctx, pause)?;
+        crate::abort::check()?;
     }
 }
 
 /// The pause before the next poll.
 #[derive(Debug)]
-struct Schedule {
+pub struct Schedule {
     first: Duration,
     current: Duration,
 }
 
 impl Schedule {
-    fn new(first: Duration) -> Self {
+    pub fn new(first: Duration) -> Self {
         Schedule {
             first,
             current: first,
@@ -159,7 +160,7 @@ impl Schedule {
 
     /// A change starts over at the first interval; an unchanged reading grows it; a
     /// rate-limit answer stretches it to at least what the server asked for.
-    fn next(&mut self, changed: bool, rate_limit_pause: Option<Duration>) -> Duration {
+    pub fn next(&mut self, changed: bool, rate_limit_pause: Option<Duration>) -> Duration {
         let cap = MAX_INTERVAL.max(self.first);
         self.current = if changed {
             self.first

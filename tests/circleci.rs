@@ -386,7 +386,11 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
         ("plan".into(), "Out of credits".into()),
     ];
     let fake = Circle::with_plan(plan);
-    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--output", "json", "--logs", "none"],
+    )
+    .run();
     run.assert_code(1);
     assert_stderr(
         &run,
@@ -397,8 +401,9 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(report["status"], "errored");
     assert_eq!(report["result"], "failed");
-    // It never asks an errored pipeline for workflows: the list is read once, while the
-    // pipeline is in `setup` (where a setup workflow would run), and nothing after `errored`.
+    // (Its log is not read: `--logs none`.) It never asks an errored pipeline for workflows:
+    // the list is read once, while the pipeline is in `setup` (where a setup workflow would
+    // run), and nothing after `errored`.
     let id = new_id();
     assert_eq!(
         fake.server.lines(),
@@ -458,7 +463,16 @@ fn a_failed_setup_workflow_fails_the_trigger_without_waiting_for_the_timeout() {
     let started = std::time::Instant::now();
     let run = circleci(
         &fake,
-        &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+        &[
+            "trigger",
+            SLUG,
+            "--timeout",
+            "5s",
+            "--output",
+            "json",
+            "--logs",
+            "none",
+        ],
     )
     .run();
     run.assert_code(1);
@@ -501,7 +515,16 @@ fn a_setup_workflow_that_continues_is_followed_by_the_workflows_it_continues_to(
         ));
         let run = circleci(
             &fake,
-            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+            &[
+                "trigger",
+                SLUG,
+                "--timeout",
+                "5s",
+                "--output",
+                "json",
+                "--logs",
+                "none",
+            ],
         )
         .run();
         run.assert_code(code);
@@ -549,7 +572,16 @@ fn a_setup_workflow_that_nothing_follows_is_exit_1_nothing_ran_after_setup() {
         ));
         let run = circleci(
             &fake,
-            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+            &[
+                "trigger",
+                SLUG,
+                "--timeout",
+                "5s",
+                "--output",
+                "json",
+                "--logs",
+                "none",
+            ],
         )
         .run();
         run.assert_code(1);

@@ -95,6 +95,7 @@ fn every_request_the_tool_sends_matches_the_official_spec() {
         "pipelines-run",
         "workflows-get-build",
         "progress-terminate",
+        "progress-get",
         "pipelines-get",
         "workflows-list",
         "workflows-restart",

@@ -152,7 +152,8 @@ impl Logs for PipelineLog<'_> {
             .iter()
             .filter(|(_, j)| is_build_job(j) && FAILED.contains(&j.status.as_str()))
             .collect();
-        if failed.is_empty() {
+        // An errored pipeline has no jobs: its errors were said already.
+        if failed.is_empty() && !jobs.is_empty() {
             output::event(format!(
                 "pipeline {}: no job is marked failed",
                 self.pipeline

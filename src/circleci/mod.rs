@@ -253,7 +253,7 @@ impl Provider for CircleCi {
         &'a self,
         _ctx: &Ctx,
         id: &String,
-    ) -> Result<Option<Box<dyn crate::logs::Logs + 'a>>> {
+    ) -> Result<Option<Box<dyn crate::logs::Logs + Send + 'a>>> {
         Ok(Some(Box::new(logs::PipelineLog::new(&self.api, id))))
     }
 

@@ -156,6 +156,11 @@ pub const VERBOSE: Flag = Flag::switch(
     "log each request to stderr: method, redacted URL, status, milliseconds, attempt",
 )
 .env("CIRELAY_VERBOSE=1");
+pub const CANCEL_ON_ABORT: Flag = Flag::switch(
+    "--cancel-on-abort",
+    "when the calling job is cancelled while cirelay waits (SIGTERM, SIGINT, SIGHUP), cancel the downstream builds it started, then exit 128 + signal",
+)
+.env("CIRELAY_CANCEL_ON_ABORT=1");
 pub const HELP: Flag =
     Flag::switch("--help", "help for the binary, a provider or a command").short("-h");
 pub const VERSION: Flag = Flag::switch("--version", "print the version").short("-V");
@@ -168,6 +173,7 @@ pub const GLOBAL: &[Flag] = &[
     OUTPUT,
     DRY_RUN,
     VERBOSE,
+    CANCEL_ON_ABORT,
     HELP,
     VERSION,
 ];

@@ -12,6 +12,9 @@ use crate::provider::{self, Command, Entry, MULTI_CALL, PROVIDERS};
 pub fn text(provider: Option<&str>, command: Option<&str>) -> Result<String> {
     let body = match (provider, command) {
         (None, _) => binary(),
+        (Some(name), _) if provider::find(name).is_none() && super::across(name).is_some() => {
+            across_page(super::across(name).expect("just found"))
+        }
         (Some(name), None) => {
             let entry = provider::find(name).ok_or_else(|| unknown_provider(name))?;
             provider_page(entry)
@@ -46,6 +49,23 @@ fn binary() -> String {
         );
     }
     out.push_str("`cirelay help PROVIDER [COMMAND]` tells more.");
+    out
+}
+
+/// A command that takes builds of any providers (`cirelay wait REF…`).
+fn across_page(c: &Command) -> String {
+    let mut out = format!(
+        "USAGE: cirelay {} {}\n\n{}\n\n{}",
+        c.name,
+        c.usage(),
+        sentence(c.about),
+        c.details
+    );
+    if !c.flags.is_empty() {
+        out.push_str("\n\nOPTIONS:\n");
+        out.push_str(&flag_list(c.flags));
+    }
+    let _ = write!(out, "\nEXAMPLE:\n  {}", c.example);
     out
 }
 
@@ -169,57 +189,79 @@ fn global_options() -> String {
     out
 }
 
-/// The README's reference: the global options table and, per provider, its variables and
-/// each command's usage and options. A test keeps the README's copy equal to this.
+/// Where the README's generated reference starts and ends.
+pub const README_START: &str =
+    "<!-- reference: generated from the flag definitions (src/cli); `CIRELAY_BLESS_README=1 cargo test readme` rewrites it -->";
+pub const README_END: &str = "<!-- end of the generated reference -->";
+
+/// The README's reference: the providers, the global options table and, per provider, its
+/// variables and each command's usage, options and variables. A test keeps the README's
+/// copy equal to this.
 pub fn markdown_reference() -> String {
-    let mut out = String::from(
-        "### Global options\n\n| option | env | default | meaning |\n|---|---|---|---|\n",
-    );
-    for f in GLOBAL {
+    let cell = |s: &str| s.replace('|', "\\|");
+    let mut out = String::from("### Providers\n\n| provider | commands |\n|---|---|\n");
+    for p in PROVIDERS {
+        let commands: Vec<String> = p.commands.iter().map(|c| format!("`{}`", c.name)).collect();
+        let _ = writeln!(out, "| `{}` | {} |", p.name, commands.join(", "));
+    }
+    for (name, words) in MULTI_CALL {
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} |",
-            f.names().replace('|', "\\|"),
+            "\nCalled as `{name}`, the binary is `cirelay {}`.",
+            words.join(" ")
+        );
+    }
+    out.push_str(
+        "\n### Global options\n\n| option | env | default | meaning |\n|---|---|---|---|\n",
+    );
+    for f in GLOBAL {
+        let default = match (f.default, f.value) {
+            (Some(d), _) => format!("`{d}`"),
+            (None, None) if f.env.is_some() => "off".to_string(),
+            (None, _) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {default} | {} |",
+            cell(&f.names()),
             f.env.map(|e| format!("`{e}`")).unwrap_or_default(),
-            f.default.map(|d| format!("`{d}`")).unwrap_or_default(),
-            f.help.replace('|', "\\|")
+            cell(f.help)
         );
     }
     for s in SETTINGS {
-        let _ = writeln!(out, "| | `{}` | `{}` | {} |", s.env, s.default, s.help);
+        let _ = writeln!(out, "| | `{}` | {} | {} |", s.env, s.default, cell(s.help));
     }
     for p in PROVIDERS {
         let _ = write!(out, "\n### `cirelay {}`\n\n", p.name);
         out.push_str("| variable | meaning |\n|---|---|\n");
         for e in p.env {
-            let _ = writeln!(out, "| `{}` | {} |", e.name, e.help.replace('|', "\\|"));
+            let _ = writeln!(out, "| `{}` | {} |", e.name, cell(e.help));
         }
         for c in p.commands {
             let _ = write!(
                 out,
-                "\n`{} {} {}` — {}\n",
+                "\n`{} {} {}`\n\n{}.\n",
                 p.name,
                 c.name,
                 c.usage(),
-                c.about
+                sentence(c.about).trim_end_matches('.')
             );
             if c.flags.is_empty() && c.env.is_empty() {
                 continue;
             }
             out.push_str("\n| option or variable | meaning |\n|---|---|\n");
             for f in c.flags {
-                let _ = writeln!(
-                    out,
-                    "| `{}` | {}{} |",
-                    f.names().replace('|', "\\|"),
-                    f.help.replace('|', "\\|"),
-                    f.default
-                        .map(|d| format!(" (default `{d}`)"))
-                        .unwrap_or_default()
-                );
+                let mut help = cell(f.help);
+                if let Some(d) = f.default {
+                    let _ = write!(help, " (default `{d}`)");
+                }
+                if let Some(env) = f.env {
+                    let _ = write!(help, " (env `{env}`)");
+                }
+                let _ = writeln!(out, "| `{}` | {help} |", cell(&f.names()));
             }
             for e in c.env {
-                let _ = writeln!(out, "| `{}` | {} |", e.name, e.help.replace('|', "\\|"));
+                let _ = writeln!(out, "| `{}` | {} |", e.name, cell(e.help));
             }
         }
     }
@@ -250,6 +292,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The README's reference is the definitions: it cannot drift from what the binary
+    /// parses. After changing a flag or command, `CIRELAY_BLESS_README=1 cargo test readme`
+    /// rewrites it.
+    #[test]
+    fn the_readme_reference_is_made_from_the_definitions() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md");
+        let start = readme
+            .find(README_START)
+            .expect("the README has the reference's start marker");
+        let end = readme
+            .find(README_END)
+            .expect("the README has the reference's end marker");
+        let body_start = start + README_START.len();
+        let written = readme[body_start..end].trim();
+        let wanted = markdown_reference();
+        if written == wanted.trim() {
+            return;
+        }
+        if std::env::var_os("CIRELAY_BLESS_README").is_some() {
+            let updated = format!(
+                "{}\n\n{}\n\n{}",
+                &readme[..body_start],
+                wanted.trim(),
+                &readme[end..]
+            );
+            std::fs::write(path, updated).expect("write README.md");
+            return;
+        }
+        panic!(
+            "README.md's generated reference differs from the flag definitions; run `CIRELAY_BLESS_README=1 cargo test readme` and review the change"
+        );
     }
 
     #[test]

@@ -74,13 +74,28 @@ pub struct Globals {
     pub output: OutputMode,
     pub dry_run: bool,
     pub verbose: bool,
+    pub cancel_on_abort: bool,
 }
 
-/// One parsed command line: the provider, its command, and the command's arguments.
+/// One parsed command line: what runs it, the provider (none for the commands that take
+/// builds of any provider), its command, and the command's arguments.
 pub struct Invocation {
-    pub provider: &'static Entry,
+    pub run: fn(&crate::Ctx, &Command, &Args) -> Result<crate::output::Report>,
+    pub provider: Option<&'static Entry>,
     pub command: &'static Command,
     pub args: Args,
+}
+
+/// The commands without a provider word: they take builds of any providers.
+pub fn across(name: &str) -> Option<&'static Command> {
+    crate::several::COMMANDS.iter().find(|c| c.name == name)
+}
+
+fn run_across(ctx: &crate::Ctx, command: &Command, args: &Args) -> Result<crate::output::Report> {
+    match command.verb {
+        crate::provider::Verb::Own(handler) => handler(ctx, args),
+        _ => unreachable!("the commands across providers are their own verbs"),
+    }
 }
 
 pub enum Action {
@@ -141,6 +156,36 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             }),
         );
     };
+    if personality.name.is_none() && provider::find(&provider).is_none() {
+        if let Some(across) = across(&provider) {
+            // `cirelay wait REF…`: the word after it is a REF, not a command.
+            let first_ref = command;
+            let command = across;
+            let mut p = p;
+            let mut args = take_flags(&mut p, command.flags)?;
+            let mut positionals: Vec<String> = first_ref.into_iter().collect();
+            positionals.extend(take_positionals(p, command.name, command.args)?);
+            if positionals.is_empty() {
+                return Err(Error::usage(format!(
+                    "`cirelay {}` needs {} (see `cirelay help {}`)",
+                    command.name,
+                    command.args.first().map_or("REF", |a| a.name),
+                    command.name
+                )));
+            }
+            args.positionals = positionals;
+            let globals = globals(&global, &args, command, personality)?;
+            return Ok(Action::Run(
+                globals,
+                Invocation {
+                    run: run_across,
+                    provider: None,
+                    command,
+                    args,
+                },
+            ));
+        }
+    }
     let entry = provider::find(&provider).ok_or_else(|| unknown_provider(&provider))?;
     let Some(command) = command else {
         let usage = format!("cirelay {provider} COMMAND");
@@ -160,7 +205,8 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
     Ok(Action::Run(
         globals,
         Invocation {
-            provider: entry,
+            run: entry.run,
+            provider: Some(entry),
             command,
             args,
         },
@@ -205,6 +251,7 @@ fn globals(
         )?,
         dry_run: global.on("--dry-run"),
         verbose: global.on("--verbose") || env_flag("CIRELAY_VERBOSE")?,
+        cancel_on_abort: global.on("--cancel-on-abort") || env_flag("CIRELAY_CANCEL_ON_ABORT")?,
     })
 }
 
@@ -291,7 +338,10 @@ mod tests {
                 "-d",
             ],
         );
-        assert_eq!((i.provider.name, i.command.name), ("codefresh", "run"));
+        assert_eq!(
+            (i.provider.unwrap().name, i.command.name),
+            ("codefresh", "run")
+        );
         assert_eq!(i.args.positionals, vec!["proj/pipeB"]);
         assert_eq!(i.args.value("--branch"), Some("main"));
         assert_eq!(i.args.value("--trigger"), Some("trig"));

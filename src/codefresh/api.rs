@@ -146,12 +146,8 @@ impl Api {
             ))
         })?;
         register_secret(&key);
-        let web = match env_first(&[URL_VAR]) {
-            Some((_, url)) => web_url(&url)?,
-            None => DEFAULT_URL.to_string(),
-        };
         Ok(Api {
-            web,
+            web: web_address()?,
             key,
             progress_jobs: Mutex::default(),
         })
@@ -354,6 +350,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn build_not_found(id: &str) -> String {
     format!("build {id} not found: check the build id and that {KEY_VAR} belongs to its account")
+}
+
+/// The Codefresh address: `CF_URL`, else Codefresh's own.
+pub fn web_address() -> Result<String> {
+    match env_first(&[URL_VAR]) {
+        Some((_, url)) => web_url(&url),
+        None => Ok(DEFAULT_URL.to_string()),
+    }
 }
 
 /// `CF_URL` as users write it: the web address, perhaps with a trailing `/` or `/api`.

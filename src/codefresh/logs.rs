@@ -35,6 +35,8 @@ const QUEUE: usize = 256;
 const MAX_RECONNECTS: u32 = 8;
 /// Firebase sends a keep-alive every 30 s or so; a stream silent for longer is dead.
 const SILENCE: Duration = Duration::from_secs(90);
+/// The longest the live stream is waited on before a signal is looked for.
+const SLICE: Duration = Duration::from_millis(100);
 
 /// Step statuses of Codefresh's task logger that end a step, and those that fail it.
 const FINAL: &[&str] = &[
@@ -436,14 +438,20 @@ impl Logs for BuildLog<'_> {
                         self.reconnect_later()?;
                         continue;
                     }
-                    match events.recv_timeout(left) {
+                    // In slices, so that a signal to the calling job is seen at once.
+                    match events.recv_timeout(left.min(SLICE)) {
                         Ok(m) => m,
-                        Err(RecvTimeoutError::Timeout) => return Ok(()),
+                        Err(RecvTimeoutError::Timeout) => {
+                            if left <= SLICE || crate::abort::received().is_some() {
+                                return Ok(());
+                            }
+                            continue;
+                        }
                         Err(RecvTimeoutError::Disconnected) => Message::Ended,
                     }
                 }
                 _ => {
-                    std::thread::sleep(left);
+                    crate::abort::sleep(left);
                     return Ok(());
                 }
             };

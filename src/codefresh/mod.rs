@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::logs::LogMode;
 use crate::output;
 use crate::provider::{Command, Provider, Verb};
+use crate::url::WebAddress;
 use crate::wait::Observation;
 use crate::Ctx;
 
@@ -203,8 +204,25 @@ impl Provider for Codefresh {
         Ok(())
     }
 
+    /// A build id, or its web address (`https://g.codefresh.io/build/ID`).
     fn build_ref(raw: &str) -> Result<String> {
-        Ok(raw.to_string())
+        let Some(address) = WebAddress::parse(raw) else {
+            return Ok(raw.trim().to_string());
+        };
+        match address.after(&["build"]) {
+            Some([id]) if Self::claims(raw) => Ok(id.clone()),
+            _ => Err(Error::usage(format!(
+                "`{raw}` is not a Codefresh build's address: it looks like {}/build/ID",
+                api::web_address()?
+            ))),
+        }
+    }
+
+    fn claims(address: &str) -> bool {
+        let (Some(a), Ok(web)) = (WebAddress::parse(address), api::web_address()) else {
+            return false;
+        };
+        a.on_host_of(&web) && a.after(&["build"]).is_some()
     }
 
     fn start_request(args: &Args) -> Result<RunRequest> {
@@ -379,7 +397,7 @@ impl Provider for Codefresh {
         &'a self,
         _ctx: &Ctx,
         id: &String,
-    ) -> Result<Option<Box<dyn crate::logs::Logs + 'a>>> {
+    ) -> Result<Option<Box<dyn crate::logs::Logs + Send + 'a>>> {
         Ok(Some(Box::new(logs::BuildLog::new(&self.api, id))))
     }
 

@@ -87,13 +87,13 @@ pub fn wait(ctx: &Ctx, args: &Args) -> Result<Report> {
 }
 
 /// Each build's log; several builds' sections name their build.
-fn logs_of<'a>(api: &'a Api, ids: &[String]) -> Box<dyn Logs + 'a> {
+fn logs_of<'a>(api: &'a Api, ids: &[String]) -> Box<dyn Logs + Send + 'a> {
     match ids {
         [one] => Box::new(BuildLog::new(api, one)),
         many => Box::new(Several::new(
             many.iter()
                 .map(|id| {
-                    let log: Box<dyn Logs + 'a> = Box::new(BuildLog::new(api, id));
+                    let log: Box<dyn Logs + Send + 'a> = Box::new(BuildLog::new(api, id));
                     (format!("build {id}"), log)
                 })
                 .collect(),

@@ -11,6 +11,7 @@ use crate::cli::env_first;
 use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, WAIT};
 use crate::error::{Error, Result};
 use crate::provider::{Command, Provider, Verb};
+use crate::url::WebAddress;
 use crate::wait::BuildState;
 use crate::Ctx;
 
@@ -154,8 +155,40 @@ impl Provider for Codeship {
         Ok(())
     }
 
+    /// A build's uuid, or its web address
+    /// (`https://app.codeship.com/projects/PROJECT_UUID/builds/BUILD_UUID`), whose project
+    /// must be the one configured.
     fn build_ref(raw: &str) -> Result<String> {
-        v2::build_arg(raw)
+        let Some(address) = WebAddress::parse(raw) else {
+            return v2::build_arg(raw);
+        };
+        let Some([project, builds, build]) =
+            address.after(&["projects"]).filter(|_| Self::claims(raw))
+        else {
+            return Err(Error::usage(format!(
+                "`{raw}` is not a Codeship build's address: it looks like {}/projects/PROJECT_UUID/builds/BUILD_UUID",
+                v2::WEB_URL
+            )));
+        };
+        if builds != "builds" {
+            return Err(Error::usage(format!(
+                "`{raw}` is not a Codeship build's address"
+            )));
+        }
+        if let Some((var, configured)) = env_first(PROJECT_UUID_VARS) {
+            if !configured.eq_ignore_ascii_case(project) {
+                return Err(Error::usage(format!(
+                    "`{raw}` is a build of project {project}, but {var} is {configured}: cirelay reads builds of that project only"
+                )));
+            }
+        }
+        v2::build_arg(build)
+    }
+
+    fn claims(address: &str) -> bool {
+        WebAddress::parse(address).is_some_and(|a| {
+            a.on_host_of(v2::WEB_URL) && a.after(&["projects"]).is_some_and(|rest| rest.len() == 3)
+        })
     }
 
     fn start_request(args: &Args) -> Result<v2::Trigger> {

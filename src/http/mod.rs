@@ -36,6 +36,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A server asking for a longer pause than this is waited on for this long, then asked again.
 const MAX_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(300);
 const DEFAULT_RETRIES: u32 = 4;
+/// However close the deadline, a request gets this long.
+const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 /// The longest a streamed answer is read without `--timeout`.
 const MAX_STREAM: Duration = Duration::from_secs(6 * 3600);
 /// After `--timeout`, the requests that clean up (terminating a build that timed out) still
@@ -649,12 +651,20 @@ impl Http {
         stream: bool,
     ) -> ureq::RequestBuilder<B> {
         let builder = self.with_headers(builder, req);
-        if !stream {
-            return builder;
-        }
         let left = lock(&self.deadline)
             .map(|d| d.saturating_duration_since(Instant::now()))
             .unwrap_or(MAX_STREAM);
+        if !stream {
+            // Near the deadline (a cancel in the seconds a stopped job has left), an answer
+            // is not awaited past it.
+            if left >= self.request_timeout {
+                return builder;
+            }
+            return builder
+                .config()
+                .timeout_global(Some(left.max(MIN_REQUEST_TIMEOUT)))
+                .build();
+        }
         builder
             .config()
             .timeout_global(None)

@@ -43,9 +43,13 @@ pub(super) struct Session {
 }
 
 impl Api {
+    fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
+        self.session.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Exchanges the email and password for an access token and picks the organization.
     pub(super) fn authenticate(&self, ctx: &Ctx) -> Result<()> {
-        let again = self.session.borrow().is_some();
+        let again = self.session().is_some();
         let (user_var, user) = (&self.user.0, &self.user.1);
         let resp = ctx.http.send(
             &Request::post(format!("{}/v2/auth", self.base))
@@ -121,7 +125,7 @@ impl Api {
                 org.name
             ));
         }
-        *self.session.borrow_mut() = Some(Session {
+        *self.session() = Some(Session {
             token,
             refresh_at,
             org,
@@ -130,7 +134,7 @@ impl Api {
     }
 
     pub(super) fn needs_auth(&self) -> bool {
-        match &*self.session.borrow() {
+        match &*self.session() {
             None => true,
             Some(s) => s.refresh_at.is_some_and(|at| now_unix() >= at),
         }
@@ -150,7 +154,7 @@ impl Api {
                     self.authenticate(ctx)?;
                     fresh.set(true);
                 }
-                let session = self.session.borrow();
+                let session = self.session();
                 let s = session.as_ref().expect("signed in above");
                 let prefix = format!(
                     "{}/v2/organizations/{}/projects/{}",
@@ -174,7 +178,7 @@ impl Api {
 
     /// `organization NAME (uuid)` and its scopes, for messages.
     pub(super) fn org_label(&self) -> (String, String) {
-        match &*self.session.borrow() {
+        match &*self.session() {
             Some(s) => (
                 format!("organization {} ({})", s.org.name, s.org.uuid),
                 if s.org.scopes.is_empty() {

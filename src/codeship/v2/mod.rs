@@ -7,7 +7,7 @@
 mod auth;
 mod finding;
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -27,7 +27,7 @@ pub use finding::branch_name;
 use finding::{branch_of, sha_matches, Expect};
 
 const DEFAULT_URL: &str = "https://api.codeship.com";
-const WEB_URL: &str = "https://app.codeship.com";
+pub const WEB_URL: &str = "https://app.codeship.com";
 const PER_PAGE: usize = 50;
 /// The newest 1,000 builds. A branch not built within them is almost certainly misspelled,
 /// and reading further costs the 60-requests-a-minute budget every other step shares.
@@ -109,7 +109,8 @@ pub struct Api {
     basic: String,
     org: Option<Var>,
     project: Var,
-    session: RefCell<Option<Session>>,
+    /// Behind a Mutex so that builds of one project can be polled from several threads.
+    session: Mutex<Option<Session>>,
 }
 
 impl Api {
@@ -135,7 +136,7 @@ impl Api {
             basic,
             org: env_first(ORG_VARS).map(|(n, v)| (n, v.trim().to_string())),
             project: (project_var, project),
-            session: RefCell::new(None),
+            session: Mutex::new(None),
         })
     }
 
