@@ -52,6 +52,24 @@ pub mod fuzzing {
         crate::circleci::read_answers(body);
     }
 
+    /// A Codefresh log as cirelay reads it: a Firebase event stream, a query's entries, an
+    /// archived log.
+    pub fn codefresh_log(body: &[u8]) {
+        crate::codefresh::read_log_answers(body);
+    }
+
+    /// A CircleCI step's output, made into lines and cleaned as they are printed; returns
+    /// those lines.
+    pub fn circleci_output(body: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut chunks = crate::logs::Chunks::default();
+        let _ = crate::circleci::read_output(body, &mut |m| {
+            chunks.push(m, |l| lines.push(crate::logs::log_line(l)))
+        });
+        chunks.flush(|l| lines.push(crate::logs::log_line(l)));
+        lines
+    }
+
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.
     pub fn http_answer(status: u16, headers: &[(&str, &str)], body: &str) {
         let headers = headers

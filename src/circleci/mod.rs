@@ -23,6 +23,8 @@ use crate::Ctx;
 #[cfg(fuzzing)]
 pub(crate) use api::read_answers;
 pub use api::Api;
+#[cfg(fuzzing)]
+pub(crate) use logs::read_output;
 
 pub const TOKEN_VARS: &[&str] = &["CIRCLE_TOKEN", "CIRCLECI_TOKEN"];
 pub const HOST_VAR: &str = "CIRCLECI_HOST";

@@ -9,6 +9,8 @@ mod wait;
 #[cfg(fuzzing)]
 pub(crate) use api::read_answers;
 use api::{state_of, Api, RunRequest, BUILD_ID_VAR, KEY_VAR, URL_VAR};
+#[cfg(fuzzing)]
+pub(crate) use logs::read_log_answers;
 
 use crate::build::{Build, Reading, Stopped, Tracked, Watch};
 use crate::cli::args::{Arg, Args};
