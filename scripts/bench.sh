@@ -35,7 +35,7 @@ note() { echo "bench: $*" >&2; }
 
 # What the Codefresh CLI is compared as; pinned so reruns compare the same thing.
 cf_cli_version=${BENCH_CODEFRESH_CLI_VERSION:-1.2.7}
-# The fake's key and ids (tests/support/*.rs).
+# The fakes' keys and ids (tests/it/fakes/*.rs).
 cf_key=5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef
 v1_key=v1key-9f8e7d6c5b4a39281706
 v2_user=deploy-bot@example.com

@@ -16,7 +16,7 @@ cargo build --bin cirelay
 # The multi-call name, as a Codeship Basic step would install it.
 ln -s "$PWD/target/debug/cirelay" "$work/codeship_restart_build"
 
-export CODESHIP_API_KEY=v1key-9f8e7d6c5b4a39281706 # the fake's key (tests/support/codeship_v1.rs)
+export CODESHIP_API_KEY=v1key-9f8e7d6c5b4a39281706 # the fake's key (tests/it/fakes/codeship_v1.rs)
 export CODESHIP_API_PROJECT_ID=12345 CODESHIP_API_BRANCH=main CIRELAY_INTERVAL=300ms
 
 echo

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced by the scripts that run against the project's fake CI (demo, empty-root smoke test,
 # benchmarks); run from the repository root. Builds the fake (the `fake-ci` binary, which
-# shares tests/support with the integration tests) and gives:
+# shares tests/it/fakes with the integration tests) and gives:
 #   $work                          a temporary directory, removed on exit
 #   start_fake SCENARIO [STATUS]   starts a fake and sets $fake_url (FAKE_CI_* settings pass through)
 #   stop_fake                      stops the newest fake

@@ -47,7 +47,7 @@ run_in_root() { # ENV... -- ARGS...
     fi
 }
 
-# (the key is the fake's own: tests/support/codeship_v1.rs)
+# (the key is the fake's own: tests/it/fakes/codeship_v1.rs)
 v1_env() {
     echo CODESHIP_API_KEY=v1key-9f8e7d6c5b4a39281706 CODESHIP_API_PROJECT_ID=12345 CODESHIP_API_BRANCH=main "CODESHIP_API_URL=$1"
 }

@@ -21,18 +21,20 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
     match command.verb {
         Verb::Own(handler) => handler(ctx, args),
         Verb::Start => {
-            let request = P::start_request(args)?;
-            let api = P::connect(ctx)?;
+            let ((request, logs), api) = together(
+                together(P::start_request(args), LogWanted::from_args::<P>(args)),
+                P::connect(ctx),
+            )?;
             let started = api.start(ctx, &request)?;
             let wait = !args.on("--detach");
             let terminate = args.on("--terminate-on-timeout");
-            let logs = LogWanted::from_args::<P>(args)?;
             announce_and_follow(ctx, command, &api, started, wait.then_some(logs), terminate)
         }
         Verb::RestartLatest => {
-            let scope = P::scope(args)?;
-            let logs = LogWanted::from_args::<P>(args)?;
-            let api = P::connect(ctx)?;
+            let ((scope, logs), api) = together(
+                together(P::scope(args), LogWanted::from_args::<P>(args)),
+                P::connect(ctx),
+            )?;
             let (newest, build) = api.newest(ctx, &scope)?;
             if !args.on("--force") {
                 refuse_own_build::<P>(&scope, &build)?;
@@ -42,8 +44,7 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             announce_and_follow(ctx, command, &api, restarted, wait, false)
         }
         Verb::Status => {
-            let reference = P::build_ref(first(args))?;
-            let api = P::connect(ctx)?;
+            let (reference, api) = together(P::build_ref(first(args)), P::connect(ctx))?;
             let reading = api.read(ctx, &reference)?;
             for line in &reading.lines {
                 output::event(line);
@@ -53,9 +54,10 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             Ok(report::<P>(command, &reading.build, result))
         }
         Verb::Wait => {
-            let reference = P::build_ref(first(args))?;
-            let logs = LogWanted::from_args::<P>(args)?;
-            let api = P::connect(ctx)?;
+            let ((reference, logs), api) = together(
+                together(P::build_ref(first(args)), LogWanted::from_args::<P>(args)),
+                P::connect(ctx),
+            )?;
             let tracked = api.watch(ctx, &reference)?;
             if let Some(line) = &tracked.line {
                 output::event(line);
@@ -68,9 +70,10 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             follow(ctx, &api, tracked, report, logs, ending)
         }
         Verb::Builds => {
-            let scope = P::list_scope(args)?;
-            let filter = Filter::from_args(args)?;
-            let api = P::connect(ctx)?;
+            let ((scope, filter), api) = together(
+                together(P::list_scope(args), Filter::from_args(args)),
+                P::connect(ctx),
+            )?;
             let rows = api.builds(ctx, &scope, &filter)?;
             ctx.out.answer(&listing::lines(ctx.out.mode, &rows));
             let listed = Build {
@@ -85,9 +88,10 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             Ok(report::<P>(command, &listed, Outcome::Success))
         }
         Verb::Logs => {
-            let reference = P::build_ref(first(args))?;
-            let lines = log_lines(args)?;
-            let api = P::connect(ctx)?;
+            let ((reference, lines), api) = together(
+                together(P::build_ref(first(args)), log_lines(args)),
+                P::connect(ctx),
+            )?;
             let reading = api.read(ctx, &reference)?;
             let build = &reading.build;
             let mut printer = Printer::default();
@@ -101,8 +105,7 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             Ok(report::<P>(command, build, Outcome::of(build.state)))
         }
         Verb::Stop => {
-            let reference = P::build_ref(first(args))?;
-            let api = P::connect(ctx)?;
+            let (reference, api) = together(P::build_ref(first(args)), P::connect(ctx))?;
             let (build, stopped) = api.stop(ctx, &reference)?;
             let mut report = report::<P>(command, &build, Outcome::Success);
             match stopped {
@@ -125,6 +128,16 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             }
             Ok(report)
         }
+    }
+}
+
+/// Both checks' results, or every problem they found: a user fixing a step's settings
+/// sees them all at once, not one per run.
+fn together<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Error::Usage(a)), Err(Error::Usage(b))) => Err(Error::Usage(format!("{a}; and {b}"))),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }
 

@@ -139,17 +139,25 @@ pub fn take_flags(p: &mut Arguments, flags: &[Flag]) -> Result<Args> {
 }
 
 /// What is left after the command's flags: its positional arguments, checked against
-/// `spec`, or an unknown flag.
-pub fn take_positionals(p: Arguments, command: &str, spec: &[Arg]) -> Result<Vec<String>> {
+/// `spec`, or an unknown flag (with the nearest of `flags` it may have meant).
+pub fn take_positionals(
+    p: Arguments,
+    command: &str,
+    spec: &[Arg],
+    flags: &[Flag],
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for arg in p.finish() {
         let arg = arg
             .into_string()
             .map_err(|_| Error::usage(format!("{command}: an argument is not valid UTF-8")))?;
         if arg.starts_with('-') && arg.len() > 1 {
+            let flag = arg.split('=').next().unwrap_or(&arg);
+            let hint = nearest(flag, flags)
+                .map(|f| format!("; did you mean `{f}`?"))
+                .unwrap_or_default();
             return Err(Error::usage(format!(
-                "unknown or repeated flag `{}` for `{command}` (see `cirelay {command} --help`)",
-                arg.split('=').next().unwrap_or(&arg)
+                "unknown or repeated flag `{flag}` for `{command}`{hint} (see `cirelay {command} --help`)"
             )));
         }
         out.push(arg);
@@ -174,6 +182,59 @@ pub fn take_positionals(p: Arguments, command: &str, spec: &[Arg]) -> Result<Vec
     Ok(out)
 }
 
+/// The flag `typed` most likely means: one or two letters off (`--branchh`, `--brnach`).
+fn nearest(typed: &str, flags: &[Flag]) -> Option<&'static str> {
+    flags
+        .iter()
+        .flat_map(|f| [Some(f.long), f.short])
+        .flatten()
+        .filter(|name| name.len() > 2)
+        .map(|name| (distance(typed, name), name))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
+}
+
+/// Edits (insert, delete, replace, swap two neighbours) from `a` to `b`.
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 pub fn pico_error(e: pico_args::Error) -> Error {
     Error::usage(format!("{e} (see --help)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::flags::{BRANCH, GLOBAL, WAIT};
+
+    #[test]
+    fn a_flag_one_or_two_letters_off_is_named() {
+        let flags = [BRANCH, WAIT];
+        assert_eq!(nearest("--branchh", &flags), Some("--branch"));
+        assert_eq!(nearest("--brnach", &flags), Some("--branch"));
+        assert_eq!(nearest("--wiat", &flags), Some("--wait"));
+        assert_eq!(nearest("--timout", GLOBAL), Some("--timeout"));
+        assert_eq!(nearest("--color", &flags), None);
+    }
 }

@@ -17,7 +17,7 @@ use pico_args::Arguments;
 use crate::error::{Error, Result};
 use crate::provider::{self, Command, Entry};
 use args::{pico_error, take_flags, take_positionals, Args};
-use flags::{DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
+use flags::{Flag, DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
 use values::{duration_from_env, parse_output, positive};
 pub use values::{
     env_first, env_flag, parse_duration, parse_duration_with_unit, parse_key_value, parse_var_file,
@@ -164,7 +164,8 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             let mut p = p;
             let mut args = take_flags(&mut p, command.flags)?;
             let mut positionals: Vec<String> = first_ref.into_iter().collect();
-            positionals.extend(take_positionals(p, command.name, command.args)?);
+            let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
+            positionals.extend(take_positionals(p, command.name, command.args, &known)?);
             if positionals.is_empty() {
                 return Err(Error::usage(format!(
                     "`cirelay {}` needs {} (see `cirelay help {}`)",
@@ -200,7 +201,8 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
         .ok_or_else(|| unknown_command(&provider, &command))?;
     let name = format!("{provider} {}", command.name);
     let mut args = take_flags(&mut p, command.flags)?;
-    args.positionals = take_positionals(p, &name, command.args)?;
+    let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
+    args.positionals = take_positionals(p, &name, command.args, &known)?;
     let globals = globals(&global, &args, command, personality)?;
     Ok(Action::Run(
         globals,
@@ -269,9 +271,16 @@ fn misplaced_flag(p: Arguments, usage: &str) -> Option<Error> {
 }
 
 pub fn unknown_provider(name: &str) -> Error {
+    let across: Vec<&str> = crate::several::COMMANDS.iter().map(|c| c.name).collect();
+    let version = if matches!(name, "version" | "--version") {
+        "; the version is `cirelay --version`"
+    } else {
+        ""
+    };
     Error::usage(format!(
-        "unknown provider `{name}`: use {}",
-        provider::names()
+        "`{name}` is neither a provider nor a command: the first word is a provider ({}), a command over builds of any provider ({}), or help{version}",
+        provider::names(),
+        across.join(", ")
     ))
 }
 

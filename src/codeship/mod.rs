@@ -159,6 +159,7 @@ impl Provider for Codeship {
     /// (`https://app.codeship.com/projects/PROJECT_UUID/builds/BUILD_UUID`), whose project
     /// must be the one configured.
     fn build_ref(raw: &str) -> Result<String> {
+        needs_v2("status|wait|stop|logs")?;
         let Some(address) = WebAddress::parse(raw) else {
             return v2::build_arg(raw);
         };
@@ -192,6 +193,7 @@ impl Provider for Codeship {
     }
 
     fn start_request(args: &Args) -> Result<v2::Trigger> {
+        needs_v2("trigger")?;
         let name = branch(args.value("--branch"), BRANCH_VARS)?;
         let sha = args.value("--sha").map(v2::sha_arg).transpose()?;
         Ok(v2::Trigger {
@@ -279,11 +281,25 @@ impl Codeship {
     fn v2(&self, command: &str) -> Result<&v2::Api> {
         match self {
             Codeship::V2(api) => Ok(api),
-            Codeship::V1(_) => Err(Error::usage(format!(
-                "`codeship {command}` needs Codeship API v2: set CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v1 only restarts builds)"
-            ))),
+            Codeship::V1(_) => Err(only_restarts(command)),
         }
     }
+}
+
+/// Said before anything else is checked: with only an API v1 key set, the other settings
+/// of the command are beside the point.
+fn needs_v2(command: &str) -> Result<()> {
+    let v2 = env_first(USER_VARS).is_some() && env_first(PASSWORD_VARS).is_some();
+    if !v2 && env_first(&[KEY_VAR]).is_some() {
+        return Err(only_restarts(command));
+    }
+    Ok(())
+}
+
+fn only_restarts(command: &str) -> Error {
+    Error::usage(format!(
+        "`codeship {command}` needs Codeship API v2 (API v1 only restarts builds): set CODESHIP_API_USER, CODESHIP_API_PASSWORD and CODESHIP_API_PROJECT_UUID"
+    ))
 }
 
 /// The newest build of a branch, as the API version in use found it.

@@ -2,16 +2,15 @@
 //! lists, Pro and Basic restarts, triggers, status/wait/stop, token renewal, rate limits and
 //! every refusal — the exact requests, stdout, stderr and exit code of each.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::codeship_v2::{
+use crate::fakes::codeship_v2::{
     CodeshipV2, BASIC, BASIC_MASTER, BASIC_MASTER_SHA, ORG, OTHER_ORG_NAME, PASSWORD, PRO,
     PRO_HOTFIX, PRO_MASTER, PRO_MASTER_SHA, PRO_RELEASE, TWO_FACTOR_USER, USER,
 };
-use support::{called_as, cirelay, read, temp_dir, Cli, Reply, Run};
+use crate::fakes::Fake;
+use crate::support::{called_as, cirelay, read, Cli, Reply, TempDir};
+use serde_json::json;
 
 /// `cirelay codeship ARGS… --interval 20ms` with the fake's environment (Pro project).
 fn codeship(fake: &CodeshipV2, args: &[&str]) -> Cli {
@@ -32,15 +31,6 @@ fn codeship_without(fake: &CodeshipV2, missing: &str, args: &[&str]) -> Cli {
         }
     }
     cli
-}
-
-/// Asserts no password, Basic credential or token the fake handed out was printed.
-fn assert_no_secrets(run: &Run, fake: &CodeshipV2) {
-    let basic = CodeshipV2::basic();
-    let tokens = fake.tokens();
-    let mut secrets = vec![PASSWORD, basic.as_str()];
-    secrets.extend(tokens.iter().map(String::as_str));
-    run.assert_no_secret(&secrets);
 }
 
 fn list(project: &str, page: usize) -> String {
@@ -121,7 +111,7 @@ fn restart_latest_on_pro_restarts_the_newest_build_and_prints_the_new_one() {
         "{}",
         run.stderr
     );
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -180,18 +170,8 @@ fn restart_latest_wait_exits_by_the_new_builds_result() {
                 .count("GET", &format!("{}/builds/{new}", CodeshipV2::prefix(PRO))),
             2
         );
-        assert_no_secrets(&run, &fake);
+        run.assert_no_secret(&fake.secrets());
     }
-}
-
-#[test]
-fn restart_latest_wait_gives_up_at_the_timeout_with_exit_3() {
-    let fake = CodeshipV2::start("success");
-    fake.set(|s| s.lifecycle = vec!["testing".into(); 1000]);
-    let run = codeship(&fake, &["restart-latest", "--wait", "--timeout", "400ms"]).run();
-    run.assert_code(3);
-    assert_eq!(run.stdout, format!("{}\n", new_pro(0)));
-    assert!(run.stderr.contains("gave up waiting"), "{}", run.stderr);
 }
 
 #[test]
@@ -299,34 +279,11 @@ fn restarting_a_build_that_is_still_running_follows_it() {
 fn no_builds_on_the_branch_is_exit_5_after_reading_every_page() {
     let fake = CodeshipV2::start("success");
     let run = codeship(&fake, &["restart-latest", "--branch", "feature/x"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line()
-            .contains("no builds on branch `feature/x` among the 75 builds"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["no builds on branch `feature/x` among the 75 builds"]);
     assert_eq!(
         fake.server.lines(),
         vec![AUTH.to_string(), list(PRO, 1), list(PRO, 2)]
     );
-}
-
-#[test]
-fn refuses_to_restart_the_build_it_runs_in_unless_forced() {
-    let fake = CodeshipV2::start("success");
-    let run = codeship(&fake, &["restart-latest"])
-        .env("CI_BUILD_ID", PRO_MASTER)
-        .run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("--force"));
-    assert_eq!(fake.server.count("POST", "/v2/organizations/"), 0);
-
-    let run = codeship(&fake, &["restart-latest", "--force"])
-        .env("CI_BUILD_ID", PRO_MASTER)
-        .run();
-    run.assert_code(0);
-    assert_eq!(fake.server.count("POST", "/v2/organizations/"), 1);
 }
 
 #[test]
@@ -350,7 +307,7 @@ fn the_codeship_restart_build_name_works_with_only_the_build_restart_variables()
         ),
         1
     );
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -448,7 +405,7 @@ fn trigger_sends_a_heads_ref_prints_the_new_build_and_waits_for_it() {
     assert_eq!(trigger.header("content-type"), Some("application/json"));
     assert!(fake.state.lock().unwrap().ignored_triggers.is_empty());
     assert!(run.stderr.contains(&format!("build {new}: success")));
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -487,7 +444,7 @@ fn trigger_with_a_sha_builds_that_commit() {
 #[test]
 fn trigger_detach_prints_the_uuid_and_does_not_wait() {
     let fake = CodeshipV2::start("failed");
-    let dir = temp_dir("v2-export");
+    let dir = TempDir::new("v2-export");
     let github = dir.join("github_output");
     let run = codeship(&fake, &["trigger", "--detach"])
         .env("GITHUB_OUTPUT", github.to_str().unwrap())
@@ -545,12 +502,12 @@ fn a_trigger_codeship_accepts_but_never_builds_is_exit_6() {
     let fake = CodeshipV2::start("success");
     fake.set(|s| s.drop_triggers = true);
     let run = codeship(&fake, &["trigger", "--timeout", "500ms"]).run();
-    run.assert_code(6);
-    let line = run.error_line();
-    assert!(
-        line.contains("accepted the trigger of `master` but no build for it appeared")
-            && line.contains(&format!("https://app.codeship.com/projects/{PRO}")),
-        "{line}"
+    run.assert_fails(
+        6,
+        &[
+            "accepted the trigger of `master` but no build for it appeared",
+            &format!("https://app.codeship.com/projects/{PRO}"),
+        ],
     );
     assert_eq!(
         fake.server
@@ -558,30 +515,6 @@ fn a_trigger_codeship_accepts_but_never_builds_is_exit_6() {
         1
     );
     assert_eq!(run.stdout, "");
-}
-
-#[test]
-fn a_502_on_the_trigger_is_not_retried_and_exits_6() {
-    let fake = CodeshipV2::start("success");
-    fake.server.inject(
-        "POST",
-        &format!("{}/builds", CodeshipV2::prefix(PRO)),
-        vec![Reply::text(502, "bad gateway")],
-    );
-    let run = codeship(&fake, &["trigger"]).run();
-    run.assert_code(6);
-    assert!(
-        run.error_line().contains("may have started"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(
-        fake.server
-            .count("POST", &format!("{}/builds", CodeshipV2::prefix(PRO))),
-        1
-    );
-    assert_eq!(run.stdout, "");
-    assert_no_secrets(&run, &fake);
 }
 
 #[test]
@@ -593,12 +526,12 @@ fn a_restart_cut_off_mid_answer_is_an_unknown_outcome() {
         vec![Reply::Close],
     );
     let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(6);
-    let line = run.error_line();
-    assert!(
-        line.contains("may have started")
-            && line.contains("the builds of `master` at https://app.codeship.com/projects/"),
-        "{line}"
+    run.assert_fails(
+        6,
+        &[
+            "may have started",
+            "the builds of `master` at https://app.codeship.com/projects/",
+        ],
     );
     assert_eq!(fake.server.count("POST", "/v2/organizations/"), 1);
 }
@@ -720,13 +653,13 @@ fn an_unknown_build_names_the_build() {
     let fake = CodeshipV2::start("success");
     let missing = "b0000000-0000-4000-8000-999999999999";
     let run = codeship(&fake, &["status", missing]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("404")
-            && line.contains("Build not found")
-            && line.contains(&format!("build {missing} was not found in project {PRO}")),
-        "{line}"
+    run.assert_fails(
+        5,
+        &[
+            "404",
+            "Build not found",
+            &format!("build {missing} was not found in project {PRO}"),
+        ],
     );
 }
 
@@ -763,7 +696,7 @@ fn an_expiring_token_is_renewed_before_it_lapses() {
         "{}",
         run.stderr
     );
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -797,7 +730,7 @@ fn a_token_refused_mid_run_is_renewed_once_and_the_request_resent() {
     // A refused restart did nothing: exactly one new build.
     assert_eq!(fake.created().len(), 1);
     assert!(run.stderr.contains("signing in again"), "{}", run.stderr);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -806,15 +739,9 @@ fn a_fresh_token_refused_too_is_exit_5() {
     let fake = CodeshipV2::start("success");
     fake.set(|s| s.reject_tokens = true);
     let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line()
-            .contains("Codeship refused a fresh access token"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["Codeship refused a fresh access token"]);
     assert_eq!(fake.server.lines(), vec![AUTH.to_string(), list(PRO, 1)]);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 
     // Refused mid-run, then again with the renewed token: one renewal only.
     let fake = CodeshipV2::start("success");
@@ -825,8 +752,7 @@ fn a_fresh_token_refused_too_is_exit_5() {
         vec![Reply::json(401, json!({"errors": ["Unauthorized"]})); 2],
     );
     let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(5);
-    assert!(run.error_line().contains("401"), "{}", run.stderr);
+    run.assert_fails(5, &["401"]);
     assert_eq!(
         fake.server.lines(),
         vec![
@@ -838,7 +764,7 @@ fn a_fresh_token_refused_too_is_exit_5() {
         ]
     );
     assert!(fake.created().is_empty());
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -848,14 +774,7 @@ fn a_wrong_password_names_the_variables_and_never_shows_the_password() {
     let run = codeship(&fake, &["restart-latest", "--verbose"])
         .env("CODESHIP_API_PASSWORD", wrong)
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("401")
-            && line.contains("CODESHIP_API_USER")
-            && line.contains("CODESHIP_API_PASSWORD"),
-        "{line}"
-    );
+    run.assert_fails(5, &["401", "CODESHIP_API_USER", "CODESHIP_API_PASSWORD"]);
     run.assert_no_secret(&[wrong, PASSWORD]);
     assert_eq!(fake.server.lines(), vec![AUTH.to_string()]);
 }
@@ -866,12 +785,7 @@ fn a_two_factor_account_is_reported_plainly() {
     let run = codeship(&fake, &["restart-latest"])
         .env("CODESHIP_API_USER", TWO_FACTOR_USER)
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("two-factor authentication") && line.contains(TWO_FACTOR_USER),
-        "{line}"
-    );
+    run.assert_fails(5, &["two-factor authentication", TWO_FACTOR_USER]);
     run.assert_no_secret(&[PASSWORD]);
 }
 
@@ -888,8 +802,7 @@ fn a_broken_sign_in_answer_never_shows_the_token_in_it() {
         )],
     );
     let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(5);
-    assert!(run.error_line().contains("not JSON"), "{}", run.stderr);
+    run.assert_fails(5, &["not JSON"]);
     run.assert_no_secret(&[token, PASSWORD]);
 }
 
@@ -904,13 +817,13 @@ fn the_organization_is_chosen_by_exact_name_or_uuid() {
     let run = codeship(&fake, &["restart-latest"])
         .env("CODESHIP_API_ORG", "acme")
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("CODESHIP_API_ORG=`acme` is not an organization of")
-            && line.contains("`Acme` (")
-            && line.contains(&format!("`{OTHER_ORG_NAME}` (")),
-        "{line}"
+    run.assert_fails(
+        5,
+        &[
+            "CODESHIP_API_ORG=`acme` is not an organization of",
+            "`Acme` (",
+            &format!("`{OTHER_ORG_NAME}` ("),
+        ],
     );
 }
 
@@ -920,12 +833,9 @@ fn without_an_organization_the_only_one_is_used_and_several_are_named() {
     let unset =
         |fake: &CodeshipV2| codeship_without(fake, "CODESHIP_API_ORG", &["restart-latest"]).run();
     let run = unset(&fake);
-    run.assert_code(5);
-    assert!(
-        run.error_line()
-            .contains("belongs to several organizations: set CODESHIP_API_ORG"),
-        "{}",
-        run.stderr
+    run.assert_fails(
+        5,
+        &["belongs to several organizations: set CODESHIP_API_ORG"],
     );
     fake.set(|s| s.orgs.truncate(1));
     unset(&fake).assert_code(0);
@@ -938,27 +848,20 @@ fn a_project_outside_the_organization_names_the_project_variable() {
     let run = codeship(&fake, &["restart-latest"])
         .env("CODESHIP_API_PROJECT_UUID", other)
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("404")
-            && line.contains("Project not found")
-            && line.contains(&format!(
-                "project {other} was not found in organization Acme"
-            ))
-            && line.contains("CODESHIP_API_PROJECT_UUID"),
-        "{line}"
+    run.assert_fails(
+        5,
+        &[
+            "404",
+            "Project not found",
+            &format!("project {other} was not found in organization Acme"),
+            "CODESHIP_API_PROJECT_UUID",
+        ],
     );
     // The other organization cannot see the project either.
     let run = codeship(&fake, &["restart-latest"])
         .env("CODESHIP_API_ORG", OTHER_ORG_NAME)
         .run();
-    run.assert_code(5);
-    assert!(
-        run.error_line().contains("organization Acme Labs"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["organization Acme Labs"]);
 }
 
 #[test]
@@ -966,14 +869,13 @@ fn a_permission_403_names_the_missing_scope() {
     let fake = CodeshipV2::start("success");
     fake.set(|s| s.orgs[0].2 = vec!["build.read".into(), "project.read".into()]);
     let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("403")
-            && line.contains("You are not authorized to perform this action")
-            && line
-                .contains("needs the build.write scope there (it has: build.read, project.read)"),
-        "{line}"
+    run.assert_fails(
+        5,
+        &[
+            "403",
+            "You are not authorized to perform this action",
+            "needs the build.write scope there (it has: build.read, project.read)",
+        ],
     );
     // Not mistaken for a rate limit: asked once.
     assert_eq!(fake.server.count("POST", "/v2/organizations/"), 1);
@@ -1006,46 +908,7 @@ fn codeships_request_window_is_survived_without_starting_two_builds() {
     let limited = fake.state.lock().unwrap().answered_rate_limited;
     assert!(limited >= 1, "the window should have been hit");
     assert_eq!(fake.created().len(), 1);
-    assert_no_secrets(&run, &fake);
-}
-
-#[test]
-fn transient_503s_on_a_read_are_retried() {
-    let fake = CodeshipV2::start("success");
-    fake.server.inject(
-        "GET",
-        "/v2/organizations/",
-        vec![Reply::text(503, "busy"), Reply::text(503, "busy")],
-    );
-    let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(0);
-    assert!(
-        run.stderr.contains("it answered 503; retrying in"),
-        "{}",
-        run.stderr
-    );
-}
-
-#[test]
-fn malformed_json_is_exit_5_with_a_short_redacted_snippet() {
-    let fake = CodeshipV2::start("success");
-    fake.server.inject(
-        "GET",
-        "/v2/organizations/",
-        vec![Reply::text(
-            200,
-            &format!("<html>{PASSWORD} {}</html>", "x".repeat(400)),
-        )],
-    );
-    let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("unusable JSON") && line.contains("<html>***"),
-        "{line}"
-    );
-    assert!(line.len() < 500, "{line}");
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -1060,13 +923,7 @@ fn an_errors_body_is_shown() {
         )],
     );
     let run = codeship(&fake, &["trigger", "--branch", "nope"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line()
-            .contains("400: {\"errors\":[\"ref is not a valid branch\"]}"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["400: {\"errors\":[\"ref is not a valid branch\"]}"]);
 }
 
 #[test]
@@ -1081,15 +938,9 @@ fn a_server_that_never_answers_trips_the_request_timeout() {
     let run = codeship(&fake, &["status", PRO_MASTER, "--request-timeout", "300ms"])
         .env("CIRELAY_RETRIES", "1")
         .run();
-    run.assert_code(6);
-    assert!(
-        run.error_line()
-            .contains("no answer within --request-timeout"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(6, &["no answer within --request-timeout"]);
     assert!(started.elapsed() < Duration::from_secs(4));
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 #[test]
@@ -1104,23 +955,7 @@ fn verbose_logs_each_request_without_secrets() {
         run.stderr
     );
     assert!(run.stderr.contains("/restart -> 202"), "{}", run.stderr);
-    assert_no_secrets(&run, &fake);
-}
-
-#[test]
-fn dry_run_prints_the_sign_in_and_sends_nothing() {
-    let fake = CodeshipV2::start("success");
-    let run = codeship(&fake, &["trigger", "--dry-run"]).run();
-    run.assert_code(0);
-    assert!(
-        run.stderr
-            .contains(&format!("dry run: POST {}/v2/auth", fake.server.url)),
-        "{}",
-        run.stderr
-    );
-    assert!(fake.server.requests().is_empty());
-    assert_eq!(run.stdout, "");
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }
 
 // ---------------------------------------------------------------- configuration errors
@@ -1171,13 +1006,9 @@ fn configuration_errors_exit_4_name_the_fix_and_send_nothing() {
     let run = codeship(&fake, &["restart-latest"])
         .env("CODESHIP_API_PROJECT_UUID", "12345")
         .run();
-    run.assert_code(4);
-    assert!(
-        run.error_line().contains(
-            "CODESHIP_API_PROJECT_UUID=12345 is a number, but Codeship API v2 needs a uuid"
-        ),
-        "{}",
-        run.stderr
+    run.assert_fails(
+        4,
+        &["CODESHIP_API_PROJECT_UUID=12345 is a number, but Codeship API v2 needs a uuid"],
     );
     assert!(fake.server.requests().is_empty());
 }
@@ -1226,19 +1057,14 @@ fn a_blocked_build_is_final_and_exits_2() {
 fn a_build_uuid_that_would_forge_a_variable_is_never_exported() {
     let fake = CodeshipV2::start("success");
     fake.set(|s| s.next_uuid = Some("b0000000-0000\nCF_API_KEY=forged".into()));
-    let dir = temp_dir("v2-forged");
+    let dir = TempDir::new("v2-forged");
     let github = dir.join("github_output");
     let run = codeship(&fake, &["trigger", "--detach"])
         .env("GITHUB_OUTPUT", github.to_str().unwrap())
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .run();
     // The trigger was accepted: the build may exist, so this is an unknown outcome.
-    run.assert_code(6);
-    let line = run.error_line();
-    assert!(
-        line.contains("uuid is not a uuid") && line.contains("may have started"),
-        "{line}"
-    );
+    run.assert_fails(6, &["uuid is not a uuid", "may have started"]);
     assert_eq!(run.stdout, "");
     assert!(!github.exists() && !dir.join("env_vars_to_export").exists());
     assert!(!run.stderr.contains("\nCF_API_KEY"), "{}", run.stderr);
@@ -1252,12 +1078,7 @@ fn a_hostile_uuid_in_a_list_is_an_unusable_answer() {
         b.uuid = "../../../v2/organizations".into();
     });
     let run = codeship(&fake, &["restart-latest"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line().contains("uuid is not a uuid"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["uuid is not a uuid"]);
     assert_eq!(fake.server.count("POST", "/v2/organizations/"), 0);
 }
 
@@ -1314,5 +1135,5 @@ fn a_token_that_expires_during_a_rate_limit_pause_is_renewed_before_the_retry() 
         ]
     );
     assert_eq!(fake.state.lock().unwrap().answered_401, 0);
-    assert_no_secrets(&run, &fake);
+    run.assert_no_secret(&fake.secrets());
 }

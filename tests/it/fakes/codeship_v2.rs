@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
-use super::{FakeServer, Recorded, Reply};
+use super::{Ending, Fake, Request, Started};
+use crate::support::{FakeServer, Recorded, Reply};
 
 pub const USER: &str = "deploy-bot@example.com";
 pub const PASSWORD: &str = "Pa55-w0rd:with%odd&chars";
@@ -139,18 +140,6 @@ impl CodeshipV2 {
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
         CodeshipV2 { server, state }
-    }
-
-    /// The Pro project, organization by name, branch `master`.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("CODESHIP_API_USER", USER.to_string()),
-            ("CODESHIP_API_PASSWORD", PASSWORD.to_string()),
-            ("CODESHIP_API_ORG", ORG_NAME.to_string()),
-            ("CODESHIP_API_PROJECT_UUID", PRO.to_string()),
-            ("CODESHIP_API_BRANCH", "master".to_string()),
-            ("CODESHIP_API_URL", self.server.url.clone()),
-        ]
     }
 
     pub fn set(&self, change: impl FnOnce(&mut State)) {
@@ -294,6 +283,15 @@ fn seeded(project: &str, seq: u64, branch: &str, sha: &str, status: &str, queued
     }
 }
 
+/// Codeship's rate limit: `403 Rate Limit Exceeded` in the body, or said on the status line
+/// alone (`403 Forbidden Rate Limit Exceeded`) with an empty body, as Codeship documents it.
+pub fn rate_limit_answers() -> [Reply; 2] {
+    [
+        Reply::text(403, "Rate Limit Exceeded"),
+        Reply::empty(403).reason("Forbidden Rate Limit Exceeded"),
+    ]
+}
+
 fn errors(status: u16, message: &str) -> Reply {
     Reply::json(status, json!({ "errors": [message] }))
 }
@@ -311,10 +309,12 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         }
         if state.recent.len() >= max {
             state.answered_rate_limited += 1;
-            if state.rate_limit_on_status_line {
-                return Reply::empty(403).reason("Forbidden Rate Limit Exceeded");
-            }
-            return Reply::text(403, "Rate Limit Exceeded");
+            let [in_the_body, on_the_status_line] = rate_limit_answers();
+            return if state.rate_limit_on_status_line {
+                on_the_status_line
+            } else {
+                in_the_body
+            };
         }
         state.recent.push_back(now);
     }
@@ -659,4 +659,78 @@ fn base64_decode(text: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+impl Fake for CodeshipV2 {
+    fn whose_builds_end(ending: Ending) -> Self {
+        CodeshipV2::start(ending.in_words(["success", "failed", "stopped", "testing"]))
+    }
+
+    fn server(&self) -> &FakeServer {
+        &self.server
+    }
+
+    /// The Pro project, organization by name, branch `master`.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CODESHIP_API_USER", USER.to_string()),
+            ("CODESHIP_API_PASSWORD", PASSWORD.to_string()),
+            ("CODESHIP_API_ORG", ORG_NAME.to_string()),
+            ("CODESHIP_API_PROJECT_UUID", PRO.to_string()),
+            ("CODESHIP_API_BRANCH", "master".to_string()),
+            ("CODESHIP_API_URL", self.server.url.clone()),
+        ]
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        let mut secrets = vec![PASSWORD.to_string(), CodeshipV2::basic()];
+        secrets.extend(self.tokens());
+        secrets
+    }
+
+    fn start_line(&self) -> &'static [&'static str] {
+        &["codeship", "trigger", "--branch", "master"]
+    }
+
+    fn start_request(&self) -> Request {
+        Request::new("POST", format!("{}/builds", CodeshipV2::prefix(PRO)))
+    }
+
+    fn read_request(&self) -> Request {
+        Request::new("GET", format!("{}/builds", CodeshipV2::prefix(PRO)))
+    }
+
+    fn started(&self) -> Started {
+        let id = CodeshipV2::uuid(PRO, 1000);
+        Started {
+            url: format!("https://app.codeship.com/projects/{PRO}/builds/{id}"),
+            id,
+        }
+    }
+
+    fn where_to_check(&self) -> String {
+        format!("the builds of `master` at https://app.codeship.com/projects/{PRO}")
+    }
+
+    fn restart_line(&self) -> &'static [&'static str] {
+        &["codeship", "restart-latest"]
+    }
+
+    fn restart_request(&self) -> Request {
+        // `…/builds/UUID/restart`, not the trigger's `…/builds`.
+        Request::new("POST", format!("{}/builds/", CodeshipV2::prefix(PRO)))
+    }
+
+    fn restarted_id(&self) -> String {
+        // Pro restarts as a new build.
+        self.started().id
+    }
+
+    fn own_build(&self) -> (&'static str, String) {
+        ("CI_BUILD_ID", PRO_MASTER.into())
+    }
+
+    fn rate_limit_answers(&self) -> Vec<Reply> {
+        rate_limit_answers().into()
+    }
 }

@@ -1,11 +1,10 @@
-//! The vendors' official OpenAPI specs (copies in this directory, so a fresh clone tests
+//! The vendors' official OpenAPI specs (copies in `tests/specs/`, so a fresh clone tests
 //! against them) and one check of a request the real binary sent against them: a documented
 //! method and path, documented query parameters, the documented auth header, and a body
 //! that validates against the operation's request schema (no body where it takes none).
 //!
 //! To update a spec, replace its file with the vendor's current one and run the suites that
-//! load it (`circleci_schema`, `codefresh_spec`).
-#![allow(dead_code)]
+//! load it (`cargo test specs::`).
 
 use std::path::PathBuf;
 

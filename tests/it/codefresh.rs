@@ -1,15 +1,14 @@
 //! `codefresh …` (the multi-call name) and `cirelay codefresh …` against a fake Codefresh
 //! API: the exact requests, stdout, stderr and exit code of every case.
 
-mod support;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
-use serde_json::json;
-use support::codefresh::{
+use crate::fakes::codefresh::{
     Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
 };
-use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply, Run};
+use crate::fakes::Fake;
+use crate::support::{called_as, cirelay, read, Cli, Proxy, Reply, Run, TempDir};
+use serde_json::json;
 
 fn with_env(cli: Cli, fake: &Codefresh) -> Cli {
     cli.env_all(fake.env())
@@ -32,14 +31,6 @@ fn run_target(name: &str) -> String {
 
 fn build_line(id: &str) -> String {
     format!("GET {}", Codefresh::build_target(id))
-}
-
-fn has(run: &Run, text: &str) {
-    assert!(
-        run.stderr.contains(text),
-        "stderr lacks {text:?}:\n{}",
-        run.stderr
-    );
 }
 
 // ---------------------------------------------------------------- run
@@ -73,13 +64,13 @@ fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
         assert_eq!(r.header("authorization"), Some(KEY));
     }
     assert_eq!(requests[0].header("content-type"), Some("application/json"));
-    has(&run, "running pipeline pipeB (branch main, trigger trig)");
-    has(
-        &run,
-        &format!("started build {id}: {}/build/{id}", fake.server.url),
-    );
+    run.assert_says("running pipeline pipeB (branch main, trigger trig)");
+    run.assert_says(&format!(
+        "started build {id}: {}/build/{id}",
+        fake.server.url
+    ));
     for status in ["pending", "running", "success"] {
-        has(&run, &format!("build {id}: {status}"));
+        run.assert_says(&format!("build {id}: {status}"));
     }
     // The link once, not with every status.
     let link = format!("{}/build/{id}", fake.server.url);
@@ -112,7 +103,7 @@ fn detach_prints_the_id_and_does_not_wait() {
 #[test]
 fn every_flag_lands_in_the_body_as_the_codefresh_cli_sends_it() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-vars");
+    let dir = TempDir::new("cf-vars");
     let var_file = dir.join("vars.json");
     std::fs::write(
         &var_file,
@@ -188,7 +179,7 @@ fn every_flag_lands_in_the_body_as_the_codefresh_cli_sends_it() {
 #[test]
 fn a_var_file_of_key_value_lines_is_read() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-lines");
+    let dir = TempDir::new("cf-lines");
     let file = dir.join("vars.env");
     std::fs::write(&file, "# comment\nA=1=2\n\nB=x y\n").unwrap();
     codefresh(
@@ -219,7 +210,7 @@ fn inside_a_codefresh_build_the_run_is_annotated_with_its_predecessor() {
 #[test]
 fn bad_variables_and_var_files_are_usage_errors_and_nothing_is_sent() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-bad");
+    let dir = TempDir::new("cf-bad");
     let yml = dir.join("vars.yml");
     std::fs::write(&yml, "A: 1\n").unwrap();
     let broken = dir.join("broken.json");
@@ -289,7 +280,7 @@ fn the_three_final_statuses_are_the_codefresh_cli_exit_codes() {
                 "result": result,
             })
         );
-        has(&run, &format!("build {id}: {final_status}"));
+        run.assert_says(&format!("build {id}: {final_status}"));
         assert_eq!(fake.server.count("POST", "/"), 1);
         // The keys come in the contract's order, for readers that care.
         assert!(
@@ -332,8 +323,7 @@ fn json_mode_still_prints_a_started_build_when_waiting_fails() {
     let run = codefresh(&fake, &["run", "pipeB", "--output", "json"])
         .env("CIRELAY_RETRIES", "1")
         .run();
-    run.assert_code(6);
-    assert!(run.error_line().contains("500"), "{}", run.stderr);
+    run.assert_fails(6, &["500"]);
     let id = first();
     let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(v["id"], json!(id));
@@ -381,21 +371,9 @@ fn waiting_statuses_keep_waiting_and_an_unknown_one_is_printed_once() {
         run.stderr
     );
     for status in ["elected", "pending-approval", "delayed", "terminating"] {
-        has(&run, &format!("build {id}: {status}"));
+        run.assert_says(&format!("build {id}: {status}"));
     }
     assert_eq!(fake.server.count("GET", "/api/builds/"), 10);
-}
-
-#[test]
-fn a_timeout_exits_3_and_leaves_the_build_running() {
-    let fake = Codefresh::start("success");
-    fake.state.lock().unwrap().lifecycle = vec!["running".to_string(); 1000];
-    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "300ms"]).run();
-    run.assert_code(3);
-    has(&run, "gave up waiting");
-    assert_eq!(run.stdout, format!("{}\n", first()));
-    assert_eq!(fake.server.count("DELETE", "/"), 0);
-    assert!(fake.state.lock().unwrap().terminated.is_empty());
 }
 
 #[test]
@@ -417,10 +395,7 @@ fn terminate_on_timeout_deletes_the_progress_job_then_exits_3() {
     .run();
     run.assert_code(3);
     let id = first();
-    has(
-        &run,
-        &format!("terminating build {id} (--terminate-on-timeout)"),
-    );
+    run.assert_says(&format!("terminating build {id} (--terminate-on-timeout)"));
     let lines = fake.server.lines();
     let n = lines.len();
     assert_eq!(lines[n - 2], build_line(&id));
@@ -456,52 +431,10 @@ fn a_failed_terminate_on_timeout_still_exits_3_and_says_so() {
     )
     .run();
     run.assert_code(3);
-    has(&run, "warning: could not terminate build");
-    has(&run, "it may still be running");
+    run.assert_says("warning: could not terminate build");
+    run.assert_says("it may still be running");
     assert!(!run.stderr.contains("cirelay: error:"), "{}", run.stderr);
     run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn rate_limits_are_waited_out_even_on_the_run_request() {
-    let fake = Codefresh::start("success");
-    fake.server.inject(
-        "POST",
-        "/api/pipelines/run/",
-        vec![Reply::json(429, json!({"message": "Too many requests"})).header("Retry-After", "0")],
-    );
-    fake.server.inject(
-        "GET",
-        "/api/builds/",
-        vec![Reply::text(429, "slow down").header("Retry-After", "0")],
-    );
-    let run = codefresh(&fake, &["run", "pipeB", "-b", "main"]).run();
-    run.assert_code(0);
-    has(&run, "rate-limited");
-    // The 429 said nothing was started, so the run was sent again — and one build exists.
-    assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 2);
-    assert_eq!(fake.state.lock().unwrap().next, 2);
-    assert_eq!(run.stdout, format!("{}\n", first()));
-}
-
-#[test]
-fn a_5xx_on_the_run_is_not_retried_and_exits_6() {
-    for reply in [Reply::text(502, "bad gateway"), Reply::Close] {
-        let fake = Codefresh::start("success");
-        fake.server
-            .inject("POST", "/api/pipelines/run/", vec![reply]);
-        let run = codefresh(&fake, &["run", "pipeB"]).run();
-        run.assert_code(6);
-        let line = run.error_line();
-        assert!(
-            line.contains("may have started")
-                && line.contains(&format!("pipeline pipeB at {}/builds2", fake.server.url)),
-            "{line}"
-        );
-        assert_eq!(fake.server.count("POST", "/"), 1);
-        assert_eq!(run.stdout, "");
-        run.assert_no_secret(&[KEY]);
-    }
 }
 
 #[test]
@@ -513,12 +446,7 @@ fn a_run_answer_without_a_build_id_is_an_unknown_outcome() {
         vec![Reply::json(200, json!({"message": "ok"}))],
     );
     let run = codefresh(&fake, &["run", "pipeB"]).run();
-    run.assert_code(6);
-    let line = run.error_line();
-    assert!(
-        line.contains("without a build id") && line.contains("/builds2"),
-        "{line}"
-    );
+    run.assert_fails(6, &["without a build id", "/builds2"]);
     assert_eq!(fake.server.count("POST", "/"), 1);
 }
 
@@ -529,12 +457,7 @@ fn a_rejected_key_is_exit_5_and_never_shown() {
     let run = codefresh(&fake, &["run", "pipeB", "--verbose"])
         .env("CF_API_KEY", wrong)
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("401") && line.contains("CF_API_KEY was rejected"),
-        "{line}"
-    );
+    run.assert_fails(5, &["401", "CF_API_KEY was rejected"]);
     assert_eq!(fake.server.count("POST", "/"), 1);
     run.assert_no_secret(&[wrong, KEY]);
 }
@@ -543,12 +466,7 @@ fn a_rejected_key_is_exit_5_and_never_shown() {
 fn an_unknown_pipeline_is_exit_5_naming_it() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["run", "proj/nosuch"]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("404") && line.contains("pipeline proj/nosuch not found"),
-        "{line}"
-    );
+    run.assert_fails(5, &["404", "pipeline proj/nosuch not found"]);
     assert_eq!(fake.server.lines(), vec![run_target("proj%2Fnosuch")]);
 }
 
@@ -556,11 +474,9 @@ fn an_unknown_pipeline_is_exit_5_naming_it() {
 fn an_unknown_trigger_shows_codefreshs_message() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["run", "pipeB", "-t", "nope"]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("400") && line.contains("Trigger nope does not belong to pipeline pipeB"),
-        "{line}"
+    run.assert_fails(
+        5,
+        &["400", "Trigger nope does not belong to pipeline pipeB"],
     );
 }
 
@@ -570,13 +486,11 @@ fn missing_or_malformed_configuration_is_exit_4_and_nothing_is_sent() {
     let run = called_as("codefresh", &["run", "pipeB"])
         .env("CF_URL", &fake.server.url)
         .run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("CF_API_KEY is not set"));
+    run.assert_fails(4, &["CF_API_KEY is not set"]);
 
     for bad in ["g.codefresh.io", "ftp://g.codefresh.io"] {
         let run = codefresh(&fake, &["run", "pipeB"]).env("CF_URL", bad).run();
-        run.assert_code(4);
-        assert!(run.error_line().contains("CF_URL"), "{}", run.stderr);
+        run.assert_fails(4, &["CF_URL"]);
         run.assert_no_secret(&[KEY]);
     }
     assert!(fake.server.requests().is_empty());
@@ -598,91 +512,14 @@ fn cf_url_may_end_in_a_slash_or_api() {
 }
 
 #[test]
-fn malformed_json_while_waiting_is_exit_5_with_a_short_redacted_snippet() {
-    let fake = Codefresh::start("success");
-    let body = format!("<html>oops {KEY} {}</html>", "x".repeat(500));
-    fake.server
-        .inject("GET", "/api/builds/", vec![Reply::text(200, &body)]);
-    let run = codefresh(&fake, &["run", "pipeB"]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("unusable JSON") && line.contains("<html>oops ***"),
-        "{line}"
-    );
-    assert!(line.len() < 400, "{line}");
-    run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn a_hung_status_read_trips_the_request_timeout_and_exits_6() {
-    let fake = Codefresh::start("success");
-    fake.server.inject(
-        "GET",
-        "/api/builds/",
-        vec![Reply::Hang(Duration::from_secs(5)); 2],
-    );
-    let started = Instant::now();
-    let run = codefresh(&fake, &["run", "pipeB", "--request-timeout", "300ms"])
-        .env("CIRELAY_RETRIES", "1")
-        .run();
-    run.assert_code(6);
-    assert!(
-        run.error_line()
-            .contains("no answer within --request-timeout"),
-        "{}",
-        run.stderr
-    );
-    assert!(started.elapsed() < Duration::from_secs(4));
-    // The build was started and its id printed before the reads failed.
-    assert_eq!(run.stdout, format!("{}\n", first()));
-    assert_eq!(fake.server.count("POST", "/"), 1);
-}
-
-#[test]
-fn transient_5xx_on_status_reads_are_retried() {
-    let fake = Codefresh::start("success");
-    fake.server.inject(
-        "GET",
-        "/api/builds/",
-        vec![Reply::text(503, "busy"), Reply::text(500, "oops")],
-    );
-    let run = codefresh(&fake, &["run", "pipeB"]).run();
-    run.assert_code(0);
-    has(&run, "it answered 503; retrying in");
-    assert_eq!(fake.server.count("GET", "/api/builds/"), 5);
-}
-
-#[test]
-fn the_started_build_is_exported_like_cf_export() {
-    let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-export");
-    let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
-        .run();
-    run.assert_code(0);
-    let id = first();
-    assert_eq!(
-        read(&dir.join("env_vars_to_export")),
-        format!(
-            "CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={}/build/{id}\n",
-            fake.server.url
-        )
-    );
-}
-
-#[test]
 fn dry_run_prints_the_run_request_and_sends_nothing() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["run", "proj/deploy", "-b", "main", "--dry-run"]).run();
     run.assert_code(0);
-    has(
-        &run,
-        &format!(
-            "dry run: POST {}/api/pipelines/run/proj%2Fdeploy {{\"branch\":\"main\"}}",
-            fake.server.url
-        ),
-    );
+    run.assert_says(&format!(
+        "dry run: POST {}/api/pipelines/run/proj%2Fdeploy {{\"branch\":\"main\"}}",
+        fake.server.url
+    ));
     assert!(fake.server.requests().is_empty());
     assert_eq!(run.stdout, "");
     run.assert_no_secret(&[KEY]);
@@ -693,11 +530,11 @@ fn verbose_logs_every_request_without_the_key() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["run", "pipeB", "--verbose"]).run();
     run.assert_code(0);
-    has(
-        &run,
-        &format!("POST {}/api/pipelines/run/pipeB -> 200 (", fake.server.url),
-    );
-    has(&run, "?noAccount=false -> 200 (");
+    run.assert_says(&format!(
+        "POST {}/api/pipelines/run/pipeB -> 200 (",
+        fake.server.url
+    ));
+    run.assert_says("?noAccount=false -> 200 (");
     run.assert_no_secret(&[KEY]);
 }
 
@@ -723,14 +560,11 @@ fn wait_exits_0_when_the_build_reaches_the_status() {
     let run = codefresh(&fake, &["wait", id, "--logs", "none"]).run();
     run.assert_code(0);
     assert_eq!(run.stdout, "");
-    has(
-        &run,
-        &format!(
-            "waiting for build {id} to reach success: {}/build/{id}",
-            fake.server.url
-        ),
-    );
-    has(&run, &format!("build {id}: success"));
+    run.assert_says(&format!(
+        "waiting for build {id} to reach success: {}/build/{id}",
+        fake.server.url
+    ));
+    run.assert_says(&format!("build {id}: success"));
     assert_eq!(
         fake.server.lines(),
         vec![build_line(id), build_line(id), build_line(id)]
@@ -767,13 +601,10 @@ fn wait_exits_by_the_result_of_a_build_that_cannot_reach_the_status() {
         fake.add_build(id, &statuses);
         let run = codefresh(&fake, &["wait", id, "--status", want, "--output", "json"]).run();
         run.assert_code(code);
-        has(
-            &run,
-            &format!(
-                "build {id} finished with status {}, so it will not reach {want}",
-                statuses[1]
-            ),
-        );
+        run.assert_says(&format!(
+            "build {id} finished with status {}, so it will not reach {want}",
+            statuses[1]
+        ));
         let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
         assert_eq!(v["action"], "wait");
         assert_eq!(v["status"], statuses[1]);
@@ -788,7 +619,7 @@ fn wait_on_several_builds_needs_all_of_them() {
     fake.add_build(b, &["pending", "running", "running", "success"]);
     let run = codefresh(&fake, &["wait", a, b]).run();
     run.assert_code(0);
-    has(&run, &format!("{a}: success, {b}: success"));
+    run.assert_says(&format!("{a}: success, {b}: success"));
     // A build that reached the status is not asked again.
     assert_eq!(fake.server.count("GET", &format!("/api/builds/{a}")), 2);
     assert_eq!(fake.server.count("GET", &format!("/api/builds/{b}")), 4);
@@ -798,7 +629,7 @@ fn wait_on_several_builds_needs_all_of_them() {
     fake.add_build(b, &["running", "error"]);
     let run = codefresh(&fake, &["wait", a, b, "--output", "json"]).run();
     run.assert_code(1);
-    has(&run, &format!("build {b} finished with status error"));
+    run.assert_says(&format!("build {b} finished with status error"));
     let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(v["id"], format!("{a},{b}"));
     assert_eq!(v["result"], "failed");
@@ -811,7 +642,7 @@ fn wait_gives_up_at_the_timeout_with_exit_3() {
     fake.add_build(id, &["running"; 1000]);
     let run = codefresh(&fake, &["wait", id, "--timeout", "250ms"]).run();
     run.assert_code(3);
-    has(&run, "gave up waiting");
+    run.assert_says("gave up waiting");
     assert_eq!(fake.server.count("DELETE", "/"), 0);
 }
 
@@ -838,7 +669,7 @@ fn wait_t_counts_minutes_under_the_codefresh_name_only() {
     )
     .run();
     run.assert_code(3);
-    has(&run, "gave up waiting after 1.0s");
+    run.assert_says("gave up waiting after 1.0s");
 }
 
 #[test]
@@ -849,8 +680,7 @@ fn wait_refuses_a_status_codefresh_does_not_have() {
         &["wait", "6300000000000000000000c6", "--status", "sucess"],
     )
     .run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("--status `sucess`"));
+    run.assert_fails(4, &["--status `sucess`"]);
     let run = codefresh(&fake, &["wait"]).run();
     run.assert_code(4);
     run.error_line();
@@ -861,13 +691,7 @@ fn wait_refuses_a_status_codefresh_does_not_have() {
 fn wait_on_an_unknown_build_is_exit_5_naming_it() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["wait", "6300000000000000000000ff"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line()
-            .contains("build 6300000000000000000000ff not found"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["build 6300000000000000000000ff not found"]);
 }
 
 // ---------------------------------------------------------------- status, terminate
@@ -878,13 +702,10 @@ fn status_prints_the_status_word_and_exits_by_it() {
     let run = codefresh(&fake, &["status", NEWEST_MAIN]).run();
     run.assert_code(1);
     assert_eq!(run.stdout, "error\n");
-    has(
-        &run,
-        &format!(
-            "build {NEWEST_MAIN}: error (pipeline proj/deploy, branch main) {}/build/{NEWEST_MAIN}",
-            fake.server.url
-        ),
-    );
+    run.assert_says(&format!(
+        "build {NEWEST_MAIN}: error (pipeline proj/deploy, branch main) {}/build/{NEWEST_MAIN}",
+        fake.server.url
+    ));
     assert_eq!(fake.server.lines(), vec![build_line(NEWEST_MAIN)]);
 
     let id = "6300000000000000000000e1";
@@ -904,7 +725,7 @@ fn terminate_deletes_the_builds_progress_job() {
     fake.add_build(id, &["running"]);
     let run = codefresh(&fake, &["terminate", id]).run();
     run.assert_code(0);
-    has(&run, &format!("terminating build {id}"));
+    run.assert_says(&format!("terminating build {id}"));
     assert_eq!(
         fake.server.lines(),
         vec![build_line(id), format!("DELETE /api/progress/p-{id}")]
@@ -918,7 +739,7 @@ fn terminate_leaves_a_finished_build_alone() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["terminate", NEWEST_ANY]).run();
     run.assert_code(0);
-    has(&run, "already finished (success); nothing to terminate");
+    run.assert_says("already finished (success); nothing to terminate");
     assert_eq!(fake.server.count("DELETE", "/"), 0);
 }
 
@@ -929,17 +750,11 @@ fn terminate_without_a_progress_job_or_build_is_exit_5() {
     fake.add_build(id, &["pending"]);
     fake.state.lock().unwrap().hide_progress = true;
     let run = codefresh(&fake, &["terminate", id]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line().contains("no progress job"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["no progress job"]);
     assert_eq!(fake.server.count("DELETE", "/"), 0);
 
     let run = codefresh(&fake, &["terminate", "6300000000000000000000fe"]).run();
-    run.assert_code(5);
-    assert!(run.error_line().contains("not found"));
+    run.assert_fails(5, &["not found"]);
 }
 
 // ---------------------------------------------------------------- restart-latest
@@ -960,10 +775,9 @@ fn restart_latest_rebuilds_the_newest_build_of_the_branch() {
         ]
     );
     assert_eq!(fake.build(&id).rebuilt_from.as_deref(), Some(NEWEST_MAIN));
-    has(
-        &run,
-        &format!("rebuilding build {NEWEST_MAIN} (error) of pipeline proj/deploy on branch main"),
-    );
+    run.assert_says(&format!(
+        "rebuilding build {NEWEST_MAIN} (error) of pipeline proj/deploy on branch main"
+    ));
     run.assert_no_secret(&[KEY]);
 }
 
@@ -991,7 +805,7 @@ fn restart_latest_wait_exits_by_the_new_builds_result() {
         )
         .run();
         run.assert_code(code);
-        has(&run, &format!("build {}: {final_status}", first()));
+        run.assert_says(&format!("build {}: {final_status}", first()));
         assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 1);
     }
 }
@@ -1000,21 +814,14 @@ fn restart_latest_wait_exits_by_the_new_builds_result() {
 fn restart_latest_refusals() {
     let fake = Codefresh::start("success");
     let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "feature/x"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line().contains("no builds on branch `feature/x`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["no builds on branch `feature/x`"]);
     let run = codefresh(&fake, &["restart-latest", "proj/nosuch"]).run();
-    run.assert_code(5);
-    assert!(run.error_line().contains("pipeline proj/nosuch not found"));
+    run.assert_fails(5, &["pipeline proj/nosuch not found"]);
     // Rebuilding the build this step runs in would loop.
     let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "main"])
         .env("CF_BUILD_ID", NEWEST_MAIN)
         .run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("codefresh run proj/deploy"));
+    run.assert_fails(4, &["codefresh run proj/deploy"]);
     assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 0);
 }
 
@@ -1027,12 +834,7 @@ fn a_5xx_on_the_rebuild_is_not_retried_although_it_is_a_get() {
         vec![Reply::text(504, "gateway timeout")],
     );
     let run = codefresh(&fake, &["restart-latest", "proj/deploy", "-b", "main"]).run();
-    run.assert_code(6);
-    let line = run.error_line();
-    assert!(
-        line.contains("may have started") && line.contains("pipeline proj/deploy"),
-        "{line}"
-    );
+    run.assert_fails(6, &["may have started", "pipeline proj/deploy"]);
     assert_eq!(fake.server.count("GET", "/api/builds/rebuild/"), 1);
     assert_eq!(run.stdout, "");
 }
@@ -1091,10 +893,7 @@ fn the_api_is_g_codefresh_io_unless_cf_url_says_otherwise() {
         .env("CF_API_KEY", KEY)
         .run();
     run.assert_code(0);
-    has(
-        &run,
-        "dry run: POST https://g.codefresh.io/api/pipelines/run/pipeB",
-    );
+    run.assert_says("dry run: POST https://g.codefresh.io/api/pipelines/run/pipeB");
     run.assert_no_secret(&[KEY]);
 }
 
@@ -1131,7 +930,7 @@ fn a_status_word_with_escapes_cannot_rewrite_the_log() {
     run.assert_code(0);
     assert_printable(&run);
     assert_eq!(run.stdout, "running[   9.9s] build 6200: success\n");
-    has(&run, "(pipeline ared)");
+    run.assert_says("(pipeline ared)");
 }
 
 #[test]
@@ -1180,9 +979,7 @@ fn a_short_key_is_still_a_secret() {
     let run = codefresh(&fake, &["run", "pipeB", "--verbose"])
         .env("CF_API_KEY", "abc")
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(line.contains("key *** is not valid"), "{line}");
+    run.assert_fails(5, &["key *** is not valid"]);
     // --verbose says once that such a key is hidden only where it stands alone.
     assert_eq!(
         run.stderr
@@ -1219,12 +1016,7 @@ fn a_key_echoed_json_or_html_escaped_is_redacted() {
         let run = codefresh(&fake, &["run", "pipeB"])
             .env("CF_API_KEY", key)
             .run();
-        run.assert_code(5);
-        assert!(
-            run.error_line().contains("invalid key ***"),
-            "{}",
-            run.stderr
-        );
+        run.assert_fails(5, &["invalid key ***"]);
         run.assert_no_secret(&[key, echoed, "5f0c1d2e", "7e8f"]);
     }
 }
@@ -1232,7 +1024,7 @@ fn a_key_echoed_json_or_html_escaped_is_redacted() {
 #[test]
 fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-fifo");
+    let dir = TempDir::new("cf-fifo");
     let fifo = dir.join("env_vars_to_export");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -1240,18 +1032,18 @@ fn export_files_that_are_not_regular_files_are_refused_not_waited_on() {
         .expect("mkfifo");
     assert!(made.success());
     let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .run();
     run.assert_code(0);
     assert_eq!(run.stdout, format!("{}\n", first()));
-    has(&run, "could not export the build id");
-    has(&run, "it is not a regular file");
+    run.assert_says("could not export the build id");
+    run.assert_says("it is not a regular file");
 }
 
 #[test]
 fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-dangling");
+    let dir = TempDir::new("cf-dangling");
     let elsewhere = dir.join("elsewhere");
     let output = dir.join("github_output");
     std::os::unix::fs::symlink(&elsewhere, &output).unwrap();
@@ -1260,7 +1052,7 @@ fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
         .run();
     run.assert_code(0);
     assert!(!elsewhere.exists(), "the symlink was followed");
-    has(&run, "it is a symlink to nothing");
+    run.assert_says("it is a symlink to nothing");
     // A symlink to a file that exists is followed, as CI systems set them up.
     std::fs::write(&elsewhere, "").unwrap();
     codefresh(&fake, &["run", "pipeB", "-d"])
@@ -1278,9 +1070,9 @@ fn a_dangling_symlink_is_not_followed_into_creating_a_file_elsewhere() {
 fn a_created_export_file_is_never_group_or_world_writable() {
     use std::os::unix::fs::PermissionsExt;
     let fake = Codefresh::start("success");
-    let dir = temp_dir("cf-mode");
+    let dir = TempDir::new("cf-mode");
     let run = codefresh(&fake, &["run", "pipeB", "-d"])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
+        .env("CF_VOLUME_PATH", dir.text())
         .umask("000")
         .run();
     run.assert_code(0);
@@ -1313,19 +1105,11 @@ fn plain_http_may_be_allowed_for_a_trusted_network() {
         .env("CIRELAY_ALLOW_HTTP", "1")
         .run();
     run.assert_code(0);
-    has(
-        &run,
-        "dry run: POST http://codefresh.internal/api/pipelines/run/pipeB",
-    );
+    run.assert_says("dry run: POST http://codefresh.internal/api/pipelines/run/pipeB");
     let run = called_as("codefresh", &["run", "pipeB", "--dry-run"])
         .env("CF_API_KEY", KEY)
         .env("CF_URL", "http://codefresh.internal")
         .env("CIRELAY_ALLOW_HTTP", "maybe")
         .run();
-    run.assert_code(4);
-    assert!(
-        run.error_line().contains("CIRELAY_ALLOW_HTTP"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(4, &["CIRELAY_ALLOW_HTTP"]);
 }

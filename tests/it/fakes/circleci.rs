@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
-use super::{FakeServer, Recorded, Reply};
+use super::{Ending, Fake, Request, Started};
+use crate::support::{FakeServer, Recorded, Reply};
 
 pub const TOKEN: &str = "CCIPAT_fake0123456789abcdef_tok";
 /// A GitHub OAuth project, triggered through `POST /project/SLUG/pipeline`.
@@ -39,6 +40,17 @@ pub const DEV_NEWEST: u64 = 42;
 pub const ERRORED: u64 = 43;
 /// On `busy`: `build` still running, `approve` on hold, `test` succeeded.
 pub const BUSY: u64 = 44;
+/// One parameter of each type the project declares, as a trigger line gives them.
+pub const TYPED_PARAMETERS: &[&str] = &[
+    "--param",
+    "deploy=true",
+    "--param",
+    "replicas=3",
+    "--param",
+    "env=prod",
+    "--param-string",
+    "image_tag=42",
+];
 /// The number the first triggered pipeline gets.
 pub const FIRST_NEW: u64 = 100;
 
@@ -247,13 +259,6 @@ impl Circle {
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
         Circle { server, state }
-    }
-
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("CIRCLE_TOKEN", TOKEN.to_string()),
-            ("CIRCLECI_HOST", self.server.url.clone()),
-        ]
     }
 
     /// The web app's links for this fake: the host itself (see `app_url`).
@@ -732,4 +737,76 @@ fn workflow_json(w: &WorkflowRec, p: &PipelineRec) -> Value {
         "created_at": w.created_at,
         "stopped_at": if finished(&w.status) { json!("2026-11-01T10:30:00Z") } else { Value::Null },
     })
+}
+
+impl Fake for Circle {
+    /// `build` succeeds and `test` ends the given way, in a new pipeline and in a rerun.
+    fn whose_builds_end(ending: Ending) -> Self {
+        let last = ending.in_words(["success", "failed", "canceled", "running"]);
+        let fake = Circle::with_plan(Plan::new(&[
+            ("build", &["running", "success"]),
+            ("test", &["running", "running", last]),
+        ]));
+        fake.state.lock().unwrap().rerun_plan = vec!["running".into(), last.into()];
+        fake
+    }
+
+    fn server(&self) -> &FakeServer {
+        &self.server
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CIRCLE_TOKEN", TOKEN.to_string()),
+            ("CIRCLECI_HOST", self.server.url.clone()),
+        ]
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![TOKEN.to_string()]
+    }
+
+    fn start_line(&self) -> &'static [&'static str] {
+        &["circleci", "trigger", SLUG, "--branch", "main"]
+    }
+
+    fn start_request(&self) -> Request {
+        Request::new("POST", "/api/v2/project/")
+    }
+
+    fn read_request(&self) -> Request {
+        Request::new("GET", "/api/v2/pipeline/")
+    }
+
+    fn started(&self) -> Started {
+        Started {
+            id: pipeline_id(FIRST_NEW),
+            url: self.pipeline_url(SLUG, FIRST_NEW),
+        }
+    }
+
+    fn where_to_check(&self) -> String {
+        format!(
+            "the pipelines of {SLUG} at {}/pipelines/{SLUG}",
+            self.server.url
+        )
+    }
+
+    fn restart_line(&self) -> &'static [&'static str] {
+        &["circleci", "restart-latest", SLUG, "--branch", "main"]
+    }
+
+    /// One rerun for each workflow of the newest pipeline.
+    fn restart_request(&self) -> Request {
+        Request::new("POST", "/api/v2/workflow/")
+    }
+
+    fn restarted_id(&self) -> String {
+        // A rerun adds workflows to the same pipeline.
+        pipeline_id(MAIN_NEWEST)
+    }
+
+    fn own_build(&self) -> (&'static str, String) {
+        ("CIRCLE_PIPELINE_ID", pipeline_id(MAIN_NEWEST))
+    }
 }

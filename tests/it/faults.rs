@@ -3,11 +3,14 @@
 //! documented exit code, a one-line error, no panic, no secret in any output, and that no
 //! build is ever started twice.
 
-mod support;
-
 use std::time::Duration;
 
-use support::{cirelay, is_error_line, FakeServer, Reply, Run};
+use crate::contract::every_fake;
+use crate::fakes::circleci::Circle;
+use crate::fakes::codefresh::Codefresh;
+use crate::fakes::codeship_v2::CodeshipV2;
+use crate::fakes::{Ending, Fake, Request};
+use crate::support::{cirelay, is_error_line, FakeServer, Reply, Run};
 
 /// How repeating a request behaves, which decides what a fault must lead to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,332 +24,243 @@ enum Kind {
 
 /// One request of one command: where faults are injected.
 struct Target {
-    name: &'static str,
+    name: String,
     kind: Kind,
-    method: &'static str,
-    path_prefix: String,
-    start: fn() -> Setup,
+    request: Request,
+    start: Box<dyn Fn() -> Setup + Send + Sync>,
     /// The exit code when this request fails for good, where it is not the failure's own:
     /// a terminate after `--timeout` still ends in the timeout's 3.
     ends_with: Option<i32>,
 }
 
-/// A fresh fake and the command to run against it.
-struct Setup {
-    server: FakeServer,
-    args: Vec<String>,
-    env: Vec<(&'static str, String)>,
-    /// Read after the run: some secrets (access tokens) only exist once the fake issued them.
-    secrets: Box<dyn Fn() -> Vec<String>>,
-}
-
-fn setup(
-    server: FakeServer,
-    env: Vec<(&'static str, String)>,
-    secrets: &[&'static str],
-    args: &[&str],
-) -> Setup {
-    let secrets: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
-    Setup {
-        server,
-        args: args.iter().map(|s| s.to_string()).collect(),
-        env,
-        secrets: Box::new(move || secrets.clone()),
+impl Target {
+    fn new(
+        name: impl Into<String>,
+        kind: Kind,
+        request: Request,
+        start: impl Fn() -> Setup + Send + Sync + 'static,
+    ) -> Target {
+        Target {
+            name: name.into(),
+            kind,
+            request,
+            start: Box::new(start),
+            ends_with: None,
+        }
     }
 }
 
-fn codeship_v1(args: &[&str]) -> Setup {
-    use support::codeship_v1::{CodeshipV1, KEY};
-    let fake = CodeshipV1::start("success");
-    setup(fake.server.clone(), fake.env(), &[KEY], args)
+/// A fresh fake and the command to run against it.
+struct Setup {
+    fake: Box<dyn Fake>,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
 }
 
-fn codeship_v2(args: &[&str]) -> Setup {
-    use support::codeship_v2::{CodeshipV2, PASSWORD};
-    let fake = CodeshipV2::start("success");
-    let mut setup = setup(fake.server.clone(), fake.env(), &[], args);
-    setup.secrets = Box::new(move || {
-        let mut secrets = vec![PASSWORD.to_string(), CodeshipV2::basic()];
-        secrets.extend(fake.tokens());
-        secrets
-    });
-    setup
+impl Setup {
+    fn server(&self) -> &FakeServer {
+        self.fake.server()
+    }
 }
 
-fn codefresh(args: &[&str]) -> Setup {
-    use support::codefresh::{Codefresh, KEY};
-    let fake = Codefresh::start("success");
-    setup(fake.server.clone(), fake.env(), &[KEY], args)
+fn setup(fake: impl Fake + 'static, args: &[&str]) -> Setup {
+    Setup {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env: fake.env(),
+        fake: Box::new(fake),
+    }
+}
+
+/// The command against a fresh fake whose builds succeed.
+fn fresh<F: Fake + 'static>(args: &[&str]) -> Setup {
+    setup(F::whose_builds_end(Ending::Succeeds), args)
 }
 
 /// A Codefresh build that is running, for the commands that act on one.
 const CF_RUNNING: &str = "6300000000000000000000f1";
 
 fn codefresh_with_a_running_build(args: &[&str]) -> Setup {
-    use support::codefresh::{Codefresh, KEY};
-    let fake = Codefresh::start("success");
+    let fake = Codefresh::whose_builds_end(Ending::Succeeds);
     fake.add_build(CF_RUNNING, &["running"]);
-    setup(fake.server.clone(), fake.env(), &[KEY], args)
+    setup(fake, args)
 }
 
 /// New builds stay in their first status, so a short `--timeout` always finds the build still
 /// running, however fast the polls come back.
 fn codefresh_with_held_builds(args: &[&str]) -> Setup {
-    use support::codefresh::{Codefresh, KEY};
-    let fake = Codefresh::start("success");
+    let fake = Codefresh::whose_builds_end(Ending::Succeeds);
     fake.state.lock().unwrap().hold_new = Some(Duration::from_secs(60));
-    setup(fake.server.clone(), fake.env(), &[KEY], args)
+    setup(fake, args)
 }
 
-fn circleci(args: &[&str]) -> Setup {
-    use support::circleci::{Circle, TOKEN};
-    let fake = Circle::start();
-    setup(fake.server.clone(), fake.env(), &[TOKEN], args)
-}
-
+/// Every provider's start, the reads it waits with, and its restart (from the contract
+/// suite's table, so a new provider is covered by its row there), then each command's own
+/// requests.
 fn targets() -> Vec<Target> {
-    use support::circleci::{pipeline_id, BUSY, DEFINITION, MAIN_OLD};
-    use support::codefresh::NEWEST_ANY;
-    use support::codeship_v2::{ORG, PRO, PRO_HOTFIX, PRO_MASTER};
-    vec![
-        Target {
-            name: "codeship v2 restart-latest: sign-in",
-            kind: Kind::Act,
-            method: "POST",
-            path_prefix: "/v2/auth".into(),
-            start: || codeship_v2(&["codeship", "restart-latest"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v2 restart-latest: build list",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds"),
-            start: || codeship_v2(&["codeship", "restart-latest"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v2 restart-latest: restart",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: format!(
-                "/v2/organizations/{ORG}/projects/{PRO}/builds/{PRO_MASTER}/restart"
+    use crate::fakes::circleci::{pipeline_id, BUSY, DEFINITION, MAIN_OLD, SLUG};
+    use crate::fakes::codefresh::{NEWEST_ANY, PIPELINE, PROJECT_PIPELINE};
+    use crate::fakes::codeship_v2::{ORG, PRO, PRO_HOTFIX};
+    let mut targets = Vec::new();
+    for row in every_fake() {
+        let fake = (row.fake)(Ending::Succeeds);
+        let (start, restart) = (fake.start_line(), fake.restart_line());
+        let with = move |line: &'static [&'static str]| {
+            move || {
+                let fake = (row.fake)(Ending::Succeeds);
+                Setup {
+                    args: line.iter().map(|s| s.to_string()).collect(),
+                    env: fake.env(),
+                    fake,
+                }
+            }
+        };
+        let named = |line: &[&str], what: &str| format!("{} {}: {what}", row.name, line.join(" "));
+        targets.extend([
+            Target::new(
+                named(start, "the start"),
+                Kind::Start,
+                fake.start_request(),
+                with(start),
             ),
-            start: || codeship_v2(&["codeship", "restart-latest"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v2 trigger: trigger",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds"),
-            start: || codeship_v2(&["codeship", "trigger", "--branch", "master", "--detach"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v2 status: build read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds/{PRO_HOTFIX}"),
-            start: || codeship_v2(&["codeship", "status", PRO_HOTFIX]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v2 wait: build read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds/{PRO_HOTFIX}"),
-            start: || codeship_v2(&["codeship", "wait", PRO_HOTFIX]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v2 stop: stop",
-            kind: Kind::Act,
-            method: "POST",
-            path_prefix: format!("/v2/organizations/{ORG}/projects/{PRO}/builds/{PRO_HOTFIX}/stop"),
-            start: || codeship_v2(&["codeship", "stop", PRO_HOTFIX]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v1 restart-latest: project read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/v1/projects/".into(),
-            start: || codeship_v1(&["codeship", "restart-latest", "--wait"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codeship v1 restart-latest: restart",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: "/api/v1/builds/".into(),
-            start: || codeship_v1(&["codeship", "restart-latest", "--wait"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh run: run",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: "/api/pipelines/run/".into(),
-            start: || codefresh(&["codefresh", "run", "pipeB", "-b", "main"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh run: build read while waiting",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/builds/".into(),
-            start: || codefresh(&["codefresh", "run", "pipeB", "-b", "main"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh status: build read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/builds/".into(),
-            start: || codefresh(&["codefresh", "status", NEWEST_ANY]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh wait: build read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/builds/".into(),
-            start: || codefresh(&["codefresh", "wait", NEWEST_ANY]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh terminate: terminate",
-            kind: Kind::Act,
-            method: "DELETE",
-            path_prefix: "/api/progress/".into(),
-            start: || codefresh_with_a_running_build(&["codefresh", "terminate", CF_RUNNING]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh restart-latest: pipeline read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/pipelines/".into(),
-            start: || codefresh(&["codefresh", "restart-latest", "proj/deploy", "-b", "main"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh restart-latest: rebuild",
-            kind: Kind::Start,
-            method: "GET",
-            path_prefix: "/api/builds/rebuild/".into(),
-            start: || codefresh(&["codefresh", "restart-latest", "proj/deploy", "-b", "main"]),
-            ends_with: None,
-        },
-        Target {
-            name: "codefresh run --terminate-on-timeout: terminate",
-            kind: Kind::Act,
-            method: "DELETE",
-            path_prefix: "/api/progress/".into(),
-            start: || {
-                codefresh_with_held_builds(&[
+            Target::new(
+                named(start, "a read"),
+                Kind::Read,
+                fake.read_request(),
+                with(start),
+            ),
+            Target::new(
+                named(restart, "the restart"),
+                Kind::Start,
+                fake.restart_request(),
+                with(restart),
+            ),
+        ]);
+    }
+    let builds = format!("/v2/organizations/{ORG}/projects/{PRO}/builds");
+    let hotfix = format!("{builds}/{PRO_HOTFIX}");
+    targets.extend([
+        Target::new(
+            "codeship v2 restart-latest: sign-in",
+            Kind::Act,
+            Request::new("POST", "/v2/auth"),
+            || fresh::<CodeshipV2>(&["codeship", "restart-latest"]),
+        ),
+        Target::new(
+            "codeship v2 restart-latest: build list",
+            Kind::Read,
+            Request::new("GET", builds),
+            || fresh::<CodeshipV2>(&["codeship", "restart-latest"]),
+        ),
+        Target::new(
+            "codeship v2 status: build read",
+            Kind::Read,
+            Request::new("GET", hotfix.clone()),
+            || fresh::<CodeshipV2>(&["codeship", "status", PRO_HOTFIX]),
+        ),
+        Target::new(
+            "codeship v2 wait: build read",
+            Kind::Read,
+            Request::new("GET", hotfix.clone()),
+            || fresh::<CodeshipV2>(&["codeship", "wait", PRO_HOTFIX]),
+        ),
+        Target::new(
+            "codeship v2 stop: stop",
+            Kind::Act,
+            Request::new("POST", format!("{hotfix}/stop")),
+            || fresh::<CodeshipV2>(&["codeship", "stop", PRO_HOTFIX]),
+        ),
+        Target::new(
+            "codefresh status: build read",
+            Kind::Read,
+            Request::new("GET", "/api/builds/"),
+            || fresh::<Codefresh>(&["codefresh", "status", NEWEST_ANY]),
+        ),
+        Target::new(
+            "codefresh wait: build read",
+            Kind::Read,
+            Request::new("GET", "/api/builds/"),
+            || fresh::<Codefresh>(&["codefresh", "wait", NEWEST_ANY]),
+        ),
+        Target::new(
+            "codefresh terminate: terminate",
+            Kind::Act,
+            Request::new("DELETE", "/api/progress/"),
+            || codefresh_with_a_running_build(&["codefresh", "terminate", CF_RUNNING]),
+        ),
+        Target::new(
+            "codefresh restart-latest: pipeline read",
+            Kind::Read,
+            Request::new("GET", "/api/pipelines/"),
+            || {
+                fresh::<Codefresh>(&[
                     "codefresh",
-                    "run",
-                    "pipeB",
-                    "--terminate-on-timeout",
-                    "--timeout",
-                    "1ms",
+                    "restart-latest",
+                    PROJECT_PIPELINE,
+                    "-b",
+                    "main",
                 ])
             },
+        ),
+        Target {
             ends_with: Some(3),
+            ..Target::new(
+                "codefresh run --terminate-on-timeout: terminate",
+                Kind::Act,
+                Request::new("DELETE", "/api/progress/"),
+                || {
+                    codefresh_with_held_builds(&[
+                        "codefresh",
+                        "run",
+                        PIPELINE,
+                        "--terminate-on-timeout",
+                        "--timeout",
+                        "1ms",
+                    ])
+                },
+            )
         },
-        Target {
-            name: "circleci trigger: trigger",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: "/api/v2/project/".into(),
-            start: || circleci(&["circleci", "trigger", "gh/acme/app", "--branch", "main"]),
-            ends_with: None,
-        },
-        Target {
-            name: "circleci trigger --definition-id: pipeline/run",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: "/api/v2/project/".into(),
-            start: || {
-                circleci(&[
+        Target::new(
+            "circleci trigger --definition-id: pipeline/run",
+            Kind::Start,
+            Request::new("POST", "/api/v2/project/"),
+            || {
+                fresh::<Circle>(&[
                     "circleci",
                     "trigger",
-                    "gh/acme/app",
+                    SLUG,
                     "--definition-id",
                     DEFINITION,
                     "--branch",
                     "main",
                 ])
             },
-            ends_with: None,
-        },
-        Target {
-            name: "circleci trigger: pipeline read while waiting",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/v2/pipeline/".into(),
-            start: || circleci(&["circleci", "trigger", "gh/acme/app", "--branch", "main"]),
-            ends_with: None,
-        },
-        Target {
-            name: "circleci status: pipeline read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/v2/pipeline/".into(),
-            start: || circleci(&["circleci", "status", &pipeline_id(MAIN_OLD)]),
-            ends_with: None,
-        },
-        Target {
-            name: "circleci wait: pipeline read",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/v2/pipeline/".into(),
-            start: || circleci(&["circleci", "wait", &pipeline_id(MAIN_OLD)]),
-            ends_with: None,
-        },
-        Target {
-            name: "circleci cancel: cancel",
-            kind: Kind::Act,
-            method: "POST",
-            path_prefix: "/api/v2/workflow/".into(),
-            start: || circleci(&["circleci", "cancel", &pipeline_id(BUSY)]),
-            ends_with: None,
-        },
-        Target {
-            name: "circleci restart-latest: pipeline list",
-            kind: Kind::Read,
-            method: "GET",
-            path_prefix: "/api/v2/project/".into(),
-            start: || {
-                circleci(&[
-                    "circleci",
-                    "restart-latest",
-                    "gh/acme/app",
-                    "--branch",
-                    "main",
-                ])
-            },
-            ends_with: None,
-        },
-        Target {
-            name: "circleci restart-latest: rerun",
-            kind: Kind::Start,
-            method: "POST",
-            path_prefix: "/api/v2/workflow/".into(),
-            start: || {
-                circleci(&[
-                    "circleci",
-                    "restart-latest",
-                    "gh/acme/app",
-                    "--branch",
-                    "main",
-                ])
-            },
-            ends_with: None,
-        },
-    ]
+        ),
+        Target::new(
+            "circleci status: pipeline read",
+            Kind::Read,
+            Request::new("GET", "/api/v2/pipeline/"),
+            || fresh::<Circle>(&["circleci", "status", &pipeline_id(MAIN_OLD)]),
+        ),
+        Target::new(
+            "circleci wait: pipeline read",
+            Kind::Read,
+            Request::new("GET", "/api/v2/pipeline/"),
+            || fresh::<Circle>(&["circleci", "wait", &pipeline_id(MAIN_OLD)]),
+        ),
+        Target::new(
+            "circleci cancel: cancel",
+            Kind::Act,
+            Request::new("POST", "/api/v2/workflow/"),
+            || fresh::<Circle>(&["circleci", "cancel", &pipeline_id(BUSY)]),
+        ),
+        Target::new(
+            "circleci restart-latest: pipeline list",
+            Kind::Read,
+            Request::new("GET", "/api/v2/project/"),
+            || fresh::<Circle>(&["circleci", "restart-latest", SLUG, "--branch", "main"]),
+        ),
+    ]);
+    targets
 }
 
 fn run(setup: &Setup) -> Run {
@@ -379,8 +293,7 @@ fn assert_well_behaved(target: &Target, fault: &str, setup: &Setup, run: &Run) {
         target.name, run.stdout, run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "panic in {context}");
-    let secrets = (setup.secrets)();
-    run.assert_no_secret(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
+    run.assert_no_secret(&setup.fake.secrets());
     if run.code >= 4 {
         let errors = run.stderr.lines().filter(|l| is_error_line(l)).count();
         assert_eq!(errors, 1, "one error line in {context}");
@@ -393,11 +306,9 @@ fn assert_well_behaved(target: &Target, fault: &str, setup: &Setup, run: &Run) {
 fn with_fault(target: &Target, fault: &Fault, times: usize) -> (Setup, Run, usize, usize) {
     let setup = (target.start)();
     let replies = vec![fault.reply.clone(); times];
-    setup
-        .server
-        .inject(target.method, &target.path_prefix, replies);
+    target.request.inject(setup.server(), replies);
     let run = run_with_request_timeout(&setup, fault.request_timeout);
-    let sent = setup.server.count(target.method, &target.path_prefix);
+    let sent = target.request.count(setup.server());
     let faulted = sent.min(times);
     let handled = sent - faulted;
     assert_well_behaved(target, fault.name, &setup, &run);
@@ -566,7 +477,7 @@ fn run_baseline(target: &Target) -> (i32, usize) {
     let setup = (target.start)();
     let run = run(&setup);
     assert_well_behaved(target, "no fault", &setup, &run);
-    let sent = setup.server.count(target.method, &target.path_prefix);
+    let sent = target.request.count(setup.server());
     assert!(
         sent >= 1,
         "{}: the command never sends the targeted request",
@@ -689,8 +600,8 @@ fn a_50_mb_answer_is_refused() {
         error_says: Some("the answer is larger than 8 MiB"),
         ..fault("50 MB answer", Reply::Huge(50 * 1024 * 1024), false, false)
     });
-    // No run held the answer: the largest any cirelay run of this suite grew (finished runs
-    // only, these among them) stays well under the 50 MB it was sent.
+    // No run held the answer: the largest any cirelay run of this test binary grew (finished
+    // runs only, these among them) stays well under the 50 MB it was sent.
     let peak = largest_child_rss_kib();
     assert!(peak < 40 * 1024, "a cirelay run peaked at {peak} KiB");
 }
@@ -761,7 +672,7 @@ fn credentials_in_a_host_url_are_never_printed_and_links_carry_none() {
     for target in targets() {
         let mut setup = (target.start)();
         let with_credentials = setup
-            .server
+            .server()
             .url
             .replace("http://", "http://robot:hunter2-in-the-url@");
         point_at(&mut setup, &with_credentials);
@@ -792,14 +703,14 @@ fn no_rate_limit_pause_runs_past_the_timeout() {
                 }
                 let asks = Reply::text(429, "slow down").header("Retry-After", "40");
                 setup
-                    .server
-                    .inject(target.method, &target.path_prefix, vec![asks; 2]);
+                    .server()
+                    .inject(target.request.method, &target.request.path, vec![asks; 2]);
                 let run = run(&setup);
                 assert_well_behaved(&target, "a long Retry-After", &setup, &run);
-                let name = target.name;
+                let name = &target.name;
                 // Given up at once: waiting past --timeout only to give up helps nobody.
                 assert_eq!(
-                    setup.server.count(target.method, &target.path_prefix),
+                    target.request.count(setup.server()),
                     1,
                     "{name}: {}",
                     run.stderr
@@ -848,7 +759,7 @@ fn a_request_that_never_left_is_retried_even_when_it_starts_a_build() {
                 point_at(&mut setup, &url);
                 let run = run(&setup);
                 assert_well_behaved(&target, "TLS handshake cut", &setup, &run);
-                let name = target.name;
+                let name = &target.name;
                 assert_eq!(run.code, 6, "{name}: {}", run.stderr);
                 let line = run.error_line();
                 assert!(
@@ -888,7 +799,7 @@ fn an_unusable_proxy_value_is_exit_4_naming_it() {
                 target.name,
                 run.stderr
             );
-            assert!(setup.server.requests().is_empty(), "{}", target.name);
+            assert!(setup.server().requests().is_empty(), "{}", target.name);
         }
     }
 }

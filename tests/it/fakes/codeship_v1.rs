@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use super::{FakeServer, Recorded, Reply};
+use super::{codeship_v2, Ending, Fake, Request, Started};
+use crate::support::{FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "v1key-9f8e7d6c5b4a39281706";
 pub const PROJECT: u64 = 12345;
@@ -34,7 +35,6 @@ pub struct State {
 
 pub struct CodeshipV1 {
     pub server: FakeServer,
-    pub state: Arc<Mutex<State>>,
 }
 
 impl CodeshipV1 {
@@ -59,18 +59,8 @@ impl CodeshipV1 {
             next_id: 2000,
             restart_lifecycle: vec!["initiated".into(), "testing".into(), final_status.into()],
         }));
-        let shared = state.clone();
-        let server = FakeServer::start(move |req| handle(&shared, req));
-        CodeshipV1 { server, state }
-    }
-
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("CODESHIP_API_KEY", KEY.to_string()),
-            ("CODESHIP_API_PROJECT_ID", PROJECT.to_string()),
-            ("CODESHIP_API_BRANCH", "main".to_string()),
-            ("CODESHIP_API_URL", self.server.url.clone()),
-        ]
+        let server = FakeServer::start(move |req| handle(&state, req));
+        CodeshipV1 { server }
     }
 
     pub fn project_target(branch: &str) -> String {
@@ -156,4 +146,70 @@ fn build_json(b: &Build) -> Value {
         "started_at": "2026-11-01T10:00:00Z",
         "finished_at": null,
     })
+}
+
+impl Fake for CodeshipV1 {
+    fn whose_builds_end(ending: Ending) -> Self {
+        CodeshipV1::start(ending.in_words(["success", "error", "stopped", "testing"]))
+    }
+
+    fn server(&self) -> &FakeServer {
+        &self.server
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CODESHIP_API_KEY", KEY.to_string()),
+            ("CODESHIP_API_PROJECT_ID", PROJECT.to_string()),
+            ("CODESHIP_API_BRANCH", "main".to_string()),
+            ("CODESHIP_API_URL", self.server.url.clone()),
+        ]
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![KEY.to_string()]
+    }
+
+    fn start_line(&self) -> &'static [&'static str] {
+        &["codeship", "restart-latest", "--wait"]
+    }
+
+    fn start_request(&self) -> Request {
+        Request::new("POST", "/api/v1/builds/")
+    }
+
+    fn read_request(&self) -> Request {
+        Request::new("GET", "/api/v1/projects/")
+    }
+
+    fn started(&self) -> Started {
+        Started {
+            id: "2000".into(),
+            url: format!("https://app.codeship.com/projects/{PROJECT}/builds/2000"),
+        }
+    }
+
+    fn where_to_check(&self) -> String {
+        format!("the builds of {REPOSITORY} at https://app.codeship.com/projects/{PROJECT}")
+    }
+
+    fn restart_line(&self) -> &'static [&'static str] {
+        &["codeship", "restart-latest"]
+    }
+
+    fn restart_request(&self) -> Request {
+        self.start_request()
+    }
+
+    fn restarted_id(&self) -> String {
+        self.started().id
+    }
+
+    fn own_build(&self) -> (&'static str, String) {
+        ("CI_BUILD_ID", "1003".into())
+    }
+
+    fn rate_limit_answers(&self) -> Vec<Reply> {
+        codeship_v2::rate_limit_answers().into()
+    }
 }

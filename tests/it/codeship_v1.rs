@@ -1,10 +1,9 @@
 //! `cirelay codeship restart-latest` and `codeship_restart_build` against a fake Codeship
 //! API v1: the exact requests, stdout, stderr and exit code of every case.
 
-mod support;
-
-use support::codeship_v1::{CodeshipV1, KEY, PROJECT};
-use support::{called_as, cirelay, read, temp_dir, Cli, Proxy, Reply};
+use crate::fakes::codeship_v1::{CodeshipV1, KEY, PROJECT};
+use crate::fakes::Fake;
+use crate::support::{called_as, cirelay, Cli, Proxy};
 
 fn with_env(cli: Cli, fake: &CodeshipV1) -> Cli {
     cli.env_all(fake.env())
@@ -105,16 +104,6 @@ fn wait_exits_by_the_restarted_builds_result() {
 }
 
 #[test]
-fn wait_gives_up_at_the_timeout_with_exit_3() {
-    let fake = CodeshipV1::start("success");
-    fake.state.lock().unwrap().restart_lifecycle = vec!["testing".into(); 1000];
-    let run = restart(&fake, &["--wait", "--timeout", "300ms"]).run();
-    run.assert_code(3);
-    assert!(run.stderr.contains("gave up waiting"), "{}", run.stderr);
-    assert_eq!(run.stdout, "2000\n");
-}
-
-#[test]
 fn json_output_is_one_object_at_the_end() {
     let fake = CodeshipV1::start("error");
     let run = restart(&fake, &["--wait", "--output", "json"]).run();
@@ -167,10 +156,7 @@ fn a_project_id_that_is_not_a_number_is_a_usage_error() {
     let run = restart(&fake, &[])
         .env("CODESHIP_API_PROJECT_ID", "my-project")
         .run();
-    run.assert_code(4);
-    assert!(run
-        .error_line()
-        .contains("CODESHIP_API_PROJECT_ID must be the project's number"));
+    run.assert_fails(4, &["CODESHIP_API_PROJECT_ID must be the project's number"]);
     assert!(fake.server.requests().is_empty());
 }
 
@@ -178,12 +164,7 @@ fn a_project_id_that_is_not_a_number_is_a_usage_error() {
 fn no_builds_on_the_branch_is_exit_5() {
     let fake = CodeshipV1::start("success");
     let run = restart(&fake, &["--branch", "feature/x"]).run();
-    run.assert_code(5);
-    assert!(
-        run.error_line().contains("no builds on branch `feature/x`"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(5, &["no builds on branch `feature/x`"]);
     assert_eq!(fake.server.count("POST", "/"), 0);
 }
 
@@ -194,12 +175,7 @@ fn a_rejected_key_names_the_key_variable_and_never_shows_it() {
     let run = restart(&fake, &["--verbose"])
         .env("CODESHIP_API_KEY", wrong)
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("401") && line.contains("CODESHIP_API_KEY was rejected"),
-        "{line}"
-    );
+    let line = run.assert_fails(5, &["401", "CODESHIP_API_KEY was rejected"]);
     assert!(line.contains("api_key=***"), "{line}");
     run.assert_no_secret(&[wrong, KEY]);
 }
@@ -210,118 +186,7 @@ fn an_unknown_project_names_the_project_variable() {
     let run = restart(&fake, &[])
         .env("CODESHIP_API_PROJECT_ID", "999")
         .run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("404") && line.contains("CODESHIP_API_PROJECT_ID=999"),
-        "{line}"
-    );
-    run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn malformed_json_is_exit_5_with_a_short_redacted_snippet() {
-    let fake = CodeshipV1::start("success");
-    let body = format!("<html>oops {KEY} {}</html>", "x".repeat(500));
-    fake.server
-        .inject("GET", "/api/v1/projects/", vec![Reply::text(200, &body)]);
-    let run = restart(&fake, &[]).run();
-    run.assert_code(5);
-    let line = run.error_line();
-    assert!(
-        line.contains("unusable JSON") && line.contains("<html>oops ***"),
-        "{line}"
-    );
-    assert!(line.len() < 400, "snippet should be short: {line}");
-    run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn transient_503s_on_the_read_are_retried() {
-    let fake = CodeshipV1::start("success");
-    fake.server.inject(
-        "GET",
-        "/api/v1/projects/",
-        vec![Reply::text(503, "busy"), Reply::text(503, "busy")],
-    );
-    let run = restart(&fake, &[]).run();
-    run.assert_code(0);
-    assert_eq!(run.stdout, "2000\n");
-    assert_eq!(fake.server.count("GET", "/api/v1/projects/"), 3);
-    assert_eq!(fake.server.count("POST", "/api/v1/builds/"), 1);
-    assert!(
-        run.stderr.contains("it answered 503; retrying in"),
-        "{}",
-        run.stderr
-    );
-}
-
-#[test]
-fn a_codeship_rate_limit_403_is_waited_out() {
-    let fake = CodeshipV1::start("success");
-    fake.server.inject(
-        "GET",
-        "/api/v1/projects/",
-        vec![Reply::text(403, "Rate Limit Exceeded").header("Retry-After", "0")],
-    );
-    let run = restart(&fake, &[]).run();
-    run.assert_code(0);
-    assert_eq!(fake.server.count("GET", "/api/v1/projects/"), 2);
-    assert!(run.stderr.contains("rate-limited"), "{}", run.stderr);
-}
-
-#[test]
-fn a_502_on_the_restart_is_not_retried_and_exits_6() {
-    let fake = CodeshipV1::start("success");
-    fake.server.inject(
-        "POST",
-        "/api/v1/builds/",
-        vec![Reply::text(502, "bad gateway")],
-    );
-    let run = restart(&fake, &[]).run();
-    run.assert_code(6);
-    let line = run.error_line();
-    assert!(
-        line.contains("may have started") && line.contains("app.codeship.com/projects/12345"),
-        "{line}"
-    );
-    assert_eq!(fake.server.count("POST", "/api/v1/builds/"), 1);
-    assert_eq!(run.stdout, "");
-    run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn a_restart_cut_off_mid_answer_is_an_unknown_outcome() {
-    let fake = CodeshipV1::start("success");
-    fake.server
-        .inject("POST", "/api/v1/builds/", vec![Reply::Close]);
-    let run = restart(&fake, &[]).run();
-    run.assert_code(6);
-    assert!(run.error_line().contains("may have started"));
-    assert_eq!(fake.server.count("POST", "/api/v1/builds/"), 1);
-}
-
-#[test]
-fn a_server_that_never_answers_trips_the_request_timeout() {
-    let fake = CodeshipV1::start("success");
-    fake.server.inject(
-        "GET",
-        "/api/v1/projects/",
-        vec![Reply::Hang(std::time::Duration::from_secs(5)); 2],
-    );
-    let started = std::time::Instant::now();
-    let run = restart(&fake, &["--request-timeout", "300ms"])
-        .env("CIRELAY_RETRIES", "1")
-        .run();
-    run.assert_code(6);
-    assert!(
-        run.error_line()
-            .contains("no answer within --request-timeout"),
-        "{}",
-        run.stderr
-    );
-    assert!(started.elapsed() < std::time::Duration::from_secs(4));
-    assert_eq!(fake.server.count("GET", "/api/v1/projects/"), 2);
+    run.assert_fails(5, &["404", "CODESHIP_API_PROJECT_ID=999"]);
     run.assert_no_secret(&[KEY]);
 }
 
@@ -337,12 +202,7 @@ fn an_unreachable_api_is_exit_6_after_retries() {
             ("CIRELAY_RETRIES", "1"),
         ])
         .run();
-    run.assert_code(6);
-    assert!(
-        run.error_line().contains("could not reach the API"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(6, &["could not reach the API"]);
     run.assert_no_secret(&[KEY]);
 }
 
@@ -364,96 +224,19 @@ fn verbose_logs_each_request_without_the_key() {
 }
 
 #[test]
-fn refuses_to_restart_the_build_it_runs_in_unless_forced() {
+fn the_own_build_named_by_its_uuid_is_refused_too() {
+    // Codeship Basic sets CI_BUILD_ID to the build's uuid, not its number.
     let fake = CodeshipV1::start("success");
-    let run = restart(&fake, &[]).env("CI_BUILD_ID", "1003").run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("--force"));
+    let run = restart(&fake, &[]).env("CI_BUILD_ID", "uuid-1003").run();
+    run.assert_fails(4, &["CI_BUILD_ID=uuid-1003", "--force"]);
     assert_eq!(fake.server.count("POST", "/"), 0);
-
-    let run = restart(&fake, &["--force"])
-        .env("CI_BUILD_ID", "1003")
-        .run();
-    run.assert_code(0);
-    assert_eq!(
-        fake.server
-            .count("POST", "/api/v1/builds/1003/restart.json"),
-        1
-    );
-
-    // Codeship Basic sets CI_BUILD_ID to the build's uuid.
-    let run = restart(&fake, &[]).env("CI_BUILD_ID", "uuid-2000").run();
-    run.assert_code(4);
-}
-
-#[test]
-fn dry_run_prints_the_first_request_and_sends_nothing() {
-    let fake = CodeshipV1::start("success");
-    let run = restart(&fake, &["--dry-run"]).run();
-    run.assert_code(0);
-    assert!(
-        run.stderr.contains(&format!(
-            "dry run: GET {}/api/v1/projects/{PROJECT}.json?api_key=***&branch=main",
-            fake.server.url
-        )),
-        "{}",
-        run.stderr
-    );
-    assert!(fake.server.requests().is_empty());
-    assert_eq!(run.stdout, "");
-    // The last line says why the restart itself is not shown; it is not an error.
-    let last = run.stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.ends_with("needs its answer, so cirelay stops here"),
-        "{last}"
-    );
-    assert!(!support::is_error_line(last));
-    run.assert_no_secret(&[KEY]);
-}
-
-#[test]
-fn the_started_build_is_exported_the_ci_native_way() {
-    let fake = CodeshipV1::start("success");
-    let dir = temp_dir("export");
-    let bash_env = dir.join("bash_env");
-    let github = dir.join("github_output");
-    let run = restart(&fake, &[])
-        .env("CF_VOLUME_PATH", dir.to_str().unwrap())
-        .env("CIRCLECI", "true")
-        .env("BASH_ENV", bash_env.to_str().unwrap())
-        .env("GITHUB_OUTPUT", github.to_str().unwrap())
-        .run();
-    run.assert_code(0);
-    let url = format!("https://app.codeship.com/projects/{PROJECT}/builds/2000");
-    assert_eq!(
-        read(&dir.join("env_vars_to_export")),
-        format!("CIRELAY_BUILD_ID=2000\nCIRELAY_BUILD_URL={url}\n")
-    );
-    assert_eq!(
-        read(&bash_env),
-        format!("export CIRELAY_BUILD_ID='2000'\nexport CIRELAY_BUILD_URL='{url}'\n")
-    );
-    assert_eq!(read(&github), format!("build_id=2000\nbuild_url={url}\n"));
-}
-
-#[test]
-fn bash_env_outside_circleci_is_left_alone() {
-    let fake = CodeshipV1::start("success");
-    let dir = temp_dir("bashenv");
-    let bash_env = dir.join("bash_env");
-    restart(&fake, &[])
-        .env("BASH_ENV", bash_env.to_str().unwrap())
-        .run()
-        .assert_code(0);
-    assert!(!bash_env.exists());
 }
 
 #[test]
 fn commands_that_need_api_v2_say_so() {
     let fake = CodeshipV1::start("success");
     let run = with_env(cirelay(&["codeship", "trigger", "--branch", "main"]), &fake).run();
-    run.assert_code(4);
-    assert!(run.error_line().contains("needs Codeship API v2"));
+    run.assert_fails(4, &["needs Codeship API v2"]);
     assert!(fake.server.requests().is_empty());
 }
 
@@ -594,12 +377,7 @@ fn a_proxy_that_refuses_is_exit_6_and_its_password_is_never_shown() {
         .env("HTTPS_PROXY", &with_credentials)
         .env("CIRELAY_RETRIES", "1")
         .run();
-    run.assert_code(6);
-    assert!(
-        run.error_line().contains("the proxy refused to connect"),
-        "{}",
-        run.stderr
-    );
+    run.assert_fails(6, &["the proxy refused to connect"]);
     // The credentials were offered to the proxy, and the read was retried once.
     let basic = proxy.credentials();
     assert_eq!(basic.len(), 2);

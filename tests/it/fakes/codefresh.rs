@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{percent_decode, FakeServer, Recorded, Reply};
+use super::{Ending, Fake, Request, Started};
+use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef";
 /// The project/pipeline the seed line runs, and its triggers.
@@ -36,8 +37,6 @@ pub struct Build {
     pub upcoming: VecDeque<String>,
     /// Until then the build stays as it is, however often it is read.
     pub hold_until: Option<Instant>,
-    /// The run request that started it (`Null` for builds that were already there).
-    pub request: Value,
     pub rebuilt_from: Option<String>,
 }
 
@@ -92,7 +91,6 @@ impl Codefresh {
             progress: format!("p-{id}"),
             upcoming: VecDeque::new(),
             hold_until: None,
-            request: Value::Null,
             rebuilt_from: None,
         };
         let state = Arc::new(Mutex::new(State {
@@ -110,13 +108,6 @@ impl Codefresh {
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
         Codefresh { server, state }
-    }
-
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("CF_API_KEY", KEY.to_string()),
-            ("CF_URL", self.server.url.clone()),
-        ]
     }
 
     /// The id the n-th build started by this fake gets (1-based).
@@ -149,7 +140,6 @@ impl Codefresh {
             progress: format!("p-{id}"),
             upcoming,
             hold_until: None,
-            request: Value::Null,
             rebuilt_from: None,
         });
     }
@@ -266,7 +256,7 @@ fn check_run_body(body: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str, request: Value) -> Build {
+fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build {
     let id = Codefresh::new_id(state.next);
     state.next += 1;
     let mut upcoming: VecDeque<String> = state.lifecycle.clone().into();
@@ -280,7 +270,6 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str, request:
         progress: format!("p-{id}"),
         upcoming,
         hold_until: state.hold_new.map(|d| Instant::now() + d),
-        request,
         rebuilt_from: None,
     };
     state.builds.push(build.clone());
@@ -317,7 +306,7 @@ fn run(state: &mut State, name: &str, req: &Recorded) -> Reply {
         .and_then(Value::as_str)
         .unwrap_or("master")
         .to_string();
-    let build = start_build(state, pipeline, &branch, body);
+    let build = start_build(state, pipeline, &branch);
     Reply::json(200, json!(build.id)).header("Location", &format!("/api/builds/{}", build.id))
 }
 
@@ -326,7 +315,7 @@ fn rebuild(state: &mut State, id: &str) -> Reply {
         return error(404, &format!("Workflow {id} not found"));
     };
     let pipeline = find_pipeline(&original.pipeline_id).expect("known pipeline");
-    let mut build = start_build(state, pipeline, &original.branch, Value::Null);
+    let mut build = start_build(state, pipeline, &original.branch);
     build.rebuilt_from = Some(id.to_string());
     if let Some(b) = state.builds.iter_mut().find(|b| b.id == build.id) {
         b.rebuilt_from = build.rebuilt_from.clone();
@@ -400,4 +389,75 @@ fn terminate(state: &mut State, progress: &str) -> Reply {
     b.hold_until = None;
     state.terminated.push(progress.to_string());
     Reply::json(200, json!({"_id": progress, "status": "terminating"}))
+}
+
+impl Fake for Codefresh {
+    fn whose_builds_end(ending: Ending) -> Self {
+        Codefresh::start(ending.in_words(["success", "error", "terminated", "running"]))
+    }
+
+    fn server(&self) -> &FakeServer {
+        &self.server
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("CF_API_KEY", KEY.to_string()),
+            ("CF_URL", self.server.url.clone()),
+        ]
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![KEY.to_string()]
+    }
+
+    fn start_line(&self) -> &'static [&'static str] {
+        &["codefresh", "run", PIPELINE, "-b", "main"]
+    }
+
+    fn start_request(&self) -> Request {
+        Request::new("POST", "/api/pipelines/run/")
+    }
+
+    fn read_request(&self) -> Request {
+        Request::new("GET", "/api/builds/")
+    }
+
+    fn started(&self) -> Started {
+        let id = Codefresh::new_id(1);
+        Started {
+            url: format!("{}/build/{id}", self.server.url),
+            id,
+        }
+    }
+
+    fn where_to_check(&self) -> String {
+        format!(
+            "the builds of pipeline {PIPELINE} at {}/builds2",
+            self.server.url
+        )
+    }
+
+    fn restart_line(&self) -> &'static [&'static str] {
+        &[
+            "codefresh",
+            "restart-latest",
+            PROJECT_PIPELINE,
+            "-b",
+            "main",
+        ]
+    }
+
+    fn restart_request(&self) -> Request {
+        Request::new("GET", "/api/builds/rebuild/")
+    }
+
+    fn restarted_id(&self) -> String {
+        // A rebuild is a new build.
+        Codefresh::new_id(1)
+    }
+
+    fn own_build(&self) -> (&'static str, String) {
+        ("CF_BUILD_ID", NEWEST_MAIN.into())
+    }
 }
