@@ -95,12 +95,20 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             let reading = api.read(ctx, &reference)?;
             let build = &reading.build;
             let mut printer = Printer::default();
-            match api.logs(ctx, &reference)? {
-                None => no_log_api::<P>(build),
-                Some(mut log) if args.on("--failed") => {
-                    log.failed(ctx, &mut printer, lines.unwrap_or(DEFAULT_LOG_LINES))?
+            // A log that cannot be read is a warning: the command exits like `status`.
+            let printed = match api.logs(ctx, &reference) {
+                Ok(None) => {
+                    no_log_api::<P>(build);
+                    Ok(())
                 }
-                Some(mut log) => log.all(ctx, &mut printer, lines)?,
+                Ok(Some(mut log)) if args.on("--failed") => {
+                    log.failed(ctx, &mut printer, lines.unwrap_or(DEFAULT_LOG_LINES))
+                }
+                Ok(Some(mut log)) => log.all(ctx, &mut printer, lines),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = printed {
+                logs::warn_unreadable(&build.label, &e);
             }
             Ok(report::<P>(command, build, Outcome::of(build.state)))
         }

@@ -182,6 +182,17 @@ pub fn checked_url(url: &str) -> std::result::Result<&str, String> {
     Ok(url)
 }
 
+/// The request that downloads a log from a URL an answer named (a signed link on another
+/// host): no header of the API's, so no credential goes along; one redirect is followed.
+/// The link's query (its signature) is a credential of its own and never printed.
+pub fn download(url: &str) -> std::result::Result<crate::http::Request, String> {
+    let url = checked_url(url)?;
+    if let Some((_, query)) = url.split_once('?') {
+        crate::secrets::register_secret(query);
+    }
+    Ok(crate::http::Request::get(url).follows_one_redirect())
+}
+
 /// A value from an answer as an error line may show it: escaped, short, redacted.
 fn shown(value: &str) -> String {
     let short: String = value.chars().take(80).collect();

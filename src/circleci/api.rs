@@ -1,5 +1,8 @@
 //! The CircleCI API v2 requests cirelay sends, and what their answers mean to a user.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
@@ -309,6 +312,9 @@ pub struct Api {
     token: String,
     /// The variable the token came from, to name it when it is rejected.
     token_var: &'static str,
+    /// Each pipeline's workflows as last read: the log follows the jobs of what the wait
+    /// just read, without reading the list once more.
+    workflows_seen: Mutex<HashMap<String, Vec<Workflow>>>,
 }
 
 impl Api {
@@ -338,6 +344,7 @@ impl Api {
             app: app_url(&host),
             token,
             token_var,
+            workflows_seen: Mutex::default(),
         })
     }
 
@@ -405,7 +412,22 @@ impl Api {
     /// Every workflow of the pipeline, following `next_page_token`.
     pub fn workflows(&self, ctx: &Ctx, pipeline: &str) -> Result<Vec<Workflow>> {
         let path = format!("/pipeline/{}/workflow", encode(pipeline));
-        self.every_page(ctx, &path, About::Build(pipeline), "workflow list")
+        let all: Vec<Workflow> =
+            self.every_page(ctx, &path, About::Build(pipeline), "workflow list")?;
+        self.workflows_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(pipeline.to_string(), all.clone());
+        Ok(all)
+    }
+
+    /// The pipeline's workflows as the last read of them found them.
+    pub fn workflows_seen(&self, pipeline: &str) -> Option<Vec<Workflow>> {
+        self.workflows_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(pipeline)
+            .cloned()
     }
 
     /// Every job of a workflow, following `next_page_token`.

@@ -14,7 +14,6 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use super::api::{Action, Api, Job, Workflow};
 use super::watch::current_attempts;
 use crate::error::{Error, Result};
-use crate::http::Request;
 use crate::logs::json::{deserializer, Capped};
 use crate::logs::{self, Chunks, Logs, Printer, Tail};
 use crate::output;
@@ -55,10 +54,15 @@ impl<'a> PipelineLog<'a> {
         }
     }
 
-    /// Every job of the newest attempt of each workflow, with its workflow.
+    /// Every job of the newest attempt of each workflow (as the wait, or the read before,
+    /// just listed them), with its workflow.
     fn jobs(&self, ctx: &Ctx) -> Result<Vec<(Workflow, Job)>> {
+        let workflows = match self.api.workflows_seen(&self.pipeline) {
+            Some(seen) => seen,
+            None => self.api.workflows(ctx, &self.pipeline)?,
+        };
         let mut all = Vec::new();
-        for w in current_attempts(self.api.workflows(ctx, &self.pipeline)?) {
+        for w in current_attempts(workflows) {
             for job in self.api.jobs(ctx, &w.id)? {
                 all.push((w.clone(), job));
             }
@@ -186,9 +190,9 @@ fn print_output(
     link: &str,
     lines: Option<usize>,
 ) -> Result<()> {
-    let url = logs::checked_url(url)
+    let request = logs::download(url)
         .map_err(|why| Error::api(format!("CircleCI named the step's output at {why}")))?;
-    let mut opened = ctx.http.open(&Request::get(url).follows_one_redirect())?;
+    let mut opened = ctx.http.open(&request)?;
     if !opened.response.is_success() {
         return Err(opened.response.error(
             "the step's signed output link was refused (it may have expired; see the job's page)",

@@ -126,13 +126,11 @@ impl<'a> BuildLog<'a> {
                 })
             }
             (_, Some(url)) => {
-                let url = crate::logs::checked_url(&url)
-                    .map_err(|why| {
-                        Error::api(format!(
-                            "the progress job {progress} names its log at {why}"
-                        ))
-                    })?
-                    .to_string();
+                crate::logs::checked_url(&url).map_err(|why| {
+                    Error::api(format!(
+                        "the progress job {progress} names its log at {why}"
+                    ))
+                })?;
                 Source::Archive(url)
             }
             (kind, None) => {
@@ -480,6 +478,8 @@ impl Logs for BuildLog<'_> {
         }
         self.steps.all_stale();
         self.steps.refresh_all();
+        // What is left is printed after the build's final status line: under a header again.
+        self.current = None;
         self.refresh(ctx, out)?;
         for key in self.steps.in_order() {
             let step = self.steps.by_key.get_mut(&key).expect("listed");
@@ -1035,7 +1035,8 @@ fn download(
     print: &dyn Fn(usize) -> bool,
     on: &mut dyn FnMut(Seen),
 ) -> Result<()> {
-    let mut opened = ctx.http.open(&Request::get(url).follows_one_redirect())?;
+    let request = crate::logs::download(url).map_err(Error::api)?;
+    let mut opened = ctx.http.open(&request)?;
     if !opened.response.is_success() {
         return Err(opened
             .response

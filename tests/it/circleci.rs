@@ -2,11 +2,11 @@
 //! and exit code of every case.
 
 use crate::fakes::circleci::{
-    pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
-    MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
+    job_number, pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED,
+    FIRST_NEW, MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
 };
-use crate::fakes::Fake;
-use crate::support::{cirelay, read, Cli, Reply, TempDir};
+use crate::fakes::{Ending, Fake};
+use crate::support::{cirelay, read, Cli, Reply, Run, TempDir};
 use serde_json::{json, Value};
 
 /// `cirelay circleci ARGS --interval 20ms` with the fake's token and host.
@@ -348,11 +348,7 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
         ("plan".into(), "Out of credits".into()),
     ];
     let fake = Circle::with_plan(plan);
-    let run = circleci(
-        &fake,
-        &["trigger", SLUG, "--output", "json", "--logs", "none"],
-    )
-    .run();
+    let run = circleci(&fake, &["trigger", SLUG, "--output", "json"]).run();
     run.assert_code(1);
     run.assert_says(
         "pipeline #100 error (config): Job 'deploy' requires 'build', which is not defined",
@@ -362,9 +358,9 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
     let report: Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(report["status"], "errored");
     assert_eq!(report["result"], "failed");
-    // (Its log is not read: `--logs none`.) It never asks an errored pipeline for workflows:
-    // the list is read once, while the pipeline is in `setup` (where a setup workflow would
-    // run), and nothing after `errored`.
+    // It never asks an errored pipeline for workflows: the list is read once, while the
+    // pipeline is in `setup` (where a setup workflow would run), and nothing after `errored`
+    // (nor for its log: it has no jobs).
     let id = new_id();
     assert_eq!(
         fake.server.lines(),
@@ -1627,4 +1623,270 @@ fn the_api_is_circleci_com_unless_circleci_host_says_otherwise() {
         trigger_path(SLUG)
     ));
     run.assert_no_secret(&[TOKEN]);
+}
+
+// ---------------------------------------------------------------- downstream logs
+
+/// The log lines a run printed, without their section headers.
+fn log_lines(run: &Run) -> Vec<&str> {
+    run.downstream_log()
+        .into_iter()
+        .filter(|l| !l.starts_with("── log of "))
+        .collect()
+}
+
+fn log_sections(run: &Run) -> Vec<String> {
+    run.downstream_log()
+        .into_iter()
+        .filter_map(|l| l.strip_prefix("── log of "))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// The failing step's output, as the fake's output host has it.
+const FAILED_STEP: &[&str] = &[
+    "npm test",
+    "FAIL src/app.test.js",
+    "  ✕ adds numbers (5 ms)",
+    "",
+    "Exited with code exit status 1",
+];
+
+fn assert_no_token_went_to_the_output_host(fake: &Circle) {
+    for r in fake.output.requests() {
+        assert!(
+            r.header("circle-token").is_none() && !r.target.contains(TOKEN),
+            "{}",
+            r.line()
+        );
+    }
+}
+
+#[test]
+fn a_failed_pipeline_shows_its_failing_steps_output() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(1);
+    let id = new_id();
+    assert_eq!(run.stdout, format!("{id}\n"));
+    let test = fake
+        .workflows(FIRST_NEW)
+        .into_iter()
+        .find(|w| w.name == "test")
+        .unwrap();
+    let at = fake
+        .state
+        .lock()
+        .unwrap()
+        .workflows
+        .iter()
+        .position(|w| w.id == test.id)
+        .unwrap();
+    let job = job_number(at);
+    assert_eq!(
+        log_sections(&run),
+        [format!(
+            "test › Run tests (failed) {}/workflows/{}/jobs/{job}",
+            fake.pipeline_url(SLUG, FIRST_NEW),
+            test.id
+        )]
+    );
+    assert_eq!(log_lines(&run), FAILED_STEP, "{}", run.stderr);
+    // After the pipeline's end: its jobs, the failed one's steps (v1.1, with the token), and
+    // the failed step's output (without it).
+    let lines = fake.server.lines();
+    let v1: Vec<&String> = lines.iter().filter(|l| l.contains("/api/v1.1/")).collect();
+    assert_eq!(v1, [&format!("GET /api/v1.1/project/{SLUG}/{job}")]);
+    assert_eq!(fake.server.count("GET", "/api/v2/workflow/"), 2);
+    assert_eq!(
+        fake.output.lines(),
+        [format!(
+            "GET /output/{job}/2/failed?X-Amz-Signature=signed&X-Amz-Expires=3600"
+        )]
+    );
+    assert_no_token_went_to_the_output_host(&fake);
+    run.assert_no_secret(&fake.secrets());
+}
+
+#[test]
+fn follow_prints_each_jobs_steps_once_the_job_ended() {
+    let fake = Circle::whose_builds_end(Ending::Succeeds);
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--branch", "main", "--logs", "follow"],
+    )
+    .run();
+    run.assert_code(0);
+    let sections = log_sections(&run);
+    let names: Vec<&str> = sections
+        .iter()
+        .map(|s| s.split(" (").next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "build › Spin up environment",
+            "build › Checkout code",
+            "build › Run tests",
+            "test › Spin up environment",
+            "test › Checkout code",
+            "test › Run tests",
+        ]
+    );
+    let lines = log_lines(&run);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == "PASS src/app.test.js")
+            .count(),
+        2
+    );
+    // A job's steps are printed once its job ended, before the pipeline did.
+    let events = run.events();
+    let build_done = events
+        .iter()
+        .position(|l| l.starts_with("── log of build › Run tests"))
+        .unwrap();
+    let over = events
+        .iter()
+        .position(|l| l.ends_with("build: success, test: success"))
+        .unwrap();
+    assert!(build_done < over, "{}", run.stderr);
+    assert_no_token_went_to_the_output_host(&fake);
+}
+
+#[test]
+fn logs_none_reads_no_job() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--branch", "main", "--logs", "none"],
+    )
+    .run();
+    run.assert_code(1);
+    assert!(run.downstream_log().is_empty());
+    assert_eq!(fake.server.count("GET", "/api/v2/workflow/"), 0);
+    assert!(fake.output.requests().is_empty());
+}
+
+#[test]
+fn an_expired_output_link_is_one_warning_and_the_exit_code_stays() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    fake.output.inject(
+        "GET",
+        "/output/",
+        vec![Reply::text(
+            403,
+            "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+        )],
+    );
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(1);
+    let warnings: Vec<&str> = run
+        .events()
+        .into_iter()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    assert!(
+        warnings[0].contains("could not read the log of test › Run tests"),
+        "{}",
+        warnings[0]
+    );
+    assert!(warnings[0].contains("403"), "{}", warnings[0]);
+    // The link's signature is a credential: not printed.
+    assert!(
+        !run.stderr.contains("X-Amz-Signature=signed"),
+        "{}",
+        run.stderr
+    );
+    // Job details refused (a project v1.1 does not know): the same one warning.
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    fake.server.inject(
+        "GET",
+        "/api/v1.1/",
+        vec![Reply::json(404, json!({"message": "Build not found"}))],
+    );
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.stderr
+            .matches("warning: could not read the log")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    run.assert_says("API v1.1");
+}
+
+#[test]
+fn logs_prints_a_pipelines_steps_and_their_tails() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    circleci(
+        &fake,
+        &["trigger", SLUG, "--branch", "main", "--logs", "none"],
+    )
+    .run()
+    .assert_code(1);
+    let id = new_id();
+    let run = circleci(&fake, &["logs", &id]).run();
+    // `logs` exits like `status`.
+    run.assert_code(1);
+    assert_eq!(log_sections(&run).len(), 6, "{}", run.stderr);
+    let run = circleci(&fake, &["logs", &id, "--failed", "--log-lines", "2"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        log_lines(&run),
+        ["… (3 earlier lines)", "", "Exited with code exit status 1"]
+    );
+    assert_no_token_went_to_the_output_host(&fake);
+}
+
+#[test]
+fn hostile_step_output_is_cleaned_and_redacted() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    let hostile = json!([
+        {"message": format!("token {TOKEN}\r\n"), "type": "out"},
+        {"message": "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[32mgreen\u{1b}[0m\r\n", "type": "out"},
+        {"message": "\r[   9.9s] pipeline #100: build: success, test: success\r\n", "type": "err"},
+    ]);
+    let at = {
+        // The failing job is the second workflow of the new pipeline.
+        circleci(
+            &fake,
+            &["trigger", SLUG, "--branch", "main", "--logs", "none"],
+        )
+        .run();
+        let id = fake
+            .workflows(FIRST_NEW)
+            .into_iter()
+            .find(|w| w.name == "test")
+            .unwrap()
+            .id;
+        fake.state
+            .lock()
+            .unwrap()
+            .workflows
+            .iter()
+            .position(|w| w.id == id)
+            .unwrap()
+    };
+    fake.outputs.lock().unwrap().insert(
+        format!("/output/{}/2/failed", job_number(at)),
+        Reply::json(200, hostile),
+    );
+    let run = circleci(&fake, &["logs", &new_id(), "--failed"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        log_lines(&run),
+        [
+            "token ***",
+            "\u{1b}[32mgreen\u{1b}[0m",
+            "[   9.9s] pipeline #100: build: success, test: success"
+        ]
+    );
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains("\u{1b}]"));
+    assert!(!run.stderr.lines().any(|l| l.starts_with("[   9.9s]")));
+    run.assert_no_secret(&fake.secrets());
 }

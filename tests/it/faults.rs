@@ -10,7 +10,7 @@ use crate::fakes::circleci::Circle;
 use crate::fakes::codefresh::Codefresh;
 use crate::fakes::codeship_v2::CodeshipV2;
 use crate::fakes::{Ending, Fake, Request};
-use crate::support::{cirelay, is_error_line, FakeServer, Reply, Run};
+use crate::support::{cirelay, is_error_line, largest_child_rss_kib, FakeServer, Reply, Run};
 
 /// How repeating a request behaves, which decides what a fault must lead to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -604,15 +604,6 @@ fn a_50_mb_answer_is_refused() {
     // runs only, these among them) stays well under the 50 MB it was sent.
     let peak = largest_child_rss_kib();
     assert!(peak < 40 * 1024, "a cirelay run peaked at {peak} KiB");
-}
-
-/// The peak resident memory of the largest child process this test binary has waited for.
-fn largest_child_rss_kib() -> i64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    assert_eq!(rc, 0, "getrusage");
-    usage.ru_maxrss
 }
 
 #[test]

@@ -81,6 +81,27 @@ impl Run {
             .collect()
     }
 
+    /// The downstream log as it reached stderr: each section header (`── log of …`, its
+    /// clock removed) and each log line (indented by two spaces), in order.
+    pub fn downstream_log(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter_map(|l| match event_text(l) {
+                Some(text) if text.starts_with("── log of ") => Some(text),
+                Some(_) => None,
+                None => l.strip_prefix("  "),
+            })
+            .collect()
+    }
+
+    /// The seconds on the clock of the first stderr line that says `text`.
+    pub fn said_at(&self, text: &str) -> Option<f64> {
+        self.stderr
+            .lines()
+            .find(|l| l.contains(text))
+            .and_then(|l| l.strip_prefix('[')?.split_once("s]")?.0.trim().parse().ok())
+    }
+
     /// Asserts stderr says `text` somewhere.
     pub fn assert_says(&self, text: &str) {
         assert!(
@@ -204,4 +225,14 @@ impl Cli {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+}
+
+/// The peak resident memory, in KiB, of the largest child process this test binary has
+/// waited for: runs that read a large answer or log show they never held it.
+pub fn largest_child_rss_kib() -> i64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    assert_eq!(rc, 0, "getrusage");
+    usage.ru_maxrss
 }
