@@ -1890,3 +1890,37 @@ fn hostile_step_output_is_cleaned_and_redacted() {
     assert!(!run.stderr.lines().any(|l| l.starts_with("[   9.9s]")));
     run.assert_no_secret(&fake.secrets());
 }
+
+#[test]
+fn an_output_host_that_never_answers_trips_the_request_timeout() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    fake.output.inject(
+        "GET",
+        "/output/",
+        vec![Reply::Hang(std::time::Duration::from_secs(30))],
+    );
+    let began = std::time::Instant::now();
+    let run = circleci(
+        &fake,
+        &[
+            "trigger",
+            SLUG,
+            "--branch",
+            "main",
+            "--request-timeout",
+            "1s",
+        ],
+    )
+    .env("CIRELAY_RETRIES", "0")
+    .run();
+    run.assert_code(1);
+    assert!(began.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(
+        run.stderr
+            .matches("warning: could not read the log")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}

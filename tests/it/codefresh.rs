@@ -1623,3 +1623,104 @@ fn wait_follows_the_log_of_each_build_it_waits_for() {
         run.stderr
     );
 }
+
+#[test]
+fn a_log_that_never_ends_or_a_silent_stream_cannot_hold_the_run_past_its_timeout() {
+    // A build that never ends, whose log stream says nothing.
+    let fake = Codefresh::start("running");
+    fake.state.lock().unwrap().lifecycle = vec!["running".into(); 10_000];
+    fake.firebase.db.lock().unwrap().silent_streams = true;
+    let began = std::time::Instant::now();
+    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "2s"]).run();
+    run.assert_code(3);
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    // A build that never ends, whose log never stops growing.
+    let fake = Codefresh::start("running");
+    fake.state.lock().unwrap().lifecycle = vec!["running".into(); 10_000];
+    let db = fake.firebase.db.clone();
+    let progress = progress_of(&first());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut n = 0u64;
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            db.lock().unwrap().push(
+                &[&progress, "steps", "build", "logs"],
+                json!(format!("line {n}\r\n")),
+            );
+            n += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    let began = std::time::Instant::now();
+    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "2s"]).run();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    run.assert_code(3);
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(log_lines(&run).len() > 100, "{}", run.stderr);
+}
+
+#[test]
+fn unusable_log_answers_are_one_warning_each_and_go_nowhere() {
+    let cases = [
+        (
+            "/api/user/firebaseAuth",
+            Reply::json(
+                200,
+                json!({"url": "https://x\nCF_API_KEY=forged", "accessToken": "t0ken-0123456789"}),
+            ),
+            "log database url",
+        ),
+        (
+            "/api/user/firebaseAuth",
+            Reply::json(
+                200,
+                json!({"url": "https://logs.example", "accessToken": ""}),
+            ),
+            "without a usable log token",
+        ),
+        (
+            "/api/user/firebaseAuth",
+            Reply::text(200, "{\"url\": "),
+            "unusable JSON",
+        ),
+        (
+            "/api/progress/",
+            Reply::json(
+                200,
+                json!({"location": {"type": "gcs", "url": "ftp://logs.example/x"}}),
+            ),
+            "not an http(s) URL",
+        ),
+        (
+            "/api/progress/",
+            Reply::json(200, json!({"location": {"type": "composition"}})),
+            "cannot read it (location `composition`)",
+        ),
+    ];
+    for (path, reply, says) in cases {
+        let fake = Codefresh::start("error");
+        fake.server.inject("GET", path, vec![reply]);
+        let run = codefresh(&fake, &["run", "pipeB"]).run();
+        run.assert_code(1);
+        let warnings: Vec<&str> = run
+            .events()
+            .into_iter()
+            .filter(|l| l.starts_with("warning:"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "{says}: {}", run.stderr);
+        assert!(warnings[0].contains(says), "{says}: {}", warnings[0]);
+        assert!(fake.firebase.server.requests().is_empty(), "{says}");
+        assert!(!run.stderr.contains("\nCF_API_KEY=forged"));
+        run.assert_no_secret(&fake.secrets());
+    }
+}

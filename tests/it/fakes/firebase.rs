@@ -34,6 +34,8 @@ pub struct Db {
     pub streams: usize,
     /// Every token is refused, also new ones.
     pub refuses_all: bool,
+    /// Streams send their headers, then nothing at all.
+    pub silent_streams: bool,
     /// A log too long for the test to keep: made up when a query asks for it.
     pub generated: Option<Generated>,
 }
@@ -164,6 +166,10 @@ fn handle(db: &Arc<Mutex<Db>>, req: &Recorded) -> Reply {
     if req.header("accept") == Some("text/event-stream") {
         state.streams += 1;
         let (cut, revoke) = (state.cut_after.take(), state.revoke_after.take());
+        if state.silent_streams {
+            return Reply::stream(|_| std::thread::sleep(Duration::from_secs(60)))
+                .header("Content-Type", "text/event-stream");
+        }
         drop(state);
         let db = db.clone();
         return Reply::stream(move |out| event_stream(&db, &path, &token, cut, revoke, out))
