@@ -9,12 +9,12 @@
 use std::collections::HashSet;
 use std::io::BufRead;
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::api::{Action, Api, Job, Workflow};
 use super::watch::current_attempts;
 use crate::error::{Error, Result};
-use crate::logs::json::{deserializer, Capped};
+use crate::logs::json::{deserializer, seed_by_any, skip, Capped};
 use crate::logs::{self, Chunks, Logs, Printer, Tail};
 use crate::output;
 use crate::Ctx;
@@ -250,12 +250,7 @@ pub fn read_output(body: impl BufRead, on: &mut dyn FnMut(&str)) -> std::io::Res
     struct Message<'v> {
         on: &'v mut dyn FnMut(&str),
     }
-    impl<'de> DeserializeSeed<'de> for Message<'_> {
-        type Value = ();
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_by_any!(Message);
     impl<'de> Visitor<'de> for Message<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -276,24 +271,7 @@ pub fn read_output(body: impl BufRead, on: &mut dyn FnMut(&str)) -> std::io::Res
             Ok(())
         }
         // Anything else in the list is not output.
-        fn visit_str<E>(self, _: &str) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-            Ok(())
-        }
+        skip!(() => str, unit, bool, u64, i64, f64);
         fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
             IgnoredAny.visit_seq(seq)?;
             Ok(())

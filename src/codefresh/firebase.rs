@@ -24,7 +24,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, IgnoredAny, MapAccess, SeqAc
 use super::api::FirebaseAuth;
 use crate::error::{Error, Result};
 use crate::http::{encode, Request, Response};
-use crate::logs::json::{deserializer, Capped};
+use crate::logs::json::{deserializer, seed_by_any, skip, Capped};
 
 /// Entries read per query; halved while an answer would be too large to sort.
 pub const BATCH: usize = 1000;
@@ -240,21 +240,7 @@ impl<'de> de::Deserialize<'de> for Text {
             fn visit_string<E>(self, v: String) -> Result<Text, E> {
                 Ok(Text(Some(v)))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
-                Ok(Text(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Text, E> {
-                Ok(Text(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Text, E> {
-                Ok(Text(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Text, E> {
-                Ok(Text(None))
-            }
-            fn visit_unit<E>(self) -> Result<Text, E> {
-                Ok(Text(None))
-            }
+            skip!(Text(None) => bool, i64, u64, f64, unit);
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
                 IgnoredAny.visit_map(map)?;
                 Ok(Text(None))
@@ -533,12 +519,7 @@ struct Patch<'s> {
     sink: Sink<'s>,
 }
 
-impl<'de> DeserializeSeed<'de> for Patch<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_by_any!(Patch);
 
 impl<'de> Visitor<'de> for Patch<'_> {
     type Value = ();
@@ -562,24 +543,7 @@ impl<'de> Visitor<'de> for Patch<'_> {
         IgnoredAny.visit_seq(seq)?;
         Ok(())
     }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
+    skip!(() => unit, str, bool, u64, i64, f64);
 }
 
 /// `{"path": …, "data": …}` of a `put` or `patch`.

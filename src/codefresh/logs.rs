@@ -16,13 +16,13 @@ use std::io::BufRead;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::api::Api;
 use super::firebase::{self, Batch, Change, Event, Firebase};
 use crate::error::{Error, Result};
 use crate::http::{Request, Response};
-use crate::logs::json::{deserializer, Capped};
+use crate::logs::json::{deserializer, seed_by_any, Capped};
 use crate::logs::{Chunks, Logs, Printer, Tail};
 use crate::output;
 use crate::Ctx;
@@ -801,12 +801,7 @@ fn read_archived(
         print: &'v dyn Fn(usize) -> bool,
         on: &'v mut dyn FnMut(Seen),
     }
-    impl<'de> DeserializeSeed<'de> for StepList<'_> {
-        type Value = ();
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_by_any!(StepList);
     impl<'de> Visitor<'de> for StepList<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -857,12 +852,7 @@ fn read_archived(
         print: bool,
         on: &'v mut dyn FnMut(Seen),
     }
-    impl<'de> DeserializeSeed<'de> for StepSeed<'_> {
-        type Value = ();
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_by_any!(StepSeed);
     impl<'de> Visitor<'de> for StepSeed<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -915,12 +905,7 @@ fn read_archived(
     struct Entries<'v> {
         on: &'v mut dyn FnMut(Seen),
     }
-    impl<'de> DeserializeSeed<'de> for Entries<'_> {
-        type Value = ();
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_by_any!(Entries);
     impl<'de> Visitor<'de> for Entries<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {

@@ -120,6 +120,34 @@ pub fn deserializer<R: Read>(
     serde_json::Deserializer::from_reader(io::BufReader::with_capacity(64 * 1024, reader))
 }
 
+/// A seed that is its own visitor, whatever the value's type: the visitors of streamed logs,
+/// which carry where they are (and what to hand a value to) down the document.
+macro_rules! seed_by_any {
+    ($($ty:ident),+) => { $(
+        impl<'de> serde::de::DeserializeSeed<'de> for $ty<'_> {
+            type Value = ();
+            fn deserialize<D: serde::de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+    )+ };
+}
+pub(crate) use seed_by_any;
+
+/// Visitor methods that take a value of a kind the log has no use for (`str`, `bool`,
+/// numbers, `unit`) as `$value`: a log read from someone else's answer skips what it does
+/// not expect rather than refusing the whole log.
+macro_rules! skip {
+    ($value:expr => $($kind:ident),+) => { $( $crate::logs::json::skip!(@ $value, $kind); )+ };
+    (@ $v:expr, str) => { fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> { Ok($v) } };
+    (@ $v:expr, bool) => { fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> { Ok($v) } };
+    (@ $v:expr, i64) => { fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> { Ok($v) } };
+    (@ $v:expr, u64) => { fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> { Ok($v) } };
+    (@ $v:expr, f64) => { fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> { Ok($v) } };
+    (@ $v:expr, unit) => { fn visit_unit<E>(self) -> Result<Self::Value, E> { Ok($v) } };
+}
+pub(crate) use skip;
+
 #[cfg(test)]
 mod tests {
     use super::*;

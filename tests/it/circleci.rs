@@ -6,7 +6,7 @@ use crate::fakes::circleci::{
     FIRST_NEW, MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
 };
 use crate::fakes::{Ending, Fake};
-use crate::support::{cirelay, read, Cli, Reply, Run, TempDir};
+use crate::support::{cirelay, read, Cli, Reply, TempDir};
 use serde_json::{json, Value};
 
 /// `cirelay circleci ARGS --interval 20ms` with the fake's token and host.
@@ -1627,22 +1627,6 @@ fn the_api_is_circleci_com_unless_circleci_host_says_otherwise() {
 
 // ---------------------------------------------------------------- downstream logs
 
-/// The log lines a run printed, without their section headers.
-fn log_lines(run: &Run) -> Vec<&str> {
-    run.downstream_log()
-        .into_iter()
-        .filter(|l| !l.starts_with("── log of "))
-        .collect()
-}
-
-fn log_sections(run: &Run) -> Vec<String> {
-    run.downstream_log()
-        .into_iter()
-        .filter_map(|l| l.strip_prefix("── log of "))
-        .map(|l| l.to_string())
-        .collect()
-}
-
 /// The failing step's output, as the fake's output host has it.
 const FAILED_STEP: &[&str] = &[
     "npm test",
@@ -1684,14 +1668,14 @@ fn a_failed_pipeline_shows_its_failing_steps_output() {
         .unwrap();
     let job = job_number(at);
     assert_eq!(
-        log_sections(&run),
+        run.log_sections(),
         [format!(
             "test › Run tests (failed) {}/workflows/{}/jobs/{job}",
             fake.pipeline_url(SLUG, FIRST_NEW),
             test.id
         )]
     );
-    assert_eq!(log_lines(&run), FAILED_STEP, "{}", run.stderr);
+    assert_eq!(run.log_lines(), FAILED_STEP, "{}", run.stderr);
     // After the pipeline's end: its jobs, the failed one's steps (v1.1, with the token), and
     // the failed step's output (without it).
     let lines = fake.server.lines();
@@ -1717,7 +1701,7 @@ fn follow_prints_each_jobs_steps_once_the_job_ended() {
     )
     .run();
     run.assert_code(0);
-    let sections = log_sections(&run);
+    let sections = run.log_sections();
     let names: Vec<&str> = sections
         .iter()
         .map(|s| s.split(" (").next().unwrap())
@@ -1733,7 +1717,7 @@ fn follow_prints_each_jobs_steps_once_the_job_ended() {
             "test › Run tests",
         ]
     );
-    let lines = log_lines(&run);
+    let lines = run.log_lines();
     assert_eq!(
         lines
             .iter()
@@ -1782,18 +1766,13 @@ fn an_expired_output_link_is_one_warning_and_the_exit_code_stays() {
     );
     let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
     run.assert_code(1);
-    let warnings: Vec<&str> = run
-        .events()
-        .into_iter()
-        .filter(|l| l.starts_with("warning:"))
-        .collect();
-    assert_eq!(warnings.len(), 1, "{}", run.stderr);
+    let warning = run.warning();
     assert!(
-        warnings[0].contains("could not read the log of test › Run tests"),
+        warning.contains("could not read the log of test › Run tests"),
         "{}",
-        warnings[0]
+        warning
     );
-    assert!(warnings[0].contains("403"), "{}", warnings[0]);
+    assert!(warning.contains("403"), "{}", warning);
     // The link's signature is a credential: not printed.
     assert!(
         !run.stderr.contains("X-Amz-Signature=signed"),
@@ -1833,11 +1812,11 @@ fn logs_prints_a_pipelines_steps_and_their_tails() {
     let run = circleci(&fake, &["logs", &id]).run();
     // `logs` exits like `status`.
     run.assert_code(1);
-    assert_eq!(log_sections(&run).len(), 6, "{}", run.stderr);
+    assert_eq!(run.log_sections().len(), 6, "{}", run.stderr);
     let run = circleci(&fake, &["logs", &id, "--failed", "--log-lines", "2"]).run();
     run.assert_code(1);
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         ["… (3 earlier lines)", "", "Exited with code exit status 1"]
     );
     assert_no_token_went_to_the_output_host(&fake);
@@ -1879,7 +1858,7 @@ fn hostile_step_output_is_cleaned_and_redacted() {
     let run = circleci(&fake, &["logs", &new_id(), "--failed"]).run();
     run.assert_code(1);
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         [
             "token ***",
             "\u{1b}[32mgreen\u{1b}[0m",

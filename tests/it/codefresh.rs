@@ -1123,20 +1123,11 @@ fn plain_http_may_be_allowed_for_a_trusted_network() {
 
 // ---------------------------------------------------------------- downstream logs
 
-/// The log lines a run printed, without their section headers.
-fn log_lines(run: &Run) -> Vec<&str> {
-    run.downstream_log()
+/// Each section header's step and status, without the link: `main_clone (success)`.
+fn log_sections(run: &Run) -> Vec<&str> {
+    run.log_sections()
         .into_iter()
-        .filter(|l| !l.starts_with("── log of "))
-        .collect()
-}
-
-/// Each section header's step and status: `main_clone (success)`.
-fn log_sections(run: &Run) -> Vec<String> {
-    run.downstream_log()
-        .into_iter()
-        .filter_map(|l| l.strip_prefix("── log of "))
-        .map(|l| l.split(" http").next().unwrap_or(l).to_string())
+        .map(|l| l.split(" http").next().unwrap_or(l))
         .collect()
 }
 
@@ -1167,7 +1158,7 @@ fn the_seed_line_prints_pipeline_bs_log_as_the_codefresh_cli_does() {
     assert_eq!(run.stdout, format!("{id}\n"));
     // Every line once, in the order written; the steps in the order they started
     // (`main_clone` before `build`, though `build` sorts first by name).
-    assert_eq!(log_lines(&run), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
     let sections = log_sections(&run);
     assert!(sections[0].starts_with("main_clone ("), "{sections:?}");
     assert_eq!(sections[1], "build (running)");
@@ -1200,7 +1191,7 @@ fn the_log_of_a_build_that_succeeds_is_followed_to_its_last_line() {
     let run = codefresh(&fake, &["run", "pipeB"]).run();
     run.assert_code(0);
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         [
             "Cloning into 'app'...",
             "\u{1b}[32mCloned\u{1b}[0m",
@@ -1247,7 +1238,7 @@ fn lines_are_printed_as_they_are_written_not_when_the_build_ends() {
         .said_at("── log of deploy")
         .expect("the deploy step's header");
     assert!(shown < 2.5, "printed at {shown}s:\n{}", run.stderr);
-    let lines = log_lines(&run);
+    let lines = run.log_lines();
     assert_eq!(
         lines
             .iter()
@@ -1265,7 +1256,7 @@ fn a_stream_cut_in_the_middle_of_an_event_resumes_without_printing_twice() {
     fake.firebase.db.lock().unwrap().cut_after = Some(3);
     let run = codefresh(&fake, &["run", "pipeB"]).run();
     run.assert_code(1);
-    assert_eq!(log_lines(&run), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
     assert!(fake.firebase.db.lock().unwrap().streams >= 2);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
@@ -1276,7 +1267,7 @@ fn a_revoked_token_is_renewed_and_the_stream_opened_again() {
     fake.firebase.db.lock().unwrap().revoke_after = Some(2);
     let run = codefresh(&fake, &["run", "pipeB"]).run();
     run.assert_code(1);
-    assert_eq!(log_lines(&run), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
     let (progress, tokens) = log_requests(&fake);
     assert_eq!((progress, tokens), (1, 2), "{:#?}", fake.server.lines());
     // After the revocation, only the new token was used.
@@ -1329,7 +1320,7 @@ fn a_hostile_log_cannot_rewrite_the_log_nor_show_a_secret() {
         run.stderr
     );
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         [
             "key *** token ***",
             &format!("[   9.9s] build {id}: success"),
@@ -1416,16 +1407,11 @@ fn a_log_that_cannot_be_read_is_one_warning_and_the_exit_code_stays() {
         fake.server.inject("GET", path, vec![reply]);
         let run = codefresh(&fake, &["run", "pipeB"]).run();
         run.assert_code(1);
-        let warnings: Vec<&str> = run
-            .events()
-            .into_iter()
-            .filter(|l| l.starts_with("warning:"))
-            .collect();
-        assert_eq!(warnings.len(), 1, "{}", run.stderr);
+        let warning = run.warning();
         assert!(
-            warnings[0].contains("could not read the log of build") && warnings[0].contains(says),
+            warning.contains("could not read the log of build") && warning.contains(says),
             "{}",
-            warnings[0]
+            warning
         );
         run.assert_says(&format!("build {}: error", first()));
         run.assert_no_secret(&fake.secrets());
@@ -1459,7 +1445,7 @@ fn logs_prints_a_finished_builds_log_by_step() {
     let run = codefresh(&fake, &["logs", &id]).run();
     // `logs` exits like `status`.
     run.assert_code(1);
-    assert_eq!(log_lines(&run), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
     assert_eq!(
         log_sections(&run),
         ["main_clone (success)", "build (error)"]
@@ -1467,7 +1453,7 @@ fn logs_prints_a_finished_builds_log_by_step() {
     let run = codefresh(&fake, &["logs", &id, "--failed", "--log-lines", "1"]).run();
     run.assert_code(1);
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         [
             "… (3 earlier lines)",
             "\u{1b}[31mError: 1 test failed\u{1b}[0m"
@@ -1494,7 +1480,7 @@ fn an_archived_log_is_downloaded_without_the_key_in_step_order() {
     let run = codefresh(&fake, &["logs", id]).run();
     run.assert_code(1);
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         ["Cloning into 'app'...", "npm test", "FAIL src/app.test.js"],
         "{}",
         run.stderr
@@ -1546,7 +1532,7 @@ fn a_50_mb_log_is_read_without_being_held() {
     let run = codefresh(&fake, &["logs", id, "--failed", "--log-lines", "3"]).run();
     run.assert_code(1);
     assert_eq!(
-        log_lines(&run),
+        run.log_lines(),
         [
             &format!("… ({} earlier lines)", 50 * MB / 1024 - 3),
             &"x".repeat(1022),
@@ -1578,7 +1564,7 @@ fn a_50_mb_log_is_read_without_being_held() {
     }
     let run = codefresh(&fake, &["logs", running, "--failed", "--log-lines", "3"]).run();
     run.assert_code(1);
-    assert_eq!(log_lines(&run).len(), 4, "{}", run.stderr);
+    assert_eq!(run.log_lines().len(), 4, "{}", run.stderr);
     let peak = largest_child_rss_kib();
     assert!(peak < 40 * 1024, "a cirelay run peaked at {peak} KiB");
 }
@@ -1592,7 +1578,7 @@ fn wait_follows_the_log_of_each_build_it_waits_for() {
     let run = codefresh(&fake, &["wait", a]).run();
     run.assert_code(0);
     assert_eq!(
-        log_lines(&run).last(),
+        run.log_lines().last(),
         Some(&"PASS src/app.test.js"),
         "{}",
         run.stderr
@@ -1612,7 +1598,7 @@ fn wait_follows_the_log_of_each_build_it_waits_for() {
             "{sections:?}"
         );
     }
-    let lines = log_lines(&run);
+    let lines = run.log_lines();
     assert_eq!(
         lines
             .iter()
@@ -1666,7 +1652,7 @@ fn a_log_that_never_ends_or_a_silent_stream_cannot_hold_the_run_past_its_timeout
         "{:?}",
         began.elapsed()
     );
-    assert!(log_lines(&run).len() > 100, "{}", run.stderr);
+    assert!(run.log_lines().len() > 100, "{}", run.stderr);
 }
 
 #[test]
@@ -1712,13 +1698,8 @@ fn unusable_log_answers_are_one_warning_each_and_go_nowhere() {
         fake.server.inject("GET", path, vec![reply]);
         let run = codefresh(&fake, &["run", "pipeB"]).run();
         run.assert_code(1);
-        let warnings: Vec<&str> = run
-            .events()
-            .into_iter()
-            .filter(|l| l.starts_with("warning:"))
-            .collect();
-        assert_eq!(warnings.len(), 1, "{says}: {}", run.stderr);
-        assert!(warnings[0].contains(says), "{says}: {}", warnings[0]);
+        let warning = run.warning();
+        assert!(warning.contains(says), "{says}: {}", warning);
         assert!(fake.firebase.server.requests().is_empty(), "{says}");
         assert!(!run.stderr.contains("\nCF_API_KEY=forged"));
         run.assert_no_secret(&fake.secrets());
