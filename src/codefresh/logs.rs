@@ -236,11 +236,11 @@ impl<'a> BuildLog<'a> {
                     .last
                     .as_deref()
                     .is_none_or(|last| firebase::key_order(&key, last).is_gt());
+                // A step whose log changed as a whole gets this entry by query, with the
+                // rest of it; an older key was printed already.
                 if newer && !s.stale {
                     print_chunk(out, &mut self.current, &self.link, &step, s, &text);
                     s.last = Some(key);
-                } else if newer {
-                    // Read by query with the rest of the step's log.
                 }
             }
             Change::Status { step, status } => {
