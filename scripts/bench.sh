@@ -51,6 +51,14 @@ cf_first_new=620000000000000000000001
 circle_token=CCIPAT_fake0123456789abcdef_tok
 circle_main_newest=50340029-c7c4-4c43-9457-000000000029 # pipeline 41: build ok, test failed
 circle_busy=5034002c-c7c4-4c43-9457-00000000002c        # pipeline 44: still running
+gh_token=ghp_fakeGitHubToken0123456789abcdefXYZ
+gh_newest=6000000003 # acme/deploy, ci.yml on main: failed
+gh_busy=6000000004   # still in progress
+# The fake lists a new run this long after its dispatch (its setting, not a measure of GitHub).
+gh_list_delay=${BENCH_GITHUB_LIST_DELAY:-3}
+# How often the dispatch-then-poll approach lists the runs.
+gh_poll=${BENCH_GITHUB_POLL:-1}
+gitlab_token=glpat-fake-access-token-0123456789
 
 # ---------------------------------------------------------------------------------------------
 # Tools: besides what scripts/build-static.sh installs (the musl target, musl-gcc), python3
@@ -102,6 +110,34 @@ elif cmd == "delays":
     delays.sort()
     pick = lambda q: delays[min(len(delays) - 1, int(len(delays) * q))] if delays else -1
     print(lines, len(delays), f"{statistics.median(delays) if delays else -1:.1f}", f"{pick(0.95):.1f}", f"{delays[-1] if delays else -1:.1f}")
+elif cmd == "dispatch-then-poll":
+    # dispatch-then-poll API TOKEN POLL_SECONDS: what the dispatch actions did before GitHub
+    # named the run: dispatch (204, no run), then list the workflow_dispatch runs every
+    # POLL_SECONDS until one created since the dispatch shows up; the newest is taken.
+    # Prints "wall_ms requests run_id".
+    import time
+    api, token, poll = args[0], args[1], float(args[2])
+    headers = {"Authorization": "Bearer " + token, "Accept": "application/vnd.github+json",
+               "X-GitHub-Api-Version": "2022-11-28"}
+    def call(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(api + path, data=data, method=method,
+                                     headers=dict(headers, **({"Content-Type": "application/json"} if data else {})))
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.read()
+    began = time.monotonic()
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    call("POST", "/repos/acme/deploy/actions/workflows/deploy.yml/dispatches", {"ref": "main", "inputs": {}})
+    sent = 1
+    while True:
+        time.sleep(poll)
+        runs = json.loads(call("GET", "/repos/acme/deploy/actions/workflows/deploy.yml/runs?event=workflow_dispatch&branch=main"))
+        sent += 1
+        new = [r for r in runs["workflow_runs"] if r["created_at"] >= since]
+        if new:
+            found = new[0]["id"]
+            print(f"{(time.monotonic() - began) * 1000:.2f} {sent} {found}")
+            break
 '
 pyrun() { python3 -c "$py" "$@"; }
 # The fake is on loopback; no proxy may see these requests.
@@ -376,6 +412,21 @@ circleci status|-|circleci|-|1|-|circleci status $circle_main_newest
 circleci wait (already finished)|-|circleci|-|1|-|circleci wait $circle_main_newest
 circleci cancel|-|circleci|-|0|-|circleci cancel $circle_busy
 circleci restart-latest|-|circleci|-|0|-|circleci restart-latest gh/acme/app --branch main
+github trigger --detach|1|github|-|0|-|github trigger acme/deploy deploy.yml --ref main --detach
+github trigger --detach, a server refusing return_run_details|-|github|ghes|0|-|github trigger acme/deploy deploy.yml --ref main --detach
+github trigger: queued, in_progress, success|-|github|-|0|-|github trigger acme/deploy deploy.yml --ref main
+github status|1|github|-|1|-|github status acme/deploy/$gh_newest
+github cancel|1|github|-|0|-|github cancel acme/deploy/$gh_busy
+github restart-latest|2|github|-|0|-|github restart-latest acme/deploy ci.yml --branch main
+github restart-latest --wait: the old attempt once, then the new one|-|github|-|0|-|github restart-latest acme/deploy ci.yml --branch main --wait
+gitlab trigger --detach|1|gitlab|success|0|-|gitlab trigger acme/app --ref main --detach
+gitlab trigger: created, pending, running, success|-|gitlab|success|0|-|gitlab trigger acme/app --ref main
+gitlab trigger, failed: the failed job's trace|-|gitlab|failed|1|-|gitlab trigger acme/app --ref main
+gitlab status|-|gitlab|success|1|-|gitlab status acme/app/1003
+gitlab wait (already finished)|-|gitlab|success|0|-|gitlab wait acme/app/1004
+gitlab cancel|-|gitlab|success|0|gitlab trigger acme/app --ref main --detach|gitlab cancel acme/app/2001
+gitlab restart-latest|-|gitlab|success|0|-|gitlab restart-latest acme/app --branch main
+gitlab builds|-|gitlab|success|0|-|gitlab builds acme/app
 OPS
 }
 op_env() { # FAKE URL: one variable a line
@@ -385,6 +436,8 @@ op_env() { # FAKE URL: one variable a line
             "CODESHIP_API_PROJECT_UUID=$v2_pro" CODESHIP_API_BRANCH=master "CODESHIP_API_URL=$2" ;;
         codefresh) printf '%s\n' "CF_API_KEY=$cf_key" "CF_URL=$2" ;;
         circleci) printf '%s\n' "CIRCLE_TOKEN=$circle_token" "CIRCLECI_HOST=$2" ;;
+        github) printf '%s\n' "GITHUB_TOKEN=$gh_token" "GITHUB_API_URL=$2" ;;
+        gitlab) printf '%s\n' "GITLAB_TOKEN=$gitlab_token" "GITLAB_API_URL=$2/api/v4" ;;
     esac
 }
 : >"$work/ops"
@@ -409,6 +462,34 @@ while IFS='|' read -r label goal fake final expected setup args; do
     stop_fake
     echo "$label|$goal|$n" >>"$work/ops"
 done < <(ops)
+
+# ---------------------------------------------------------------------------------------------
+echo "--- GitHub: from command to run id, $runs runs each, alternating" >&2
+# One fake that lists a new run $gh_list_delay s after its dispatch, and one that also refuses
+# return_run_details (GitHub Enterprise Server before it), where cirelay falls back to listing.
+FAKE_CI_LIST_DELAY_SECONDS=$gh_list_delay start_fake github
+gh_url=$fake_url
+FAKE_CI_LIST_DELAY_SECONDS=$gh_list_delay start_fake github ghes
+ghes_url=$fake_url
+for _ in $(seq "$runs"); do
+    before=$(request_count "$gh_url")
+    measure gh-trigger 0 "GITHUB_TOKEN=$gh_token" "GITHUB_API_URL=$gh_url" -- \
+        "$bin" github trigger acme/deploy deploy.yml --ref main --detach || die "cirelay github trigger --detach: $(why gh-trigger)"
+    [[ $(cat "$work/gh-trigger.out") =~ ^acme/deploy/[0-9]+$ ]] || die "cirelay github trigger printed '$(cat "$work/gh-trigger.out")'"
+    echo $(($(request_count "$gh_url") - before)) >>"$work/gh-trigger.requests"
+
+    polled=$(pyrun dispatch-then-poll "$gh_url" "$gh_token" "$gh_poll") || die "the dispatch-then-poll approach failed"
+    echo "$polled" | cut -d' ' -f1 >>"$work/gh-poll.tsv"
+    echo "$polled" | cut -d' ' -f2 >>"$work/gh-poll.requests"
+
+    before=$(request_count "$ghes_url")
+    measure gh-ghes 0 "GITHUB_TOKEN=$gh_token" "GITHUB_API_URL=$ghes_url" -- \
+        "$bin" github trigger acme/deploy deploy.yml --ref main --detach || die "cirelay github trigger against a server without run details: $(why gh-ghes)"
+    echo $(($(request_count "$ghes_url") - before)) >>"$work/gh-ghes.requests"
+done
+stop_fake
+stop_fake
+median_of() { sort -n "$work/$1" | sed -n "$(((runs + 1) / 2))p"; }
 
 # ---------------------------------------------------------------------------------------------
 # The tables, in Markdown.
@@ -455,6 +536,15 @@ medians of $runs runs unless noted."
     echo "| following $log_mb MB: from a line written at the fake to printed (median / p95 / max of $follow_marks lines) | $delay_median / $delay_p95 / $delay_max ms | |"
     echo "| following $log_mb MB: lines printed; requests to the log database | $follow_printed of $((log_mb * 1024)) (stderr had $follow_lines lines); $log_db_requests | |"
     echo "| following $log_mb MB: wall (the build runs 5 s, then ends at the next poll) | $(fmt_ms "$follow_wall") | |"
+    echo
+    echo "GitHub: from the command to the run's id, the fake listing a new run ${gh_list_delay} s after its dispatch"
+    echo "(medians of $runs runs):"
+    echo
+    echo "| | wall | HTTP requests |"
+    echo "|---|---|---|"
+    echo "| cirelay \`github trigger … --detach\` (the dispatch names its run) | $(cell gh-trigger 1 "") | $(median_of gh-trigger.requests) |"
+    echo "| dispatch, then list the runs every ${gh_poll} s until a new one shows up | $(fmt_ms "$(pyrun median "$work/gh-poll.tsv")") | $(median_of gh-poll.requests) |"
+    echo "| cirelay against a server refusing return_run_details (dispatch again, list twice an interval apart) | $(cell gh-ghes 1 "") | $(median_of gh-ghes.requests) |"
     echo
     echo "| cirelay command (against the fake) | HTTP requests | goal |"
     echo "|---|---|---|"

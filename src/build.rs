@@ -49,6 +49,13 @@ pub trait Watch {
         last.status.clone()
     }
 
+    /// When the build is expected to end, from the history of its pipeline or workflow on
+    /// its branch (typically one list request, made once after the first poll), so that
+    /// polls can be planned around it; `None` without history.
+    fn plan(&mut self, _ctx: &Ctx) -> Option<std::time::SystemTime> {
+        None
+    }
+
     /// Waits `pause` before the next poll. A watch that follows the build's log live reads
     /// it meanwhile.
     fn pause(&mut self, _ctx: &Ctx, pause: Duration) -> Result<()> {

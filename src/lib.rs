@@ -14,6 +14,8 @@ pub mod cli;
 pub mod codefresh;
 pub mod codeship;
 pub mod error;
+pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod lifecycle;
 pub mod listing;
@@ -63,11 +65,21 @@ pub mod fuzzing {
     pub fn circleci_output(body: &[u8]) -> Vec<String> {
         let mut lines = Vec::new();
         let mut chunks = crate::logs::Chunks::default();
-        let _ = crate::circleci::read_output(body, &mut |m| {
+        let _ = crate::circleci::read_output(&mut { body }, &mut |m| {
             chunks.push(m, |l| lines.push(crate::logs::log_line(l)))
         });
         chunks.flush(|l| lines.push(crate::logs::log_line(l)));
         lines
+    }
+
+    pub fn github_answer(body: &str) {
+        crate::github::read_answers(body);
+    }
+
+    /// A GitLab answer, and the same text as a job trace split into printed lines.
+    pub fn gitlab_answer(body: &str) {
+        crate::gitlab::read_answers(body);
+        crate::gitlab::read_trace(body.as_bytes());
     }
 
     /// Any answer as the HTTP layer reads it: rate limit, pause asked for, error line.

@@ -425,6 +425,10 @@ impl Watch for Following<'_, '_> {
         self.watch.status_word(last)
     }
 
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
+        self.watch.plan(ctx)
+    }
+
     fn pause(&mut self, ctx: &Ctx, pause: Duration) -> Result<()> {
         if self.log.is_none() {
             return self.watch.pause(ctx, pause);

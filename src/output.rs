@@ -313,7 +313,18 @@ fn export_build(id: &str, url: &str) {
     if let Some(github_output) = env("GITHUB_OUTPUT") {
         append(&github_output, &format!("build_id={id}\nbuild_url={url}\n"));
     }
+    // Any CI: GitLab hands a job's `artifacts:reports:dotenv` file to later jobs, other
+    // systems read such a file with `set -a; . FILE`.
+    if let Some(dotenv) = env(DOTENV_VAR) {
+        append(
+            &dotenv,
+            &format!("CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={url}\n"),
+        );
+    }
 }
+
+/// Names a `KEY=VALUE` file that a start appends the build's id and link to.
+pub const DOTENV_VAR: &str = "CIRELAY_DOTENV";
 
 fn append(path: &str, text: &str) {
     if let Err(e) = append_to_regular_file(path, text) {

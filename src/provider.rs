@@ -214,6 +214,8 @@ pub static PROVIDERS: &[Entry] = &[
     Entry::of::<crate::codeship::Codeship>(),
     Entry::of::<crate::codefresh::Codefresh>(),
     Entry::of::<crate::circleci::CircleCi>(),
+    Entry::of::<crate::github::GitHub>(),
+    Entry::of::<crate::gitlab::Gitlab>(),
 ];
 
 /// Names the binary may be called by, and the words they stand for (busybox-style):

@@ -16,6 +16,16 @@ pub fn log_line(text: &str) -> String {
     clean(text, true)
 }
 
+/// A value from an answer as an error line can show it: quoted, escaped, short.
+pub fn shown(value: &str) -> String {
+    let short: String = value.chars().take(80).collect();
+    let mut quoted = format!("{short:?}");
+    if short.len() < value.len() {
+        quoted.push('…');
+    }
+    quoted
+}
+
 /// Invisible characters that reorder how a line is displayed.
 fn is_bidi_control(c: char) -> bool {
     matches!(

@@ -42,6 +42,12 @@ const SECRET_PARAMS: &[&str] = &[
     "auth",
     "private_token",
     "job_token",
+    // Signed download links (a GitHub job log's redirect, cloud storage): the signature is a
+    // credential for as long as the link lives.
+    "sig",
+    "signature",
+    "urlsignature",
+    "x-amz-signature",
 ];
 
 /// Remembers a secret so that [`redact`] removes it, in every form it may be echoed in,
@@ -287,6 +293,15 @@ mod tests {
         // Not a parameter of its own: left alone.
         assert_eq!(redact("my_api_key=value"), "my_api_key=value");
         assert_eq!(redact("api_key=&x=1"), "api_key=&x=1");
+        // A job log's signed redirect: its signature reads the log while the link lives.
+        assert_eq!(
+            redact("GET https://logs.example.net/j/1?urlExpires=2026&urlSigningMethod=HMACV1&urlSignature=2TUDfIg4"),
+            "GET https://logs.example.net/j/1?urlExpires=2026&urlSigningMethod=HMACV1&urlSignature=***"
+        );
+        assert_eq!(
+            redact("https://b.blob.core.windows.net/x?sv=2019&sig=abc%2Bdef&se=1"),
+            "https://b.blob.core.windows.net/x?sv=2019&sig=***&se=1"
+        );
     }
 
     #[test]

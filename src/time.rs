@@ -57,6 +57,29 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Unix seconds as `2026-03-01T10:00:00Z`, the form API date filters take (GitHub's
+/// `created=>=…`).
+pub fn rfc3339_utc(unix: u64) -> String {
+    // Hinnant's civil_from_days; u64 seconds stay far inside i64 days.
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// `2017-09-13T17:13:55.193+00:00` or `…Z` to Unix seconds.
 pub fn rfc3339(ts: &str) -> Option<i64> {
     let (date, time) = ts.trim().split_once(['T', ' '])?;
@@ -122,6 +145,19 @@ mod tests {
             "Sun, 06 Nov 1994 24:00:00 GMT",
         ] {
             assert_eq!(http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unix_seconds_as_rfc3339() {
+        for ts in [
+            "1970-01-01T00:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2026-03-01T10:00:05Z",
+            "2000-12-31T12:30:00Z",
+        ] {
+            let unix = u64::try_from(rfc3339(ts).unwrap()).unwrap();
+            assert_eq!(rfc3339_utc(unix), ts);
         }
     }
 

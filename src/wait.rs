@@ -97,6 +97,7 @@ pub fn until_finished(
     let deadline = config.deadline;
     let mut schedule = Schedule::new(config.interval);
     let mut last_status: Option<String> = None;
+    let mut first_poll = true;
     loop {
         let seen = match watch.poll(ctx) {
             Ok(seen) => seen,
@@ -122,6 +123,12 @@ pub fn until_finished(
         if seen.state.is_finished() {
             return Ok(Waited::Finished(seen));
         }
+        if first_poll {
+            first_poll = false;
+            if let Some(end) = watch.plan(ctx).and_then(instant_of) {
+                schedule.plan(end);
+            }
+        }
         let pause = schedule.next(changed, crate::pace::take());
         let pause = match deadline {
             Some(deadline) => {
@@ -143,37 +150,110 @@ pub fn until_finished(
     }
 }
 
+/// A moment on the wall clock (a provider's timestamps) as a moment to sleep until; `None`
+/// when it is long past.
+pub fn instant_of(at: std::time::SystemTime) -> Option<Instant> {
+    let now = std::time::SystemTime::now();
+    match at.duration_since(now) {
+        Ok(ahead) => Some(Instant::now() + ahead),
+        Err(_) => None,
+    }
+}
+
+/// The middle value (the lower of the two middle ones); `None` for no values.
+pub fn median(mut values: Vec<u64>) -> Option<u64> {
+    values.sort_unstable();
+    values.get(values.len().saturating_sub(1) / 2).copied()
+}
+
 /// The pause before the next poll.
 #[derive(Debug)]
 pub struct Schedule {
     first: Duration,
     current: Duration,
+    /// When the build is expected to end, from the history of its pipeline: polls are
+    /// then planned around that moment instead of growing blindly.
+    plan: Option<Plan>,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    end: Instant,
+}
+
+/// A planned schedule polls this long before the expected end, and as often from then on
+/// for [`AFTER_END`]: a build that ends on time is noticed within this long.
+const NEAR_END: Duration = Duration::from_secs(2);
+const AFTER_END: Duration = Duration::from_secs(10);
 
 impl Schedule {
     pub fn new(first: Duration) -> Self {
         Schedule {
             first,
             current: first,
+            plan: None,
         }
+    }
+
+    /// From now on, polls are planned around `end`: sparse at first (a sixth of the time
+    /// left, growing, at most a minute), one just before `end`, every [`NEAR_END`] for a
+    /// while after it, then growing again. Status changes no longer reset the interval:
+    /// a build going from pending to running says nothing about when it ends.
+    pub fn plan(&mut self, end: Instant) {
+        self.plan_at(end, Instant::now());
+    }
+
+    fn plan_at(&mut self, end: Instant, now: Instant) {
+        let left = end.saturating_duration_since(now);
+        self.current = (left / 6).clamp(self.first, MAX_INTERVAL.max(self.first));
+        self.plan = Some(Plan { end });
     }
 
     /// A change starts over at the first interval; an unchanged reading grows it; a
     /// rate-limit answer stretches it to at least what the server asked for.
     pub fn next(&mut self, changed: bool, rate_limit_pause: Option<Duration>) -> Duration {
         let cap = MAX_INTERVAL.max(self.first);
-        self.current = if changed {
-            self.first
-        } else {
-            self.current.mul_f64(GROWTH).min(cap)
+        let pause = match self.plan {
+            None => {
+                self.current = if changed {
+                    self.first
+                } else {
+                    self.current.mul_f64(GROWTH).min(cap)
+                };
+                self.current
+            }
+            Some(plan) => self.planned(plan, Instant::now()),
         };
-        if let Some(asked) = rate_limit_pause {
+        match rate_limit_pause {
+            Some(asked) => {
+                self.current = pause.max(asked).max(pause * 2).min(cap.max(asked));
+                self.current
+            }
+            None => pause,
+        }
+    }
+
+    fn planned(&mut self, plan: Plan, now: Instant) -> Duration {
+        let near = plan.end.checked_sub(NEAR_END).unwrap_or(plan.end);
+        if now < near {
+            // Sparse early polls, but the last one lands just before the end.
+            let pause = self.current.min(near - now);
             self.current = self
                 .current
-                .max(asked)
-                .max(self.current * 2)
-                .min(cap.max(asked));
+                .mul_f64(GROWTH)
+                .min(MAX_INTERVAL.max(self.first));
+            return pause.max(Duration::from_millis(100));
         }
+        if now < plan.end + AFTER_END {
+            // As often as --interval allows, if that is more often.
+            self.current = NEAR_END.min(self.first.max(Duration::from_millis(100)));
+            return self.current;
+        }
+        // Later than its pipeline's builds: growing again.
+        self.current = self
+            .current
+            .mul_f64(GROWTH)
+            .min(MAX_INTERVAL.max(self.first));
         self.current
     }
 }
@@ -225,6 +305,25 @@ mod tests {
             s.next(true, Some(Duration::from_secs(90))),
             Duration::from_secs(90)
         );
+    }
+
+    /// A 60 s build on its pipeline's usual time: fewer polls than the growing schedule's 7,
+    /// and the end noticed within 2 s (measured against the fakes in scripts/bench.sh).
+    #[test]
+    fn a_planned_schedule_lands_polls_around_the_expected_end() {
+        let start = Instant::now();
+        let mut s = Schedule::new(Duration::from_secs(5));
+        s.plan_at(start + Duration::from_secs(60), start);
+        let mut t = Duration::ZERO;
+        let mut polls = vec![t];
+        while t < Duration::from_secs(61) {
+            let now = start + t;
+            let plan = s.plan.unwrap();
+            t += s.planned(plan, now);
+            polls.push(t);
+        }
+        let ms: Vec<u128> = polls.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, vec![0, 10_000, 25_000, 47_500, 58_000, 60_000, 62_000]);
     }
 
     #[test]

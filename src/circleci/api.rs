@@ -12,6 +12,7 @@ use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::provider::About;
+use crate::sanitize::shown;
 use crate::Ctx;
 
 /// A runaway `next_page_token` (an API that keeps answering "more") must not loop forever;
@@ -133,16 +134,6 @@ fn slug_shaped(value: &str) -> Result<(), String> {
     }
 }
 
-/// A value from an answer as an error line can show it: quoted, escaped, short.
-fn shown(value: &str) -> String {
-    let short: String = value.chars().take(80).collect();
-    let mut quoted = format!("{short:?}");
-    if short.len() < value.len() {
-        quoted.push('…');
-    }
-    quoted
-}
-
 /// CircleCI's own sentence on one line and of a length an error line can carry.
 fn one_line(said: &str) -> String {
     let flat = said.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -236,13 +227,6 @@ impl Checked for Pipeline {
     }
 }
 
-impl Checked for Job {
-    fn check(&self) -> Result<(), String> {
-        uuid_shaped("job id", &self.id)?;
-        slug_shaped(&self.project_slug)
-    }
-}
-
 fn page_of<T: Checked>(resp: &Response) -> Result<Page<T>> {
     let page: Page<T> = resp.decode()?;
     for item in &page.items {
@@ -255,51 +239,105 @@ fn pipeline_page(resp: &Response) -> Result<Page<Pipeline>> {
     page_of(resp)
 }
 
+// A job and its steps are read as plain JSON values: a derived reader for each shape would
+// cost the static binary more than these few fields.
+
 /// One job of a workflow (`GET /workflow/ID/job`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Job {
     pub id: String,
     pub name: String,
-    #[serde(deserialize_with = "status_or_unknown")]
     pub status: String,
     /// Set once the job was scheduled; approval jobs have none.
-    #[serde(default)]
     pub job_number: Option<u64>,
     pub project_slug: String,
-    #[serde(rename = "type", default)]
     pub kind: Option<String>,
+}
+
+/// A job as the list holds it, before its fields are taken and checked.
+pub struct JobAnswer(Value);
+
+impl<'de> Deserialize<'de> for JobAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(JobAnswer)
+    }
+}
+
+impl Checked for JobAnswer {
+    fn check(&self) -> Result<(), String> {
+        uuid_shaped("job id", text_at(&self.0, "id").as_deref().unwrap_or(""))?;
+        slug_shaped(text_at(&self.0, "project_slug").as_deref().unwrap_or(""))
+    }
+}
+
+impl From<JobAnswer> for Job {
+    fn from(JobAnswer(v): JobAnswer) -> Job {
+        Job {
+            id: text_at(&v, "id").unwrap_or_default(),
+            name: text_at(&v, "name").unwrap_or_default(),
+            status: text_at(&v, "status").unwrap_or_else(|| UNKNOWN_STATUS.to_string()),
+            job_number: v.get("job_number").and_then(Value::as_u64),
+            project_slug: text_at(&v, "project_slug").unwrap_or_default(),
+            kind: text_at(&v, "type"),
+        }
+    }
+}
+
+/// `value[key]` as text.
+fn text_at(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// A job's steps, from API v1.1 (`GET /api/v1.1/project/VCS/ORG/REPO/NUMBER`): API v2 has
 /// no step output.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct JobDetails {
-    #[serde(default)]
     pub steps: Vec<JobStep>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct JobStep {
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub actions: Vec<Action>,
 }
 
 /// One run of a step: one per parallel container.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Action {
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub failed: Option<bool>,
-    #[serde(default)]
     pub index: u64,
     /// A signed download of the output on another host, fetched without the token.
-    #[serde(default)]
     pub output_url: Option<String>,
+}
+
+impl JobDetails {
+    fn of(v: &Value) -> JobDetails {
+        let list = |v: &Value, key: &str| {
+            v.get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let steps = list(v, "steps")
+            .iter()
+            .map(|step| JobStep {
+                name: text_at(step, "name").unwrap_or_default(),
+                actions: list(step, "actions")
+                    .iter()
+                    .map(|a| Action {
+                        name: text_at(a, "name").unwrap_or_default(),
+                        status: text_at(a, "status"),
+                        failed: a.get("failed").and_then(Value::as_bool),
+                        index: a.get("index").and_then(Value::as_u64).unwrap_or(0),
+                        output_url: text_at(a, "output_url"),
+                    })
+                    .collect(),
+            })
+            .collect();
+        JobDetails { steps }
+    }
 }
 
 pub struct Api {
@@ -433,7 +471,9 @@ impl Api {
     /// Every job of a workflow, following `next_page_token`.
     pub fn jobs(&self, ctx: &Ctx, workflow: &str) -> Result<Vec<Job>> {
         let path = format!("/workflow/{}/job", encode(workflow));
-        self.every_page(ctx, &path, About::Workflow(workflow), "job list")
+        let jobs: Vec<JobAnswer> =
+            self.every_page(ctx, &path, About::Workflow(workflow), "job list")?;
+        Ok(jobs.into_iter().map(Job::from).collect())
     }
 
     fn every_page<T: Checked>(
@@ -478,7 +518,7 @@ impl Api {
             .header("Circle-Token", &self.token);
         let resp = ctx.http.send(&req)?;
         self.check(&resp, About::Job(number))?;
-        resp.decode()
+        Ok(JobDetails::of(&resp.decode::<Value>()?))
     }
 
     /// Where people see a job.

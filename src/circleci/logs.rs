@@ -9,12 +9,10 @@
 use std::collections::HashSet;
 use std::io::BufRead;
 
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
 use super::api::{Action, Api, Job, Workflow};
 use super::watch::current_attempts;
 use crate::error::{Error, Result};
-use crate::logs::json::{deserializer, seed_by_any, skip, Capped};
+use crate::logs::json::{Reader, Value};
 use crate::logs::{self, Chunks, Logs, Printer, Tail};
 use crate::output;
 use crate::Ctx;
@@ -226,59 +224,34 @@ fn print_output(
 }
 
 /// Reads a step's output (`[{"message": …, "time": …, "type": "out"}, …]`), handing each
-/// message over as it is parsed.
-pub fn read_output(body: impl BufRead, on: &mut dyn FnMut(&str)) -> std::io::Result<()> {
-    struct Messages<'v> {
-        on: &'v mut dyn FnMut(&str),
-    }
-    impl<'de> Visitor<'de> for Messages<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a step's output messages")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq
-                .next_element_seed(Message { on: &mut *self.on })?
-                .is_some()
-            {}
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
+/// message over as it is parsed; anything else in the list is not output.
+pub fn read_output(body: &mut dyn BufRead, on: &mut dyn FnMut(&str)) -> std::io::Result<()> {
+    let mut r = Reader::new(body);
+    match r.value()? {
+        Value::Array => {}
+        Value::Null => return Ok(()),
+        _ => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not a list of output messages",
+            ))
         }
     }
-    struct Message<'v> {
-        on: &'v mut dyn FnMut(&str),
-    }
-    seed_by_any!(Message);
-    impl<'de> Visitor<'de> for Message<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("an output message")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<String>()? {
-                if key == "message" {
-                    if let Some(serde_json::Value::String(text)) =
-                        map.next_value::<Option<serde_json::Value>>()?
-                    {
-                        (self.on)(&text);
+    while r.next_item()? {
+        match r.value()? {
+            Value::Object => {
+                while let Some(key) = r.next_key()? {
+                    if key != "message" {
+                        r.skip()?;
+                    } else if let Some(text) = r.text()? {
+                        on(&text);
                     }
-                } else {
-                    map.next_value::<IgnoredAny>()?;
                 }
             }
-            Ok(())
-        }
-        // Anything else in the list is not output.
-        skip!(() => str, unit, bool, u64, i64, f64);
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-            IgnoredAny.visit_seq(seq)?;
-            Ok(())
+            other => r.close(&other)?,
         }
     }
-    let mut de = deserializer(Capped::new(body));
-    de::Deserializer::deserialize_any(&mut de, Messages { on }).map_err(std::io::Error::other)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -287,7 +260,7 @@ mod tests {
 
     fn messages(body: &str) -> std::io::Result<Vec<String>> {
         let mut out = Vec::new();
-        read_output(body.as_bytes(), &mut |m| out.push(m.to_string()))?;
+        read_output(&mut body.as_bytes(), &mut |m| out.push(m.to_string()))?;
         Ok(out)
     }
 

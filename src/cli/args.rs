@@ -41,10 +41,20 @@ impl Arg {
         }
     }
 
+    /// `[REF...]`: any number, none too.
+    pub const fn optional_many(name: &'static str) -> Self {
+        Arg {
+            name,
+            required: false,
+            many: true,
+        }
+    }
+
     /// `PIPELINE`, `[SLUG]`, `ID...`.
     pub fn usage(&self) -> String {
         match (self.required, self.many) {
-            (_, true) => format!("{}...", self.name),
+            (true, true) => format!("{}...", self.name),
+            (false, true) => format!("[{}...]", self.name),
             (true, false) => self.name.to_string(),
             (false, false) => format!("[{}]", self.name),
         }

@@ -195,6 +195,11 @@ pub const SETTINGS: &[Setting] = &[
         help: "retries of a request that may be repeated (see Network)",
     },
     Setting {
+        env: "CIRELAY_DOTENV",
+        default: "unset",
+        help: "a file that every start appends `CIRELAY_BUILD_ID=…` and `CIRELAY_BUILD_URL=…` to (GitLab's `artifacts:reports:dotenv`)",
+    },
+    Setting {
         env: "CIRELAY_ALLOW_HTTP=1",
         default: "off",
         help: "let plain `http://` reach hosts other than loopback (see Network)",
@@ -235,4 +240,13 @@ pub const LOG_LINES: Flag = Flag::value(
 pub const FAILED_ONLY: Flag = Flag::switch(
     "--failed",
     "only the failed steps or jobs, their last --log-lines lines",
+);
+
+/// `PROVIDER builds`: the flags [`crate::listing::Filter`] reads besides `--branch`.
+pub const LIMIT: Flag =
+    Flag::value("--limit", "N", "the most builds to list, newest first").default("20");
+pub const LIST_STATUS: Flag = Flag::value(
+    "--status",
+    "S",
+    "only builds with this status (the provider's own word)",
 );

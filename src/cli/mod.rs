@@ -20,8 +20,8 @@ use args::{pico_error, take_flags, take_positionals, Args};
 use flags::{Flag, DEFAULT_INTERVAL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TIMEOUT, GLOBAL};
 use values::{duration_from_env, parse_output, positive};
 pub use values::{
-    env_first, env_flag, parse_duration, parse_duration_with_unit, parse_key_value, parse_var_file,
-    read_var_file, typed_parameter,
+    env_first, env_flag, key_value_list, last_wins, parse_duration, parse_duration_with_unit,
+    parse_key_value, parse_var_file, read_var_file, typed_parameter,
 };
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -165,7 +165,14 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             let mut args = take_flags(&mut p, command.flags)?;
             let mut positionals: Vec<String> = first_ref.into_iter().collect();
             let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
-            positionals.extend(take_positionals(p, command.name, command.args, &known)?);
+            // The first argument was taken already, as the command word is elsewhere.
+            let rest: &[args::Arg] = match (positionals.is_empty(), command.args) {
+                (true, spec) => spec,
+                (false, [only]) if only.many => &[args::Arg::optional_many(only.name)],
+                (false, [_, rest @ ..]) => rest,
+                (false, []) => &[],
+            };
+            positionals.extend(take_positionals(p, command.name, rest, &known)?);
             if positionals.is_empty() {
                 return Err(Error::usage(format!(
                     "`cirelay {}` needs {} (see `cirelay help {}`)",
@@ -356,6 +363,21 @@ mod tests {
         assert_eq!(i.args.value("--trigger"), Some("trig"));
         assert_eq!(i.args.values("--variable"), vec!["A=1=2", "B=x y"]);
         assert!(i.args.on("--detach"));
+    }
+
+    #[test]
+    fn builds_of_any_provider_take_one_ref_or_several() {
+        let (_, one) = run(Personality::CIRELAY, &["status", "gitlab:acme/app/7"]);
+        assert_eq!(one.args.positionals, ["gitlab:acme/app/7"]);
+        let (_, two) = run(
+            Personality::CIRELAY,
+            &["wait", "gitlab:a/b/1", "codefresh:x"],
+        );
+        assert_eq!(two.args.positionals, ["gitlab:a/b/1", "codefresh:x"]);
+        for line in [&["wait"][..], &["fan-out", "plan.json", "extra"][..]] {
+            let args = line.iter().map(OsString::from).collect();
+            assert!(parse(Personality::CIRELAY, args).is_err(), "{line:?}");
+        }
     }
 
     #[test]

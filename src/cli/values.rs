@@ -30,6 +30,30 @@ pub fn parse_key_value(raw: &str) -> std::result::Result<(String, String), Strin
     }
 }
 
+/// One entry per key, in first-seen order, with the last value given (a flag overrides
+/// the same key from a file, and a key given twice is sent once).
+pub fn last_wins<V: Clone>(pairs: &[(String, V)]) -> Vec<(String, V)> {
+    let mut out: Vec<(String, V)> = Vec::new();
+    for (k, v) in pairs {
+        match out.iter_mut().find(|(seen, _)| seen == k) {
+            Some(entry) => entry.1 = v.clone(),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    out
+}
+
+/// `[{"key": K, "value": V}, …]`: how Codefresh's run and GitLab's pipeline bodies list
+/// variables.
+pub fn key_value_list(pairs: &[(String, String)]) -> Value {
+    Value::Array(
+        pairs
+            .iter()
+            .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+            .collect(),
+    )
+}
+
 pub fn read_var_file(path: &str) -> Result<Vec<(String, String)>> {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".yml") || lower.ends_with(".yaml") {

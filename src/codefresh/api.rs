@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::cli::env_first;
+use crate::cli::{env_first, key_value_list, last_wins};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
 use crate::wait::BuildState;
@@ -68,6 +68,14 @@ pub struct Build {
     pub pipeline_name: Option<String>,
     #[serde(default, rename = "branchName")]
     pub branch_name: Option<String>,
+    /// The pipeline's id.
+    #[serde(default, rename = "serviceId")]
+    pub pipeline_id: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub started: Option<String>,
+    #[serde(default)]
+    pub finished: Option<String>,
 }
 
 impl Build {
@@ -109,33 +117,31 @@ pub struct Api {
     progress_jobs: Mutex<HashMap<String, String>>,
 }
 
-/// A build's progress job (`GET /api/progress/:id`): where its log is kept.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Progress {
-    #[serde(default)]
-    pub location: Option<Location>,
-}
+// The log's answers are read as plain JSON values: a derived reader for each shape would
+// cost the static binary more than these few fields.
 
-#[derive(Debug, Clone, Deserialize)]
+/// Where a build's progress job (`GET /api/progress/:id`) keeps its log: `firebase` while
+/// the build runs (and for a while after); another type once the log was archived, with
+/// `url` to download it from.
+#[derive(Debug, Clone, Default)]
 pub struct Location {
-    /// `firebase` while the build runs (and for a while after); another type once the log
-    /// was archived, with `url` to download it from.
-    #[serde(rename = "type", default)]
     pub kind: String,
-    #[serde(default)]
     pub url: Option<String>,
 }
 
 /// `GET /api/user/firebaseAuth`: where a build's live log is, and a token to read it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct FirebaseAuth {
     pub url: String,
-    #[serde(rename = "accessToken")]
     pub access_token: String,
     /// The log database's newer layout keeps builds at its root; the older one under
     /// `build-logs/`.
-    #[serde(rename = "newStructure", default)]
     pub new_structure: bool,
+}
+
+/// `value[key]` as text.
+fn text_at(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 impl Api {
@@ -159,7 +165,7 @@ impl Api {
     }
 
     /// `GET /api/progress/:id`: where the build's log is kept.
-    pub fn progress(&self, ctx: &Ctx, progress: &str, build: &str) -> Result<Progress> {
+    pub fn progress(&self, ctx: &Ctx, progress: &str, build: &str) -> Result<Location> {
         let req = self.request(Request::get(
             self.url(&format!("/progress/{}", encode(progress))),
         ));
@@ -168,7 +174,12 @@ impl Api {
             &resp,
             &format!("the progress job {progress} of build {build} was not found"),
         )?;
-        resp.decode()
+        let job: Value = resp.decode()?;
+        let location = job.get("location").unwrap_or(&Value::Null);
+        Ok(Location {
+            kind: text_at(location, "type").unwrap_or_default(),
+            url: text_at(location, "url"),
+        })
     }
 
     /// `GET /api/user/firebaseAuth?progressId=…`: the build's live log database and a token
@@ -183,7 +194,12 @@ impl Api {
             &resp,
             &format!("no log token for the progress job {progress}"),
         )?;
-        let auth: FirebaseAuth = resp.decode()?;
+        let answer: Value = resp.decode()?;
+        let auth = FirebaseAuth {
+            url: text_at(&answer, "url").unwrap_or_default(),
+            access_token: text_at(&answer, "accessToken").unwrap_or_default(),
+            new_structure: answer.get("newStructure").and_then(Value::as_bool) == Some(true),
+        };
         register_secret(&auth.access_token);
         if auth.access_token.trim().is_empty()
             || auth
@@ -287,19 +303,33 @@ impl Api {
         pipeline_id: &str,
         branch: Option<&str>,
     ) -> Result<Option<Build>> {
+        Ok(self
+            .recent_builds(ctx, pipeline_id, branch, 1)?
+            .into_iter()
+            .next())
+    }
+
+    /// The pipeline's newest builds (on `branch` when given), newest first, from
+    /// `GET /api/workflow?pipeline=ID&branchName=B&limit=N`.
+    pub fn recent_builds(
+        &self,
+        ctx: &Ctx,
+        pipeline_id: &str,
+        branch: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Build>> {
         let mut url = self.url(&format!("/workflow?pipeline={}", encode(pipeline_id)));
         if let Some(branch) = branch {
             url.push_str(&format!("&branchName={}", encode(branch)));
         }
-        url.push_str("&limit=1");
+        url.push_str(&format!("&limit={limit}"));
         let resp = ctx.http.send(&self.request(Request::get(url)))?;
         self.check(&resp, "")?;
         let list: WorkflowList = resp.decode()?;
-        let newest = list.workflows.docs.into_iter().next();
-        if let Some(build) = &newest {
+        for build in &list.workflows.docs {
             checked_ids(&resp, build)?;
         }
-        Ok(newest)
+        Ok(list.workflows.docs)
     }
 
     /// `DELETE /api/progress/:id`: what terminating a build is.
@@ -438,11 +468,7 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
     text("trigger", &run.trigger);
     let variables = last_wins(&run.variables);
     if !variables.is_empty() {
-        let list: Vec<Value> = variables
-            .iter()
-            .map(|(k, v)| json!({"key": k, "value": v}))
-            .collect();
-        body.insert("variables".into(), Value::Array(list));
+        body.insert("variables".into(), key_value_list(&variables));
     }
     if let Some(id) = predecessor.filter(|id| !id.is_empty()) {
         // Codefresh links the new build to the one that started it under this name.
@@ -471,19 +497,6 @@ pub fn run_body(run: &RunRequest, predecessor: Option<&str>) -> Value {
         body.insert("options".into(), Value::Object(options));
     }
     Value::Object(body)
-}
-
-/// One entry per key, in first-seen order, with the last value given (a `-v` overrides
-/// the same key from `--var-file`).
-fn last_wins(pairs: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for (k, v) in pairs {
-        match out.iter_mut().find(|(seen, _)| seen == k) {
-            Some(entry) => entry.1 = v.clone(),
-            None => out.push((k.clone(), v.clone())),
-        }
-    }
-    out
 }
 
 /// Everything cirelay reads from a Codefresh answer, without a server: a started build's id,

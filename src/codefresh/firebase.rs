@@ -17,14 +17,12 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::io::{self, BufRead, Read};
-
-use serde::de::{self, Deserialize, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::io::{self, BufRead};
 
 use super::api::FirebaseAuth;
 use crate::error::{Error, Result};
 use crate::http::{encode, Request, Response};
-use crate::logs::json::{deserializer, seed_by_any, skip, Capped};
+use crate::logs::json::{Reader, Value};
 
 /// Entries read per query; halved while an answer would be too large to sort.
 pub const BATCH: usize = 1000;
@@ -158,100 +156,58 @@ pub enum Batch {
 
 /// Reads the answer to an entries query (`{"key": "text", …}`), keeping at most
 /// [`BATCH_BYTES`] of it; values that are not text are skipped.
-pub fn read_batch(body: impl BufRead, limit: usize) -> io::Result<Batch> {
-    struct Collect {
-        entries: Vec<(String, String)>,
-        bytes: usize,
-        over: bool,
-    }
-    impl<'de> Visitor<'de> for &mut Collect {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("log entries")
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<String>()? {
-                if self.over || !is_entry_key(&key) {
-                    map.next_value::<IgnoredAny>()?;
+pub fn read_batch(body: &mut dyn BufRead, limit: usize) -> io::Result<Batch> {
+    let mut r = Reader::new(body);
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut bytes = 0usize;
+    let mut keep = |key: String, text: String, entries: &mut Vec<(String, String)>| {
+        bytes += key.len() + text.len();
+        entries.push((key, text));
+        bytes <= BATCH_BYTES
+    };
+    match r.value()? {
+        Value::Object => {
+            while let Some(key) = r.next_key()? {
+                if !is_entry_key(&key) {
+                    r.skip()?;
                     continue;
                 }
-                if let Some(text) = map.next_value::<Text>()?.0 {
-                    self.bytes += key.len() + text.len();
-                    if self.bytes > BATCH_BYTES {
-                        self.over = true;
-                        self.entries = Vec::new();
-                    } else {
-                        self.entries.push((key, text));
+                if let Some(text) = r.text()? {
+                    if !keep(key, text, &mut entries) {
+                        return Ok(Batch::TooLarge);
                     }
                 }
             }
-            Ok(())
         }
         // An answer with integer keys may come as an array.
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        Value::Array => {
             let mut i = 0usize;
-            while let Some(text) = seq.next_element::<Text>()? {
-                if let Some(text) = text.0 {
-                    self.bytes += text.len();
-                    if self.bytes > BATCH_BYTES {
-                        self.over = true;
-                        self.entries = Vec::new();
-                    } else if !self.over {
-                        self.entries.push((i.to_string(), text));
+            while r.next_item()? {
+                if let Some(text) = r.text()? {
+                    if !keep(i.to_string(), text, &mut entries) {
+                        return Ok(Batch::TooLarge);
                     }
                 }
                 i += 1;
             }
-            Ok(())
+        }
+        Value::Null => {}
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not log entries",
+            ))
         }
     }
-    let mut collect = Collect {
-        entries: Vec::new(),
-        bytes: 0,
-        over: false,
-    };
-    let mut de = deserializer(Capped::new(body));
-    de::Deserializer::deserialize_any(&mut de, &mut collect).map_err(io::Error::other)?;
-    if collect.over {
-        return Ok(Batch::TooLarge);
-    }
-    let full = collect.entries.len() >= limit;
-    collect.entries.sort_by(|a, b| key_order(&a.0, &b.0));
-    Ok(Batch::Entries(collect.entries, full))
-}
-
-/// A value that is used only when it is text.
-struct Text(Option<String>);
-
-impl<'de> de::Deserialize<'de> for Text {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("text")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(Some(v.to_string())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Text, E> {
-                Ok(Text(Some(v)))
-            }
-            skip!(Text(None) => bool, i64, u64, f64, unit);
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
-                IgnoredAny.visit_map(map)?;
-                Ok(Text(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
-                IgnoredAny.visit_seq(seq)?;
-                Ok(Text(None))
-            }
-        }
-        d.deserialize_any(V)
-    }
+    let full = entries.len() >= limit;
+    let sorted = crate::logs::order(entries.len(), &|a, b| {
+        key_order(&entries[a].0, &entries[b].0)
+    });
+    let entries = sorted
+        .into_iter()
+        .map(|i| std::mem::take(&mut entries[i]))
+        .collect();
+    Ok(Batch::Entries(entries, full))
 }
 
 /// A step's fields as a shallow read of it gives them: a field that is `true` there was
@@ -290,7 +246,7 @@ pub fn step_fields(value: &serde_json::Value) -> StepFields {
 pub fn time_of(v: &serde_json::Value) -> Option<f64> {
     match v {
         serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+        serde_json::Value::String(s) => crate::logs::json::number(s),
         _ => None,
     }
     .filter(|t: &f64| t.is_finite())
@@ -387,214 +343,103 @@ impl Place {
 type Sink<'s> = &'s mut dyn FnMut(Change);
 
 /// The data of a `put` at `place`: it replaces what was there.
-struct Put<'s> {
-    place: Place,
-    sink: Sink<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for Put<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        match self.place {
-            Place::Elsewhere => {
-                IgnoredAny::deserialize(d)?;
-            }
-            // A whole log is never held: it is read by query afterwards.
-            Place::Logs(step) => {
-                (self.sink)(Change::Replaced(step));
-                IgnoredAny::deserialize(d)?;
-            }
-            _ => d.deserialize_any(self)?,
+fn put(r: &mut Reader, place: Place, sink: Sink) -> io::Result<()> {
+    match place {
+        Place::Elsewhere => return r.skip(),
+        // A whole log is never held: it is read by query afterwards.
+        Place::Logs(step) => {
+            sink(Change::Replaced(step));
+            return r.skip();
         }
-        Ok(())
+        _ => {}
     }
-}
-
-impl Put<'_> {
-    fn text(self, v: &str) {
-        let change = match self.place {
-            Place::Entry(step, key) => Change::Entry {
-                step,
-                key,
-                text: v.to_string(),
-            },
-            Place::Field(step, "status") => Change::Status {
-                step,
-                status: short(v),
-            },
-            Place::Field(step, "name") => Change::Named {
-                step,
-                name: short(v),
-            },
-            Place::Field(step, _) => match v.trim().parse::<f64>() {
-                Ok(at) if at.is_finite() => Change::Created { step, at },
-                _ => return,
-            },
-            Place::BuildStatus => Change::BuildStatus(short(v)),
-            _ => return,
-        };
-        (self.sink)(change);
-    }
-
-    fn number(self, at: f64) {
-        if let Place::Field(step, "creationTimeStamp") = self.place {
-            if at.is_finite() {
-                (self.sink)(Change::Created { step, at });
+    let value = r.value()?;
+    let change = match (place, value) {
+        (place @ (Place::Node | Place::Steps | Place::Step(_)), Value::Object) => {
+            if let Place::Step(step) = &place {
+                // A step set as a whole: whatever its log held is read by query.
+                sink(Change::Replaced(step.clone()));
             }
+            while let Some(key) = r.next_key()? {
+                put(r, place.child(&key), sink)?;
+            }
+            return Ok(());
+        }
+        (Place::Entry(step, key), Value::Text(text)) => Change::Entry { step, key, text },
+        (Place::Field(step, "status"), Value::Text(v)) => Change::Status {
+            step,
+            status: short(&v),
+        },
+        (Place::Field(step, "name"), Value::Text(v)) => Change::Named {
+            step,
+            name: short(&v),
+        },
+        (Place::Field(step, _), Value::Number(at)) => Change::Created { step, at },
+        (Place::Field(step, _), Value::Text(v)) => match crate::logs::json::number(&v) {
+            Some(at) => Change::Created { step, at },
+            None => return Ok(()),
+        },
+        (Place::BuildStatus, Value::Text(v)) => Change::BuildStatus(short(&v)),
+        // Anything else than the value the place holds: an entry or a step that was removed
+        // or replaced by something odd is read again.
+        (Place::Entry(step, _) | Place::Step(step), other) => {
+            r.close(&other)?;
+            Change::Replaced(step)
+        }
+        (_, other) => return r.close(&other),
+    };
+    if let Change::Created { at, .. } = &change {
+        if !at.is_finite() {
+            return Ok(());
         }
     }
-
-    /// Anything else than the value the place holds: an entry or a step that was removed
-    /// or replaced by something odd is read again.
-    fn other(self) {
-        match self.place {
-            Place::Entry(step, _) | Place::Step(step) => (self.sink)(Change::Replaced(step)),
-            _ => {}
-        }
-    }
-}
-
-impl<'de> Visitor<'de> for Put<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a log database value")
-    }
-    fn visit_str<E>(self, v: &str) -> Result<(), E> {
-        self.text(v);
-        Ok(())
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
-        self.number(v as f64);
-        Ok(())
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
-        self.number(v as f64);
-        Ok(())
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
-        self.number(v);
-        Ok(())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        self.other();
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.other();
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Put { place, sink } = self;
-        match place {
-            Place::Node | Place::Steps | Place::Step(_) => {
-                if let Place::Step(step) = &place {
-                    // A step set as a whole: whatever its log held is read by query.
-                    sink(Change::Replaced(step.clone()));
-                }
-                while let Some(key) = map.next_key::<String>()? {
-                    let child = place.child(&key);
-                    map.next_value_seed(Put {
-                        place: child,
-                        sink: &mut *sink,
-                    })?;
-                }
-            }
-            other => {
-                Put { place: other, sink }.other();
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-            }
-        }
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.other();
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
+    sink(change);
+    Ok(())
 }
 
 /// The data of a `patch` at `place`: each key (a child, or a deeper path `a/b`) is set.
-struct Patch<'s> {
-    place: Place,
-    sink: Sink<'s>,
-}
-
-seed_by_any!(Patch);
-
-impl<'de> Visitor<'de> for Patch<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("the children a patch sets")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<String>()? {
-            let place = key
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .fold(self.place.clone(), |p, s| p.child(s));
-            map.next_value_seed(Put {
-                place,
-                sink: &mut *self.sink,
-            })?;
+fn patch(r: &mut Reader, place: Place, sink: Sink) -> io::Result<()> {
+    match r.value()? {
+        Value::Object => {
+            while let Some(key) = r.next_key()? {
+                let at = key
+                    .split('/')
+                    .filter(|s| !s.is_empty())
+                    .fold(place.clone(), |p, s| p.child(s));
+                put(r, at, sink)?;
+            }
+            Ok(())
         }
-        Ok(())
+        other => r.close(&other),
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        IgnoredAny.visit_seq(seq)?;
-        Ok(())
-    }
-    skip!(() => unit, str, bool, u64, i64, f64);
 }
 
 /// `{"path": …, "data": …}` of a `put` or `patch`.
-struct EventData<'s> {
-    patch: bool,
-    sink: Sink<'s>,
-}
-
-impl<'de> DeserializeSeed<'de> for EventData<'_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+fn event_data(r: &mut Reader, is_patch: bool, sink: Sink) -> io::Result<()> {
+    if r.value()? != Value::Object {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not an event's {path, data}",
+        ));
     }
-}
-
-impl<'de> Visitor<'de> for EventData<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an event's {path, data}")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut place: Option<Place> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "path" => {
-                    let path: String = map.next_value()?;
-                    place = Some(Place::at(path.split('/')));
+    let mut place: Option<Place> = None;
+    while let Some(key) = r.next_key()? {
+        match key.as_str() {
+            "path" => place = r.text()?.map(|path| Place::at(path.split('/'))),
+            "data" => match place.take() {
+                Some(place) if is_patch => patch(r, place, sink)?,
+                Some(place) => put(r, place, sink)?,
+                // Data before its path cannot be placed as it streams by; everything is read
+                // again instead of holding it.
+                None => {
+                    r.skip()?;
+                    sink(Change::Everything);
                 }
-                "data" => match place.take() {
-                    Some(place) if self.patch => map.next_value_seed(Patch {
-                        place,
-                        sink: &mut *self.sink,
-                    })?,
-                    Some(place) => map.next_value_seed(Put {
-                        place,
-                        sink: &mut *self.sink,
-                    })?,
-                    // Data before its path cannot be placed as it streams by; everything
-                    // is read again instead of holding it.
-                    None => {
-                        map.next_value::<IgnoredAny>()?;
-                        (self.sink)(Change::Everything);
-                    }
-                },
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+            },
+            _ => r.skip()?,
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// The longest event name or field name read; longer ones are not Firebase's.
@@ -603,11 +448,11 @@ const MAX_NAME: usize = 64;
 /// Reads an event stream (Server-Sent Events as Firebase sends them) to its end, handing
 /// each event to `on` as it is parsed; `on` returns false to stop. A `data:` line is parsed
 /// as it is read, never held whole.
-pub fn read_events(mut body: impl BufRead, on: &mut dyn FnMut(Event) -> bool) -> io::Result<()> {
+pub fn read_events(body: &mut dyn BufRead, on: &mut dyn FnMut(Event) -> bool) -> io::Result<()> {
     let mut event = String::new();
     let mut go_on = true;
     while go_on {
-        let Some((field, colon)) = field_name(&mut body)? else {
+        let Some((field, colon)) = field_name(body)? else {
             return Ok(());
         };
         if !colon {
@@ -620,24 +465,19 @@ pub fn read_events(mut body: impl BufRead, on: &mut dyn FnMut(Event) -> bool) ->
         }
         match field.as_str() {
             "event" => {
-                event = short_value(&mut body)?;
+                event = short_value(body)?;
             }
             "data" => {
-                skip_one_space(&mut body)?;
+                skip_one_space(body)?;
                 match event.as_str() {
                     "put" | "patch" => {
-                        let mut line = Capped::line(&mut body);
+                        let mut line = Reader::line(body);
                         let mut sink = |c: Change| {
                             if go_on {
                                 go_on = on(Event::Change(c));
                             }
                         };
-                        let seed = EventData {
-                            patch: event == "patch",
-                            sink: &mut sink,
-                        };
-                        seed.deserialize(&mut deserializer(&mut line))
-                            .map_err(io::Error::other)?;
+                        event_data(&mut line, event == "patch", &mut sink)?;
                         line.finish_line()?;
                     }
                     name => {
@@ -647,7 +487,7 @@ pub fn read_events(mut body: impl BufRead, on: &mut dyn FnMut(Event) -> bool) ->
                             "cancel" => Some(Event::Cancel),
                             _ => None,
                         };
-                        Capped::line(&mut body).finish_line()?;
+                        Reader::line(body).finish_line()?;
                         if let Some(what) = what {
                             go_on = on(what);
                         }
@@ -655,7 +495,7 @@ pub fn read_events(mut body: impl BufRead, on: &mut dyn FnMut(Event) -> bool) ->
                 }
             }
             // A comment (`: …`), `id:`, `retry:`: nothing cirelay uses.
-            _ => Capped::line(&mut body).finish_line()?,
+            _ => Reader::line(body).finish_line()?,
         }
     }
     Ok(())
@@ -663,7 +503,7 @@ pub fn read_events(mut body: impl BufRead, on: &mut dyn FnMut(Event) -> bool) ->
 
 /// The field name at the start of a line, and whether a colon followed it; `None` at the
 /// stream's end. A line with no colon is read to its end.
-fn field_name(body: &mut impl BufRead) -> io::Result<Option<(String, bool)>> {
+fn field_name(body: &mut dyn BufRead) -> io::Result<Option<(String, bool)>> {
     let mut name = Vec::new();
     loop {
         let buf = body.fill_buf()?;
@@ -686,7 +526,7 @@ fn field_name(body: &mut impl BufRead) -> io::Result<Option<(String, bool)>> {
     }
 }
 
-fn skip_one_space(body: &mut impl BufRead) -> io::Result<()> {
+fn skip_one_space(body: &mut dyn BufRead) -> io::Result<()> {
     if body.fill_buf()?.first() == Some(&b' ') {
         body.consume(1);
     }
@@ -694,13 +534,17 @@ fn skip_one_space(body: &mut impl BufRead) -> io::Result<()> {
 }
 
 /// The rest of a line, at most [`MAX_NAME`] bytes of it, trimmed.
-fn short_value(body: &mut impl BufRead) -> io::Result<String> {
+fn short_value(body: &mut dyn BufRead) -> io::Result<String> {
     let mut value = Vec::new();
-    let mut line = Capped::line(body);
-    let mut byte = [0u8];
-    while line.read(&mut byte)? == 1 {
+    loop {
+        let buf = body.fill_buf()?;
+        let Some(&b) = buf.first() else { break };
+        body.consume(1);
+        if b == b'\n' {
+            break;
+        }
         if value.len() < MAX_NAME {
-            value.push(byte[0]);
+            value.push(b);
         }
     }
     Ok(lossy(&value).trim().to_string())
@@ -734,7 +578,7 @@ mod tests {
 
     fn events(text: &str) -> Vec<Event> {
         let mut out = Vec::new();
-        read_events(text.as_bytes(), &mut |e| {
+        read_events(&mut text.as_bytes(), &mut |e| {
             out.push(e);
             true
         })
@@ -854,7 +698,7 @@ mod tests {
     fn broken_events_are_errors() {
         let mut seen = 0;
         let err = read_events(
-            "event: put\ndata: {\"path\":\"/steps/a/logs/-A\",\"data\":\"x\"\n\n".as_bytes(),
+            &mut "event: put\ndata: {\"path\":\"/steps/a/logs/-A\",\"data\":\"x\"\n\n".as_bytes(),
             &mut |_| {
                 seen += 1;
                 true
@@ -866,7 +710,7 @@ mod tests {
     #[test]
     fn batches_are_sorted_and_bounded() {
         let body = r#"{"-B":"two","-A":"one","-C":{"odd":1},"-D":"four"}"#;
-        match read_batch(body.as_bytes(), 4).unwrap() {
+        match read_batch(&mut body.as_bytes(), 4).unwrap() {
             Batch::Entries(entries, full) => {
                 let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
                 assert_eq!(keys, ["-A", "-B", "-D"]);
@@ -882,11 +726,11 @@ mod tests {
                 .join(",")
         );
         assert!(matches!(
-            read_batch(big.as_bytes(), 3).unwrap(),
+            read_batch(&mut big.as_bytes(), 3).unwrap(),
             Batch::TooLarge
         ));
         assert!(matches!(
-            read_batch("null".as_bytes(), 3).unwrap(),
+            read_batch(&mut "null".as_bytes(), 3).unwrap(),
             Batch::Entries(e, false) if e.is_empty()
         ));
     }

@@ -23,7 +23,7 @@ use crate::logs::LogMode;
 use crate::output;
 use crate::provider::{Command, Provider, Verb};
 use crate::url::WebAddress;
-use crate::wait::Observation;
+use crate::wait::{BuildState, Observation};
 use crate::Ctx;
 
 pub struct Codefresh {
@@ -441,6 +441,7 @@ impl Codefresh {
             watch: Box::new(Reads {
                 codefresh: self,
                 id: id.to_string(),
+                last: None,
             }),
         }
     }
@@ -450,11 +451,46 @@ impl Codefresh {
 struct Reads<'a> {
     codefresh: &'a Codefresh,
     id: String,
+    /// The build as last read, for planning polls around its pipeline's usual duration.
+    last: Option<api::Build>,
 }
+
+/// How many of a pipeline's recent builds its usual duration is taken from.
+const HISTORY: usize = 10;
 
 impl Watch for Reads<'_> {
     fn poll(&mut self, ctx: &Ctx) -> Result<Observation> {
         let build = self.codefresh.api.build(ctx, &self.id)?;
-        Ok(Observation::new(state_of(&build.status), build.status))
+        let seen = Observation::new(state_of(&build.status), build.status.clone());
+        self.last = Some(build);
+        Ok(seen)
+    }
+
+    /// The median duration of the pipeline's recent successful builds on the same branch,
+    /// counted from this build's start.
+    fn plan(&mut self, ctx: &Ctx) -> Option<std::time::SystemTime> {
+        let build = self.last.as_ref()?;
+        let pipeline = build.pipeline_id.as_deref()?;
+        let recent = self
+            .codefresh
+            .api
+            .recent_builds(ctx, pipeline, build.branch_name.as_deref(), HISTORY)
+            .ok()?;
+        let durations: Vec<u64> = recent
+            .iter()
+            .filter(|b| {
+                b.id() != Some(self.id.as_str()) && state_of(&b.status) == BuildState::Success
+            })
+            .filter_map(|b| crate::listing::duration_s(b.started.as_deref(), b.finished.as_deref()))
+            .collect();
+        let usual = crate::wait::median(durations)?;
+        let started = build
+            .started
+            .as_deref()
+            .and_then(crate::time::rfc3339)
+            .and_then(|s| u64::try_from(s).ok())
+            .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s))
+            .unwrap_or_else(std::time::SystemTime::now);
+        Some(started + std::time::Duration::from_secs(usual))
     }
 }

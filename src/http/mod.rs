@@ -85,6 +85,11 @@ pub struct Request {
     /// any of this request's headers — the signed URL carries its own permission, and the
     /// token must never reach another host.
     follows_one_redirect: bool,
+    /// The shortest pause after a rate-limit answer that names no pause of its own but says
+    /// these words, growing ×2 with each one: GitHub asks for at least a minute after a
+    /// "secondary rate limit" without `Retry-After`, where the usual backoff would ask again
+    /// within seconds.
+    rate_limit_floor: Option<(Duration, &'static str)>,
 }
 
 impl Request {
@@ -113,7 +118,16 @@ impl Request {
             effect: Effect::Repeatable,
             check_hint: String::new(),
             follows_one_redirect: false,
+            rate_limit_floor: None,
         }
+    }
+
+    /// A rate-limit answer without `Retry-After` or a reset time whose body says `says`
+    /// (case-insensitive) is waited out for at least `floor`, doubling each time it comes
+    /// again (at most 5 minutes a pause, and never past `--timeout`).
+    pub fn rate_limit_floor(mut self, floor: Duration, says: &'static str) -> Self {
+        self.rate_limit_floor = Some((floor, says));
+        self
     }
 
     /// Marks the request as a log download (see [`Http::open`]).
@@ -210,6 +224,16 @@ impl Response {
             request: redact(request),
             started_check: None,
         }
+    }
+
+    /// An answer with these headers and body, for the unit tests that read answers.
+    #[cfg(test)]
+    pub(crate) fn answered(status: u16, headers: &[(&str, &str)], body: &str) -> Self {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Self::received(status, headers, body.to_string(), "GET x")
     }
 
     pub fn is_success(&self) -> bool {
@@ -473,7 +497,9 @@ impl Http {
                         ));
                     }
                     if is_rate_limited(&resp) {
-                        let pause = rate_limit_pause(&resp).unwrap_or_else(|| backoff(attempt));
+                        let pause = rate_limit_pause(&resp)
+                            .or_else(|| floor_pause(&req, &resp, attempt))
+                            .unwrap_or_else(|| backoff(attempt));
                         crate::pace::note(pause);
                         let gave_up = || {
                             format!(
@@ -725,9 +751,7 @@ impl Opened {
         let mut kept: Vec<u8> = Vec::new();
         let mut any = false;
         loop {
-            let buf = body
-                .fill_buf()
-                .map_err(|e| broke_off(&self.response.request, &e))?;
+            let buf = body.fill_buf().map_err(|e| broke_off(&self.response, &e))?;
             if buf.is_empty() {
                 break;
             }
@@ -751,6 +775,30 @@ impl Opened {
         let line = line.trim_end_matches('\r');
         Ok(Some(line.chars().take(max).collect()))
     }
+
+    /// The next bytes of the body as they arrive, `None` at the end. For a caller that
+    /// counts bytes (a GitLab job trace read on from an offset), which lines would hide.
+    pub fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        use std::io::BufRead;
+        let Some(body) = self.body.as_mut() else {
+            return Ok(None);
+        };
+        let buf = body.fill_buf().map_err(|e| broke_off(&self.response, &e))?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let chunk = buf.to_vec();
+        body.consume(chunk.len());
+        Ok(Some(chunk))
+    }
+}
+
+fn broke_off(response: &Response, e: &std::io::Error) -> Error {
+    Error::Unreachable(format!(
+        "{} broke off while its answer was read: {}",
+        response.request,
+        redact(&e.to_string())
+    ))
 }
 
 /// The body as bytes, for a caller that parses it as it arrives (a log too long to hold, an
@@ -782,15 +830,8 @@ impl std::io::BufRead for Opened {
 impl Opened {
     /// A read of the body that failed, as one line naming the request.
     pub fn broke_off(&self, e: &std::io::Error) -> Error {
-        broke_off(&self.response.request, e)
+        broke_off(&self.response, e)
     }
-}
-
-fn broke_off(request: &str, e: &std::io::Error) -> Error {
-    Error::Unreachable(format!(
-        "{request} broke off while its answer was read: {}",
-        redact(&e.to_string())
-    ))
 }
 
 fn attempts_word(n: u32) -> String {
@@ -848,9 +889,13 @@ fn describe_error(e: &ureq::Error) -> String {
 
 /// Codeship answers `403 Forbidden Rate Limit Exceeded` where others answer 429, possibly
 /// with an empty body: the reason phrase says it. GitHub's limits are a 403 with
-/// `Retry-After` or with `x-ratelimit-remaining: 0`.
+/// `Retry-After` or with `x-ratelimit-remaining: 0`, or a 403 saying "You have exceeded a
+/// secondary rate limit" with neither header.
 fn is_rate_limited(resp: &Response) -> bool {
-    let says = |text: &str| text.to_ascii_lowercase().contains("rate limit exceeded");
+    let says = |text: &str| {
+        let text = text.to_ascii_lowercase();
+        text.contains("rate limit exceeded") || text.contains("secondary rate limit")
+    };
     resp.status == 429
         || (resp.status == 403
             && (says(&resp.body)
@@ -886,6 +931,17 @@ fn parse_retry_after(v: &str, now_unix: u64) -> Option<Duration> {
     }
     let at = crate::time::http_date(v)?;
     Some(Duration::from_secs(at.saturating_sub(now_unix)))
+}
+
+/// The pause a request's floor asks for after a rate-limit answer that names none: the floor,
+/// doubled for each attempt after the first, when the answer says the floor's words.
+fn floor_pause(req: &Request, resp: &Response, attempt: u32) -> Option<Duration> {
+    let (floor, says) = req.rate_limit_floor?;
+    resp.body.to_ascii_lowercase().contains(says).then(|| {
+        floor
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(MAX_RATE_LIMIT_PAUSE)
+    })
 }
 
 /// Exponential backoff with jitter: 0.5s, 1s, 2s, … up to 30s, each scaled by 50–100%.
@@ -961,15 +1017,7 @@ mod tests {
     }
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response::received(
-            status,
-            headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body.to_string(),
-            "GET x",
-        )
+        Response::answered(status, headers, body)
     }
 
     #[test]
@@ -1002,6 +1050,28 @@ mod tests {
             &[("x-ratelimit-remaining", "4999")],
             "{\"message\":\"Resource not accessible by integration\"}"
         )));
+        // GitHub's secondary limit may name no pause at all.
+        assert!(is_rate_limited(&response(
+            403,
+            &[],
+            "{\"message\":\"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.\"}"
+        )));
+        let secondary = response(403, &[], "You have exceeded a SECONDARY RATE LIMIT.");
+        let floored =
+            Request::get("x").rate_limit_floor(Duration::from_secs(60), "secondary rate limit");
+        let pauses: Vec<Option<Duration>> = (1..=5)
+            .map(|a| floor_pause(&floored, &secondary, a))
+            .collect();
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(
+            pauses,
+            [secs(60), secs(120), secs(240), secs(300), secs(300)]
+        );
+        assert_eq!(
+            floor_pause(&floored, &response(429, &[], "slow down"), 1),
+            None
+        );
+        assert_eq!(floor_pause(&Request::get("x"), &secondary, 1), None);
         let r = response(429, &[("Retry-After", "3")], "");
         assert_eq!(rate_limit_pause(&r), Some(Duration::from_secs(3)));
         let r = response(429, &[("RateLimit-Reset", "9")], "");

@@ -26,7 +26,7 @@ mod fakes;
 use std::io::Write;
 use std::time::Duration;
 
-const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh [FINAL_STATUS] | fake-ci codefresh-log MB | fake-ci circleci";
+const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci codefresh-log MB | fake-ci circleci | fake-ci github [ghes]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -57,6 +57,24 @@ fn main() {
         }
         Some("codefresh-log") => codefresh_log(arg(1, "10").parse().unwrap_or(10)),
         Some("circleci") => fakes::circleci::Circle::start().server.url,
+        Some("gitlab") => fakes::gitlab::Gitlab::start(&arg(1, "success")).server.url,
+        Some("github") => {
+            // `ghes`: a server that refuses return_run_details, as GitHub Enterprise Server
+            // did before it. FAKE_CI_LIST_DELAY_SECONDS: a new run is listed only that long
+            // after its dispatch.
+            let fake = fakes::github::GitHub::start(fakes::Ending::Succeeds);
+            {
+                let mut state = fake.state.lock().unwrap();
+                if arg(1, "") == "ghes" {
+                    state.refuse_run_details = Some(400);
+                }
+                state.list_delay_for = std::env::var("FAKE_CI_LIST_DELAY_SECONDS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .map(Duration::from_secs_f64);
+            }
+            fake.server.url
+        }
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);

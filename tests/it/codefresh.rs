@@ -48,11 +48,14 @@ fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
     run.assert_code(0);
     let id = first();
     assert_eq!(run.stdout, format!("{id}\n"));
+    // After the first read, one read of the pipeline's recent builds on the branch: their
+    // usual duration plans the polls (pipeB has none yet, so the schedule grows as usual).
     assert_eq!(
         fake.server.lines(),
         vec![
             run_target("pipeB"),
             build_line(&id),
+            format!("GET /api/workflow?pipeline={PIPELINE_ID}&branchName=main&limit=10"),
             build_line(&id),
             build_line(&id)
         ]

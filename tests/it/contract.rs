@@ -355,6 +355,7 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
     let fake = F::whose_builds_end(Ending::Succeeds);
     let dir = TempDir::new("contract-export");
     let (github, bash_env) = (dir.join("github_output"), dir.join("bash_env"));
+    let dotenv = dir.join("cirelay.env");
     // Appended to: earlier steps' outputs stay.
     std::fs::write(&github, "earlier=1\n").unwrap();
     let exported = run(
@@ -364,6 +365,7 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
             ("CF_VOLUME_PATH", dir.text()),
             ("CIRCLECI", "true"),
             ("BASH_ENV", bash_env.to_str().unwrap()),
+            ("CIRELAY_DOTENV", dotenv.to_str().unwrap()),
         ]),
     );
     exported.assert_code(0);
@@ -379,6 +381,11 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
     assert_eq!(
         read(&bash_env),
         format!("export CIRELAY_BUILD_ID='{id}'\nexport CIRELAY_BUILD_URL='{url}'\n")
+    );
+    // Any CI: a dotenv file (GitLab's artifacts:reports:dotenv).
+    assert_eq!(
+        read(&dotenv),
+        format!("CIRELAY_BUILD_ID={id}\nCIRELAY_BUILD_URL={url}\n")
     );
 
     // $BASH_ENV is CircleCI's only inside CircleCI; elsewhere it is some shell's.
@@ -421,6 +428,60 @@ pub fn verbose_logs_every_request_and_no_secret<F: Fake>() {
     }
 }
 
+// ---------------------------------------------------------------- build references
+
+/// A started build read again by `PROVIDER:ID`, without the provider word: what a later
+/// step does with `$CIRELAY_BUILD_ID` of any provider.
+pub fn a_build_is_named_by_provider_and_id<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Succeeds);
+    run(&fake, cli(&fake, fake.start_line())).assert_code(0);
+    let reference = format!("{}:{}", fake.provider(), fake.started().id);
+    let run = run(&fake, cli(&fake, &["status", &reference]));
+    if fake.stop_request().is_none() {
+        // Codeship API v1 cannot read one build.
+        run.assert_fails(4, &["needs Codeship API v2"]);
+        return;
+    }
+    run.assert_code(0);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    run.assert_says(&format!("[{reference}]"));
+}
+
+// ---------------------------------------------------------------- a cancelled step
+
+/// The calling job is cancelled while cirelay waits (SIGTERM, as CI systems and Docker stop
+/// a step): it ends at once with 143; with `--cancel-on-abort` it first cancels the build it
+/// started, without it the build is left running and its link printed.
+pub fn a_cancelled_step_cancels_its_build_only_when_asked<F: Fake>() {
+    each(&[true, false], |&asked| {
+        let fake = F::whose_builds_end(Ending::NeverEnds);
+        let mut line = cli(&fake, fake.start_line()).args(&["--timeout", "60s"]);
+        if asked {
+            line = line.arg("--cancel-on-abort");
+        }
+        let (run, took) = line.run_and_signal(libc::SIGTERM);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        run.assert_no_secret(&fake.secrets());
+        run.assert_fails(143, &["interrupted by SIGTERM"]);
+        // Docker's stop sends SIGKILL about 10 s after SIGTERM.
+        assert!(took < Duration::from_secs(9), "{took:?}: {}", run.stderr);
+        assert_eq!(run.stdout, format!("{}\n", fake.started().id));
+        let stops = fake.stop_request().map(|r| r.count(fake.server()));
+        match (asked, stops) {
+            (true, Some(sent)) => {
+                assert!(sent >= 1, "no stop was sent: {}", run.stderr);
+                run.assert_says("SIGTERM: canceled");
+            }
+            // No API to stop it: said, with where it runs.
+            (true, None) => run.assert_says("SIGTERM: could not cancel"),
+            (false, stops) => {
+                assert_eq!(stops.unwrap_or(0), 0, "{}", run.stderr);
+                run.assert_says(&format!("is still running: {}", fake.started().url));
+            }
+        }
+    });
+}
+
 // ---------------------------------------------------------------- every provider
 
 /// A provider's fake, for suites that run over every provider at once.
@@ -448,6 +509,8 @@ macro_rules! contract {
                     a_dry_run_shows_the_first_request_and_sends_nothing,
                     the_started_build_is_exported_for_the_next_steps,
                     verbose_logs_every_request_and_no_secret,
+                    a_cancelled_step_cancels_its_build_only_when_asked,
+                    a_build_is_named_by_provider_and_id,
                 );
             }
         )*
@@ -475,4 +538,6 @@ contract! {
     codeship_v2: crate::fakes::codeship_v2::CodeshipV2,
     codefresh: crate::fakes::codefresh::Codefresh,
     circleci: crate::fakes::circleci::Circle,
+    github: crate::fakes::github::GitHub,
+    gitlab: crate::fakes::gitlab::Gitlab,
 }

@@ -2,6 +2,7 @@
 //! 127.0.0.1, asserting the exact requests sent and the exit code. One binary means one
 //! compile and link of the support code, and every case runs in the same parallel pool.
 
+mod across;
 mod circleci;
 mod codefresh;
 mod codeship_v1;
@@ -9,6 +10,8 @@ mod codeship_v2;
 mod contract;
 mod fakes;
 mod faults;
+mod github;
+mod gitlab;
 mod openapi;
 mod specs;
 mod support;

@@ -955,6 +955,14 @@ impl Fake for Circle {
         pipeline_id(MAIN_NEWEST)
     }
 
+    fn provider(&self) -> &'static str {
+        "circleci"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        Some(Request::new("POST", "/api/v2/workflow/"))
+    }
+
     fn own_build(&self) -> (&'static str, String) {
         ("CIRCLE_PIPELINE_ID", pipeline_id(MAIN_NEWEST))
     }

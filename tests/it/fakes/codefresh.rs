@@ -606,6 +606,14 @@ impl Fake for Codefresh {
         Codefresh::new_id(1)
     }
 
+    fn provider(&self) -> &'static str {
+        "codefresh"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        Some(Request::new("DELETE", "/api/progress/"))
+    }
+
     fn own_build(&self) -> (&'static str, String) {
         ("CF_BUILD_ID", NEWEST_MAIN.into())
     }

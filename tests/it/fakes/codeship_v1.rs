@@ -205,6 +205,14 @@ impl Fake for CodeshipV1 {
         self.started().id
     }
 
+    fn provider(&self) -> &'static str {
+        "codeship"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        None
+    }
+
     fn own_build(&self) -> (&'static str, String) {
         ("CI_BUILD_ID", "1003".into())
     }

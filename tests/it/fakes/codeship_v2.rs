@@ -603,25 +603,10 @@ fn build_json(b: &Build) -> Value {
     })
 }
 
-/// Unix seconds as Codeship writes times: `2017-09-13T17:13:55.193Z`.
+/// Unix seconds as Codeship writes times: `2017-09-13T17:13:55.000Z`.
 pub fn iso(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    let utc = cirelay::time::rfc3339_utc(u64::try_from(t).unwrap_or(0));
+    format!("{}.000Z", utc.trim_end_matches('Z'))
 }
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -724,6 +709,18 @@ impl Fake for CodeshipV2 {
     fn restarted_id(&self) -> String {
         // Pro restarts as a new build.
         self.started().id
+    }
+
+    fn provider(&self) -> &'static str {
+        "codeship"
+    }
+
+    fn stop_request(&self) -> Option<Request> {
+        let id = self.started().id;
+        Some(Request::new(
+            "POST",
+            format!("{}/builds/{id}/stop", CodeshipV2::prefix(PRO)),
+        ))
     }
 
     fn own_build(&self) -> (&'static str, String) {

@@ -1,6 +1,7 @@
 //! A fake Firebase Realtime Database, where Codefresh's engine writes a running build's
 //! log: a JSON tree served through the REST API as Firebase serves it. Reads of any path
-//! (`<path>.json`), `shallow=true` (objects cut to `true`, values as they are),
+//! (`<path>.json`), `shallow=true` (a primitive as it is; an object with each key's value
+//! cut to `true`, as Firebase's documentation says),
 //! `orderBy="$key"` with `startAt` and `limitToFirst` (answered in reverse key order: a
 //! query's answer is unordered in Firebase's REST API, so the client must sort), `401
 //! {"error": "Permission denied"}` for a token it did not issue or revoked, and a path as
@@ -192,10 +193,7 @@ fn shallow(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
-                .map(|(k, v)| {
-                    let v = if v.is_object() { Value::Bool(true) } else { v };
-                    (k, v)
-                })
+                .map(|(k, _)| (k, Value::Bool(true)))
                 .collect(),
         ),
         other => other,

@@ -7,6 +7,8 @@ pub mod codefresh;
 pub mod codeship_v1;
 pub mod codeship_v2;
 pub mod firebase;
+pub mod github;
+pub mod gitlab;
 
 use crate::support::{FakeServer, Recorded, Reply};
 
@@ -149,6 +151,13 @@ pub trait Fake {
     /// The variable that names the build a step runs in, with the value that names the
     /// newest build `restart-latest` finds: restarting it would restart the step itself.
     fn own_build(&self) -> (&'static str, String);
+
+    /// The provider's word on the command line (`PROVIDER:ID` references use it).
+    fn provider(&self) -> &'static str;
+
+    /// The request that stops (cancels, terminates) the build the start line started;
+    /// `None` where the provider's API cannot stop builds (Codeship API v1).
+    fn stop_request(&self) -> Option<Request>;
 
     /// The ways this vendor says "too many requests", without `Retry-After`.
     fn rate_limit_answers(&self) -> Vec<Reply> {

@@ -232,6 +232,68 @@ impl Cli {
         self
     }
 
+    /// Runs until the binary printed a line on stdout (the id of the build it started, or
+    /// the first `[REF]` line on stderr when it starts nothing), then sends `signal`, as a
+    /// CI system does to a cancelled step; returns the run and how long it took to end
+    /// after the signal.
+    pub fn run_and_signal(self, signal: i32) -> (Run, std::time::Duration) {
+        use std::io::{BufRead, BufReader, Read};
+        use std::process::Stdio;
+        use std::sync::mpsc;
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .env_clear()
+            .envs(self.env.iter().map(|(n, v)| (n, v)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run cirelay");
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let ready = tx.clone();
+        let out = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = ready.send(());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let err = std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if line.contains("] [") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                line.clear();
+            }
+            let mut rest = String::new();
+            let _ = reader.read_to_string(&mut rest);
+            all + &rest
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20))
+            .expect("cirelay printed nothing to signal on");
+        // Let it reach its wait; a signal before it is simply earlier in the same wait.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let signalled = std::time::Instant::now();
+        // SAFETY: kill(2) with the pid of a child this test spawned and still holds.
+        let rc = unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        assert_eq!(rc, 0, "kill");
+        let status = child.wait().expect("wait for cirelay");
+        let took = signalled.elapsed();
+        let run = Run {
+            code: status.code().unwrap_or(-1),
+            stdout: out.join().unwrap_or_default(),
+            stderr: err.join().unwrap_or_default(),
+        };
+        (run, took)
+    }
+
     pub fn run(self) -> Run {
         let mut command = match self.umask {
             Some(mask) => {
