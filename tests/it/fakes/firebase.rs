@@ -11,7 +11,7 @@
 //! longer valid), once each, to test resuming.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
@@ -39,6 +39,8 @@ pub struct Db {
     pub silent_streams: bool,
     /// A log too long for the test to keep: made up when a query asks for it.
     pub generated: Option<Generated>,
+    /// Woken on every write: the streams wait on it rather than poll.
+    pub written: Arc<Condvar>,
 }
 
 /// A step's log of `count` entries of `text` (keys `-S00000000`, …), at `path`: answered
@@ -103,6 +105,7 @@ impl Db {
         *node = value.clone();
         self.writes
             .push((path.iter().map(|s| s.to_string()).collect(), value));
+        self.written.notify_all();
     }
 
     /// Adds `value` under a new push id at `path`, as POST does; the id sorts after every
@@ -238,9 +241,9 @@ fn event_stream(
     revoke: Option<usize>,
     out: &mut dyn Write,
 ) {
-    let (first, mut seen) = {
+    let (first, mut seen, written) = {
         let state = db.lock().unwrap();
-        (state.get(path), state.writes.len())
+        (state.get(path), state.writes.len(), state.written.clone())
     };
     if put(out, "/", &first).is_err() {
         return;
@@ -250,7 +253,14 @@ fn event_stream(
     let mut quiet = Instant::now();
     while began.elapsed() < Duration::from_secs(60) {
         let news: Vec<(Vec<String>, Value)> = {
-            let state = db.lock().unwrap();
+            let mut state = db.lock().unwrap();
+            if state.writes.len() == seen {
+                // Until the next write, or the next keep-alive.
+                state = written
+                    .wait_timeout(state, Duration::from_millis(200))
+                    .unwrap()
+                    .0;
+            }
             let news = state.writes[seen..].to_vec();
             seen = state.writes.len();
             news
@@ -288,7 +298,6 @@ fn event_stream(
             }
             quiet = Instant::now();
         }
-        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

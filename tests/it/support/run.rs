@@ -344,7 +344,7 @@ impl Cli {
             if let Some(status) = child.try_wait().expect("wait for cirelay") {
                 break status;
             }
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(Duration::from_millis(25));
         };
         Run {
             code: status.code().unwrap_or(-1),
@@ -361,8 +361,9 @@ static PEAK_KIB: AtomicU64 = AtomicU64::new(0);
 /// has exec'd (until then it is a copy of this test process, and its figures are ours; its
 /// name is that of the test's thread, so the program it runs is what tells).
 fn peak_kib(pid: u32) -> Option<u64> {
-    let ours = std::env::current_exe().ok()?;
-    if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? == ours {
+    static OURS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| std::env::current_exe().ok()).as_ref()?;
+    if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? == *ours {
         return None;
     }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -374,7 +375,7 @@ fn peak_kib(pid: u32) -> Option<u64> {
 
 /// The peak resident memory, in KiB, of the largest run of the binary so far in this test
 /// process: runs that read a large answer or log show they never held it. Sampled from each
-/// run's own `/proc/PID/status` while it runs (every 2 ms; the peak only grows), since what
+/// run's own `/proc/PID/status` while it runs (every 25 ms; the peak only grows), since what
 /// `getrusage` reports for a child includes the memory of the test process it was forked
 /// from, which other tests running at the same time make larger.
 pub fn largest_child_rss_kib() -> i64 {
