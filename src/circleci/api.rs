@@ -256,6 +256,23 @@ pub struct Api {
     token_var: &'static str,
 }
 
+/// `CIRCLECI_HOST`, checked; CircleCI cloud when unset.
+pub fn host() -> Result<String> {
+    let host = match env_first(&[HOST_VAR]) {
+        Some((_, raw)) => {
+            crate::url::Host::parse(
+                HOST_VAR,
+                &raw,
+                "https://circleci.com (CircleCI server: https://<your domain>)",
+            )?
+            .url
+        }
+        None => DEFAULT_HOST.to_string(),
+    };
+    // The API's own base URL is an easy thing to paste here; it means the same host.
+    Ok(host.strip_suffix("/api/v2").unwrap_or(&host).to_string())
+}
+
 impl Api {
     pub fn from_env() -> Result<Self> {
         let (token_var, token) = env_first(TOKEN_VARS).ok_or_else(|| {
@@ -264,19 +281,7 @@ impl Api {
             )
         })?;
         register_secret(&token);
-        let host = match env_first(&[HOST_VAR]) {
-            Some((_, raw)) => {
-                crate::url::Host::parse(
-                    HOST_VAR,
-                    &raw,
-                    "https://circleci.com (CircleCI server: https://<your domain>)",
-                )?
-                .url
-            }
-            None => DEFAULT_HOST.to_string(),
-        };
-        // The API's own base URL is an easy thing to paste here; it means the same host.
-        let host = host.strip_suffix("/api/v2").unwrap_or(&host).to_string();
+        let host = host()?;
         Ok(Api {
             base: format!("{host}/api/v2"),
             app: app_url(&host),
@@ -344,6 +349,34 @@ impl Api {
             .send(&self.get(&format!("/pipeline/{}", encode(id))))?;
         self.check(&resp, About::Build(id))?;
         pipeline_answer(&resp)
+    }
+
+    /// `GET /project/SLUG/pipeline/NUMBER`: the pipeline a web address names by its number.
+    pub fn numbered_pipeline(&self, ctx: &Ctx, slug: &Slug, number: u64) -> Result<Pipeline> {
+        let resp = ctx
+            .http
+            .send(&self.get(&format!("/project/{}/pipeline/{number}", slug.path())))?;
+        if resp.status == 404 {
+            return Err(refusal(
+                &resp,
+                &format!(
+                    "pipeline #{number} of {slug} was not found: check the address, and that the {} user can see the project",
+                    self.token_var
+                ),
+            ));
+        }
+        self.check(&resp, About::Project(slug))?;
+        let pipeline = pipeline_answer(&resp)?;
+        if pipeline.number != number {
+            return Err(unusable(
+                &resp,
+                &format!(
+                    "pipeline #{} where #{number} was asked for",
+                    pipeline.number
+                ),
+            ));
+        }
+        Ok(pipeline)
     }
 
     /// Every workflow of the pipeline, following `next_page_token`.

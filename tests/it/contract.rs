@@ -484,6 +484,34 @@ pub fn a_build_is_named_by_provider_and_id<F: Fake>() {
     run.assert_says(&format!("[{reference}]"));
 }
 
+/// A build named by its address in the web app, as people copy it from the browser or from
+/// `$CIRELAY_BUILD_URL`: under the provider's word, and without it (the provider found by
+/// the address). The fake's host is not the vendor's cloud, as for an on-premises server.
+pub fn a_build_is_named_by_its_web_address<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Succeeds);
+    let started = run(&fake, cli(&fake, fake.start_line()));
+    started.assert_code(0);
+    let address = fake.started().url;
+    started.assert_says(&address);
+    let named = run(&fake, cli(&fake, &[fake.provider(), "status", &address]));
+    if fake.stop_request().is_none() {
+        // Codeship API v1 cannot read one build.
+        named.assert_fails(4, &["needs Codeship API v2"]);
+        return;
+    }
+    named.assert_code(0);
+    let waited = run(&fake, cli(&fake, &["wait", &address]));
+    waited.assert_code(0);
+    waited.assert_says(&format!("[{address}]"));
+    let bare = run(&fake, cli(&fake, &["status", &address]));
+    bare.assert_code(0);
+    assert_eq!(bare.stdout.lines().count(), 1, "{}", bare.stdout);
+    // The build the start made, as its id names it.
+    let by_id = format!("{}:{}", fake.provider(), fake.started().id);
+    let by_id = run(&fake, cli(&fake, &["status", &by_id]));
+    assert_eq!(named.stdout, by_id.stdout);
+}
+
 // ---------------------------------------------------------------- a cancelled step
 
 /// The calling job is cancelled while cirelay waits (SIGTERM, as CI systems and Docker stop
@@ -548,6 +576,7 @@ macro_rules! contract {
                     verbose_logs_every_request_and_no_secret,
                     a_cancelled_step_cancels_its_build_only_when_asked,
                     a_build_is_named_by_provider_and_id,
+                    a_build_is_named_by_its_web_address,
                     inside_github_actions_nothing_printed_runs_as_a_workflow_command,
                 );
             }

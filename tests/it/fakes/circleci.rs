@@ -383,18 +383,26 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         ("GET", ["insights", vcs, org, repo, "workflows", rest @ ..]) => {
             insights(&format!("{vcs}/{org}/{repo}"), rest, req)
         }
-        ("GET", ["pipeline", id]) => {
-            let Some(p) = state.pipelines.iter_mut().find(|p| p.id == *id) else {
-                return message(404, "Pipeline not found");
+        ("GET", ["pipeline", id]) => match state.pipelines.iter_mut().find(|p| p.id == *id) {
+            Some(p) => read_pipeline(p),
+            None => message(404, "Pipeline not found"),
+        },
+        ("GET", ["project", vcs, org, repo, "pipeline", number]) => {
+            // The web app spells the VCS out (`github`); the API takes either.
+            let vcs = match *vcs {
+                "github" => "gh",
+                "bitbucket" => "bb",
+                other => other,
             };
-            if let Some(next) = p.upcoming.pop_front() {
-                p.state = next;
-                if p.state == "errored" {
-                    p.errors = p.planned_errors.clone();
-                }
+            let slug = format!("{vcs}/{org}/{repo}");
+            let found = state
+                .pipelines
+                .iter_mut()
+                .find(|p| p.slug == slug && number.parse() == Ok(p.number));
+            match found {
+                Some(p) => read_pipeline(p),
+                None => message(404, "Pipeline not found"),
             }
-            let body = pipeline_json(p);
-            Reply::json(200, body)
         }
         ("GET", ["pipeline", id, "workflow"]) => workflows(&mut state, id, req),
         ("POST", ["workflow", id, "rerun"]) => rerun(&mut state, id, req),
@@ -413,6 +421,17 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         }
         _ => message(404, "Not found"),
     }
+}
+
+/// A read moves the pipeline on to its next planned state.
+fn read_pipeline(p: &mut PipelineRec) -> Reply {
+    if let Some(next) = p.upcoming.pop_front() {
+        p.state = next;
+        if p.state == "errored" {
+            p.errors = p.planned_errors.clone();
+        }
+    }
+    Reply::json(200, pipeline_json(p))
 }
 
 // Listing pipelines for dashboards, and insights.
@@ -758,7 +777,7 @@ fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
     Reply::json(202, json!({ "workflow_id": new_id }))
 }
 
-fn pipeline_json(p: &PipelineRec) -> Value {
+pub fn pipeline_json(p: &PipelineRec) -> Value {
     let mut vcs = Map::new();
     vcs.insert("provider_name".into(), json!("GitHub"));
     vcs.insert(
