@@ -32,7 +32,7 @@ FROM scratch
 ARG VERSION=0.1.0
 ARG SOURCE=https://github.com/cirelay/cirelay
 LABEL org.opencontainers.image.title="cirelay" \
-      org.opencontainers.image.description="Trigger, wait on, stop and restart builds on Codeship, Codefresh and CircleCI from a CI step" \
+      org.opencontainers.image.description="Trigger, follow, stop and restart builds on Codeship, Codefresh, CircleCI, GitHub Actions and GitLab from a CI step" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
