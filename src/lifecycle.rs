@@ -212,7 +212,7 @@ impl LogWanted {
     }
 }
 
-fn log_lines(args: &Args) -> Result<Option<usize>> {
+pub(crate) fn log_lines(args: &Args) -> Result<Option<usize>> {
     args.value("--log-lines")
         .map(|raw| {
             raw.trim()

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use crate::fakes::circleci::Circle;
 use crate::fakes::codefresh::Codefresh;
+use crate::fakes::github::GitHub;
+use crate::fakes::gitlab::Gitlab;
 use crate::fakes::{Ending, Fake};
 use crate::support::{cirelay, read, Cli, Run, TempDir};
 
@@ -67,6 +69,56 @@ fn a_wait_on_builds_of_two_providers_ends_with_the_worst_result() {
             "{summary:?}"
         );
         assert!(summary[2].contains(&a.started().url), "{summary:?}");
+    }
+}
+
+/// Several builds' logs are not followed live (their lines would interleave): by default a
+/// failed build's failed jobs are shown once it failed, `--logs follow` shows each build's
+/// log once it finished, `--logs none` nothing.
+#[test]
+fn a_failed_builds_log_is_shown_once_it_failed() {
+    let (failing, passing) = (
+        Gitlab::whose_builds_end(Ending::Fails),
+        GitHub::whose_builds_end(Ending::Succeeds),
+    );
+    let fakes: [&dyn Fake; 2] = [&failing, &passing];
+    let refs = [
+        format!("gitlab:{}", started(&failing)),
+        format!("github:{}", started(&passing)),
+    ];
+    let failed_job = "failed: expected 2";
+    let passed_job = "build done";
+    for (logs, shows_failed, shows_passed) in [
+        (None, true, false),
+        (Some("failed"), true, false),
+        (Some("follow"), true, true),
+        (Some("none"), false, false),
+    ] {
+        let mut line = vec!["wait", refs[0].as_str(), refs[1].as_str()];
+        if let Some(mode) = logs {
+            line.extend(["--logs", mode]);
+        }
+        let run = across(&fakes, &line).run();
+        run.assert_code(1);
+        no_secret(&run, &fakes);
+        assert_eq!(
+            run.stderr.contains(failed_job),
+            shows_failed,
+            "{logs:?}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.contains(passed_job),
+            shows_passed,
+            "{logs:?}: {}",
+            run.stderr
+        );
+        // Before the summary, under the build's name.
+        if shows_failed {
+            let at = run.stderr.find(failed_job).unwrap();
+            assert!(at < run.stderr.find("summary:").unwrap(), "{}", run.stderr);
+            assert!(run.stderr[..at].contains(&format!("[{}] ", refs[0])));
+        }
     }
 }
 
@@ -288,6 +340,10 @@ fn every_line_of_a_plan_is_checked_before_anything_is_sent() {
             "does not start a build",
         ),
         (&["codefresh", "run", "pipeB", "--detach"], "drop --detach"),
+        (
+            &["codefresh", "run", "pipeB", "--logs", "none"],
+            "--logs applies to every build of the plan: give it to fan-out",
+        ),
         (&["travis", "trigger"], "neither a provider"),
     ] {
         let path = plan(&dir, &[a.start_line(), bad]);
