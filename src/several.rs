@@ -402,6 +402,8 @@ fn fan_out(ctx: &Ctx, args: &Args) -> Result<Report> {
                 );
                 ctx.out.started_one_of_several(&report)?;
             }
+            // A dry run printed the request and stops there, for every build alike.
+            Err(Error::DryRunStop(_)) => {}
             Err(e) => output::error(format!("{name}: not started: {e}")),
         }
         slots.push(Slot::new(ctx, name, started));
@@ -547,7 +549,9 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot, logs: LogsWanted) {
             ));
         }
         Err(e) => {
-            output::error(format!("{}: {e}", slot.name));
+            if !matches!(e, Error::DryRunStop(_)) {
+                output::error(format!("{}: {e}", slot.name));
+            }
             slot.took = slot.began.elapsed();
             slot.error = Some(e);
         }
@@ -588,6 +592,15 @@ fn after_abort(ctx: &Ctx, slots: &mut [Slot], signal: i32) -> Error {
 /// any failed (or not started, or unreadable) → 1, else any terminated → 2, else any timed
 /// out → 3, else 0.
 fn finish(ctx: &Ctx, action: &'static str, slots: &[Slot], waited: bool) -> Result<Report> {
+    // A dry run stops each build at its first request that needs an answer: nothing failed.
+    if slots
+        .iter()
+        .any(|s| matches!(s.error, Some(Error::DryRunStop(_))))
+    {
+        return Err(Error::DryRunStop(
+            "the first request of each build".to_string(),
+        ));
+    }
     let mut reports = Vec::new();
     let mut rows = Vec::new();
     for slot in slots {

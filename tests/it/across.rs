@@ -293,6 +293,41 @@ fn fan_out_starts_every_build_then_waits_on_all() {
     run.assert_says("summary:");
 }
 
+/// As for one build: each build's first request is printed, nothing is sent, exit 0.
+#[test]
+fn a_dry_run_shows_each_builds_first_request_and_sends_nothing() {
+    let (a, b) = (
+        Codefresh::whose_builds_end(Ending::Succeeds),
+        Circle::whose_builds_end(Ending::Succeeds),
+    );
+    let fakes: [&dyn Fake; 2] = [&a, &b];
+    let dir = TempDir::new("plan");
+    let path = plan(&dir, &[a.start_line(), b.start_line()]);
+    let refs = [
+        "codefresh:620000000000000000000001",
+        "circleci:5034460f-c7c4-4c43-9457-de07e2029e7b",
+    ];
+    for line in [
+        vec!["fan-out", path.as_str()],
+        vec!["wait", refs[0], refs[1]],
+    ] {
+        let run = across(&fakes, &line).arg("--dry-run").run();
+        run.assert_code(0);
+        no_secret(&run, &fakes);
+        assert_eq!(
+            run.stderr.matches("dry run: POST").count()
+                + run.stderr.matches("dry run: GET").count(),
+            2,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("error"), "{}", run.stderr);
+        assert!(!run.stderr.contains("summary:"), "{}", run.stderr);
+        run.assert_says("dry run: nothing was sent");
+    }
+    assert!(a.server().requests().is_empty() && b.server().requests().is_empty());
+}
+
 #[test]
 fn a_start_that_fails_leaves_the_others_waited_on_and_the_summary_says_so() {
     let (a, b) = (
