@@ -40,6 +40,8 @@ LABEL org.opencontainers.image.title="cirelay" \
 COPY --from=build /out/ /
 # No shell here: steps call the binary by one of its names (cirelay, codefresh, codeship_restart_build).
 ENV PATH=/usr/local/bin
-# nobody-style user: cirelay needs no privileges.
-USER 65532:65532
+# No USER: CI systems run a step's image as it is and hand it files to write that belong to
+# root (Codefresh's shared volume with env_vars_to_export, GitHub Actions' GITHUB_OUTPUT and
+# GITHUB_STEP_SUMMARY for `uses: docker://…`, whose docs ask for the default user). cirelay
+# itself needs no privilege: `docker run --user 65532:65532 …` works where nothing is exported.
 ENTRYPOINT ["/usr/local/bin/cirelay"]
