@@ -420,3 +420,66 @@ fn a_cancelled_fan_out_cancels_every_build_it_started_when_asked() {
     }
     no_secret(&run, &fakes);
 }
+
+/// The issue's own case: one CircleCI step fans out to builds on three other providers,
+/// waits on all, shows one table, and cancels them all when the step is cancelled.
+#[test]
+fn a_circleci_step_fans_out_to_three_other_providers() {
+    let dir = TempDir::new("plan");
+    let in_circleci = |cli: Cli| {
+        cli.env("CIRCLECI", "true")
+            .env("CIRCLE_PIPELINE_ID", "5034460f-c7c4-4c43-9457-de07e2029e7b")
+    };
+    let (cf, gh, gl) = (
+        Codefresh::whose_builds_end(Ending::Succeeds),
+        GitHub::whose_builds_end(Ending::Succeeds),
+        Gitlab::whose_builds_end(Ending::Fails),
+    );
+    let fakes: [&dyn Fake; 3] = [&cf, &gh, &gl];
+    let path = plan(&dir, &[cf.start_line(), gh.start_line(), gl.start_line()]);
+    let run = in_circleci(across(&fakes, &["fan-out", &path])).run();
+    run.assert_code(1);
+    no_secret(&run, &fakes);
+    let ids: Vec<String> = fakes.iter().map(|f| f.started().id).collect();
+    assert_eq!(run.stdout, format!("{}\n", ids.join("\n")));
+    let summary: Vec<&str> = run
+        .events()
+        .into_iter()
+        .skip_while(|l| *l != "summary:")
+        .collect();
+    assert_eq!(summary.len(), 5, "{}", run.stderr);
+    for (row, (provider, result)) in summary[2..].iter().zip([
+        ("codefresh", "success"),
+        ("github", "success"),
+        ("gitlab", "failed"),
+    ]) {
+        assert!(row.trim_start().starts_with(provider), "{row}");
+        assert!(row.contains(result), "{row}");
+    }
+
+    let (cf, gh, gl) = (
+        Codefresh::whose_builds_end(Ending::NeverEnds),
+        GitHub::whose_builds_end(Ending::NeverEnds),
+        Gitlab::whose_builds_end(Ending::NeverEnds),
+    );
+    let fakes: [&dyn Fake; 3] = [&cf, &gh, &gl];
+    let path = plan(&dir, &[cf.start_line(), gh.start_line(), gl.start_line()]);
+    let (run, took) = in_circleci(across(
+        &fakes,
+        &["fan-out", &path, "--cancel-on-abort", "--timeout", "60s"],
+    ))
+    .run_and_signal(libc::SIGTERM);
+    run.assert_fails(143, &["interrupted by SIGTERM"]);
+    assert!(took < Duration::from_secs(9), "{took:?}");
+    for fake in fakes {
+        let stop = fake.stop_request().unwrap();
+        assert_eq!(stop.count(fake.server()), 1, "{}", run.stderr);
+    }
+    assert_eq!(
+        run.stderr
+            .matches("SIGTERM: canceled (--cancel-on-abort)")
+            .count(),
+        3
+    );
+    no_secret(&run, &fakes);
+}
