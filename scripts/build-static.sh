@@ -52,6 +52,28 @@ zig_tools() {
     echo "${zig_packages[*]}" >"$zig_env/installed"
 }
 
+# Non-PIE: a static executable needs no relocations of its own at start (about 90 KB of
+# .rela.dyn in a PIE), and nothing here relies on its address being random.
+export RUSTFLAGS="${RUSTFLAGS:-} -C relocation-model=static"
+
+# The release profile aborts on panic, so nothing ever unwinds: the unwind tables (about 230
+# KB, a tenth of the binary) only feed backtraces, which then print no frames. LLVM's objcopy
+# leaves their bytes in the file; GNU binutils' shrinks it, one build of binutils per
+# architecture (Debian's own objcopy knows only this machine's).
+strip_unwind_tables() { # TARGET BIN
+    local arch=${1%%-*} tool
+    tool="$arch-linux-gnu-objcopy"
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        if [ "$arch" = "$machine" ] && command -v objcopy >/dev/null 2>&1; then
+            tool=objcopy
+        else
+            install_debs "binutils-${arch//_/-}-linux-gnu"
+        fi
+    fi
+    "$tool" --remove-section=.eh_frame --remove-section=.eh_frame_hdr \
+        --remove-section=.gcc_except_table "$2"
+}
+
 machine=$(uname -m)
 for target in "${targets[@]}"; do
     if ! rustup target list --installed | grep -qx "$target"; then
@@ -66,5 +88,6 @@ for target in "${targets[@]}"; do
         PATH="$zig_env/bin:$PATH" cargo zigbuild --release --locked --target "$target"
     fi
     bin="target/$target/release/cirelay"
+    strip_unwind_tables "$target" "$bin"
     echo "built $bin ($(stat -c %s "$bin") bytes)"
 done

@@ -13,6 +13,7 @@ pub mod circleci;
 pub mod cli;
 pub mod codefresh;
 pub mod codeship;
+pub mod document;
 pub mod error;
 pub mod github;
 pub mod gitlab;
@@ -30,6 +31,7 @@ pub mod several;
 pub mod time;
 pub mod url;
 pub mod wait;
+pub mod yaml;
 
 /// Entry points for the fuzz targets in `tests/fuzz`: each runs the code that reads a
 /// provider's answers on arbitrary text, with no network and no `Ctx`. Built only for
@@ -70,6 +72,13 @@ pub mod fuzzing {
         });
         chunks.flush(|l| lines.push(crate::logs::log_line(l)));
         lines
+    }
+
+    /// A spec file as `-f FILE` reads it: a Codefresh pipeline or project spec, a Codeship
+    /// project spec, and `~/.cfconfig` (all YAML, parsed by the one YAML crate).
+    pub fn spec_file(text: &str) {
+        crate::codefresh::read_spec(text);
+        let _ = crate::codeship::v2::parse_project_spec(text);
     }
 
     pub fn github_answer(body: &str) {

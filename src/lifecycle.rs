@@ -70,10 +70,12 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             follow(ctx, &api, tracked, report, logs, ending)
         }
         Verb::Builds => {
-            let ((scope, filter), api) = together(
-                together(P::list_scope(args), Filter::from_args(args)),
-                P::connect(ctx),
-            )?;
+            let parsed = together(P::list_scope(args), Filter::from_args(args));
+            let api = match &parsed {
+                Ok((scope, _)) => P::connect_for_list(ctx, scope),
+                Err(_) => P::connect(ctx),
+            };
+            let ((scope, filter), api) = together(parsed, api)?;
             let rows = api.builds(ctx, &scope, &filter)?;
             ctx.out.answer(&listing::lines(ctx.out.mode, &rows));
             let listed = Build {
@@ -224,7 +226,7 @@ impl LogWanted {
     }
 }
 
-fn log_lines(args: &Args) -> Result<Option<usize>> {
+pub(crate) fn log_lines(args: &Args) -> Result<Option<usize>> {
     args.value("--log-lines")
         .map(|raw| {
             raw.trim()

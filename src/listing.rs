@@ -2,8 +2,6 @@
 //! that one script reads them all (`jq -s` over two providers' JSON Lines). A provider
 //! says how to list its builds; printing the table or the JSON Lines is done here.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use crate::cli::args::Args;
@@ -28,8 +26,13 @@ pub struct Filter {
 
 impl Filter {
     pub fn from_args(args: &Args) -> Result<Self> {
+        Self::with_default(args, DEFAULT_LIMIT)
+    }
+
+    /// As [`from_args`](Self::from_args), with another `--limit` default (a vendor CLI's).
+    pub fn with_default(args: &Args, default_limit: usize) -> Result<Self> {
         let limit = match args.value("--limit") {
-            None => DEFAULT_LIMIT,
+            None => default_limit,
             Some(raw) => match raw.trim().parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
@@ -105,10 +108,10 @@ pub fn lines(mode: OutputMode, rows: &[Listed]) -> Vec<String> {
 }
 
 fn table(rows: &[Listed]) -> String {
-    let cells: Vec<[String; 7]> = rows
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            vec![
                 r.number.map_or_else(|| r.id.clone(), |n| n.to_string()),
                 r.pipeline.clone().unwrap_or_default(),
                 r.branch.clone().unwrap_or_default(),
@@ -122,8 +125,14 @@ fn table(rows: &[Listed]) -> String {
     let head = [
         "BUILD", "PIPELINE", "BRANCH", "STATUS", "CREATED", "DURATION", "LINK",
     ];
-    let mut widths = head.map(str::len);
-    for row in &cells {
+    columns(&head, &cells, 2)
+}
+
+/// Rows under a head, each column as wide as its widest cell and `gap` spaces apart, the
+/// last column unpadded: every table cirelay prints (build lists, insights, projects).
+pub fn columns(head: &[&str], rows: &[Vec<String>], gap: usize) -> String {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
         }
@@ -131,18 +140,18 @@ fn table(rows: &[Listed]) -> String {
     let mut out = String::new();
     let mut line = |cols: &[&str]| {
         let mut l = String::new();
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            if i + 1 == cols.len() {
-                l.push_str(c);
-            } else {
-                let _ = write!(l, "{c:<w$}  ");
+        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
+            l.push_str(c);
+            if i + 1 < cols.len() {
+                let pad = w - c.chars().count() + gap;
+                l.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(&head);
-    for row in &cells {
+    line(head);
+    for row in rows {
         let cols: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&cols);
     }

@@ -77,6 +77,9 @@ pub trait Provider: Sized + Sync + 'static {
     /// The variables every command of this provider reads (credentials, hosts).
     const ENV: &'static [EnvVar];
     const COMMANDS: &'static [Command];
+    /// Other names of commands, as the vendor's own CLI accepts them (`get build` for
+    /// `get builds`): `(alias, command)`. Parsing resolves them; help names them.
+    const ALIASES: &'static [(&'static str, &'static str)] = &[];
 
     /// One build as commands name it.
     /// Send: builds are polled from a small pool of threads when several are followed.
@@ -98,6 +101,12 @@ pub trait Provider: Sized + Sync + 'static {
 
     /// Reads the credentials and host; nothing is sent.
     fn connect(ctx: &Ctx) -> Result<Self>;
+
+    /// Connects for `builds` in `scope`: where a list's scope names what connecting would
+    /// otherwise read from the environment (Codeship's project), it wins.
+    fn connect_for_list(ctx: &Ctx, _scope: &Self::ListScope) -> Result<Self> {
+        Self::connect(ctx)
+    }
 
     fn read(&self, ctx: &Ctx, build: &Self::BuildRef) -> Result<Reading>;
     /// Gets ready to follow a build until it finishes.
@@ -121,17 +130,7 @@ pub trait Provider: Sized + Sync + 'static {
 
     /// The newest builds in `scope` that pass `filter`, newest first, at most
     /// `filter.limit`, following pages within the provider's rate limits.
-    fn builds(
-        &self,
-        _ctx: &Ctx,
-        _scope: &Self::ListScope,
-        _filter: &Filter,
-    ) -> Result<Vec<Listed>> {
-        Err(crate::error::Error::usage(format!(
-            "`{} builds` is not available yet",
-            Self::NAME
-        )))
-    }
+    fn builds(&self, ctx: &Ctx, scope: &Self::ListScope, filter: &Filter) -> Result<Vec<Listed>>;
 
     /// How much of a downstream log `--logs` prints when not told.
     const DEFAULT_LOGS: LogMode = LogMode::Failed;
@@ -181,6 +180,7 @@ pub struct Entry {
     pub about: &'static str,
     pub env: &'static [EnvVar],
     pub commands: &'static [Command],
+    pub aliases: &'static [(&'static str, &'static str)],
     pub run: fn(&Ctx, &Command, &Args) -> Result<Report>,
     /// One of several builds named by REF (`cirelay wait REF…`).
     pub open: fn(&Ctx, &str) -> Result<Box<dyn Remote>>,
@@ -196,6 +196,7 @@ impl Entry {
             about: P::ABOUT,
             env: P::ENV,
             commands: P::COMMANDS,
+            aliases: P::ALIASES,
             run: crate::lifecycle::run::<P>,
             open: crate::remote::open::<P>,
             prepare: crate::remote::prepare::<P>,
@@ -203,8 +204,36 @@ impl Entry {
         }
     }
 
+    /// The command by its name (one word, or two: `get builds`) or by an alias.
     pub fn command(&self, name: &str) -> Option<&'static Command> {
+        let name = self
+            .aliases
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, command)| command);
         self.commands.iter().find(|c| c.name == name)
+    }
+
+    /// The second words that follow `first` in commands of two words (`builds` and
+    /// `pipeline` after `get`), aliases included.
+    pub fn second_words(&self, first: &str) -> Vec<&'static str> {
+        let names = self.commands.iter().map(|c| c.name);
+        let aliases = self.aliases.iter().map(|(alias, _)| *alias);
+        let mut words: Vec<&'static str> = names
+            .chain(aliases)
+            .filter_map(|name| name.strip_prefix(first)?.strip_prefix(' '))
+            .collect();
+        words.dedup();
+        words
+    }
+
+    /// The aliases of a command, for its help.
+    pub fn aliases_of(&self, command: &str) -> Vec<&'static str> {
+        self.aliases
+            .iter()
+            .filter(|(_, c)| *c == command)
+            .map(|(alias, _)| *alias)
+            .collect()
     }
 }
 

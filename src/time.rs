@@ -60,24 +60,9 @@ pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// Unix seconds as `2026-03-01T10:00:00Z`, the form API date filters take (GitHub's
 /// `created=>=…`).
 pub fn rfc3339_utc(unix: u64) -> String {
-    // Hinnant's civil_from_days; u64 seconds stay far inside i64 days.
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    // u64 seconds stay far inside i64 days.
+    let [y, mo, d, h, mi, s] = civil(unix as i64);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// `2017-09-13T17:13:55.193+00:00` or `…Z` to Unix seconds.
@@ -126,6 +111,28 @@ pub fn rfc3339(ts: &str) -> Option<i64> {
     Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
 }
 
+/// Unix seconds as `[year, month, day, hour, minute, second]` in UTC: the inverse of
+/// [`days_from_civil`] (Howard Hinnant's algorithm).
+pub fn civil(unix: i64) -> [i64; 6] {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    [year, month, day, secs / 3600, secs % 3600 / 60, secs % 60]
+}
+
+/// Unix seconds as `YYYY-MM-DD, HH:MM:SS` in UTC (the Codefresh CLI's table dates).
+pub fn utc_datetime(unix: i64) -> String {
+    let [y, mo, d, h, mi, s] = civil(unix);
+    format!("{y:04}-{mo:02}-{d:02}, {h:02}:{mi:02}:{s:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +152,19 @@ mod tests {
             "Sun, 06 Nov 1994 24:00:00 GMT",
         ] {
             assert_eq!(http_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn utc_datetimes_undo_the_parse() {
+        assert_eq!(utc_datetime(0), "1970-01-01, 00:00:00");
+        for ts in [
+            "2024-02-29T23:59:07Z",
+            "2017-09-13T17:13:55Z",
+            "1999-12-31T00:00:01Z",
+        ] {
+            let shown = utc_datetime(rfc3339(ts).unwrap());
+            assert_eq!(shown, ts.replace('T', ", ").trim_end_matches('Z'), "{ts}");
         }
     }
 

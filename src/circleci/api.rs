@@ -50,6 +50,20 @@ pub struct Pipeline {
     pub state: String,
     #[serde(default)]
     pub errors: Vec<PipelineError>,
+    // Only shown, by `builds`.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub vcs: Option<Vcs>,
+}
+
+/// What a pipeline built, as far as `builds` shows it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Vcs {
+    #[serde(default)]
+    pub branch: Option<String>,
+    #[serde(default)]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +88,9 @@ pub struct Workflow {
     /// `setup` for the setup workflow of a dynamic config pipeline.
     #[serde(default)]
     pub tag: Option<String>,
+    /// When it finished; shown by `builds`.
+    #[serde(default)]
+    pub stopped_at: Option<String>,
 }
 
 /// The word a `null` workflow status is shown as.
@@ -88,6 +105,13 @@ struct Page<T> {
     items: Vec<T>,
     #[serde(default)]
     next_page_token: Option<String>,
+}
+
+/// A page of a project's pipelines, and the answer it came in (for a page budget).
+pub struct PipelinePage {
+    pub items: Vec<Pipeline>,
+    pub next: Option<String>,
+    pub response: Response,
 }
 
 #[derive(Debug, Deserialize)]
@@ -355,6 +379,23 @@ pub struct Api {
     workflows_seen: Mutex<HashMap<String, Vec<Workflow>>>,
 }
 
+/// `CIRCLECI_HOST`, checked; CircleCI cloud when unset.
+pub fn host() -> Result<String> {
+    let host = match env_first(&[HOST_VAR]) {
+        Some((_, raw)) => {
+            crate::url::Host::parse(
+                HOST_VAR,
+                &raw,
+                "https://circleci.com (CircleCI server: https://<your domain>)",
+            )?
+            .url
+        }
+        None => DEFAULT_HOST.to_string(),
+    };
+    // The API's own base URL is an easy thing to paste here; it means the same host.
+    Ok(host.strip_suffix("/api/v2").unwrap_or(&host).to_string())
+}
+
 impl Api {
     pub fn from_env() -> Result<Self> {
         let (token_var, token) = env_first(TOKEN_VARS).ok_or_else(|| {
@@ -363,19 +404,7 @@ impl Api {
             )
         })?;
         register_secret(&token);
-        let host = match env_first(&[HOST_VAR]) {
-            Some((_, raw)) => {
-                crate::url::Host::parse(
-                    HOST_VAR,
-                    &raw,
-                    "https://circleci.com (CircleCI server: https://<your domain>)",
-                )?
-                .url
-            }
-            None => DEFAULT_HOST.to_string(),
-        };
-        // The API's own base URL is an easy thing to paste here; it means the same host.
-        let host = host.strip_suffix("/api/v2").unwrap_or(&host).to_string();
+        let host = host()?;
         Ok(Api {
             base: format!("{host}/api/v2"),
             v1: format!("{host}/api/v1.1"),
@@ -445,6 +474,34 @@ impl Api {
             .send(&self.get(&format!("/pipeline/{}", encode(id))))?;
         self.check(&resp, About::Build(id))?;
         pipeline_answer(&resp)
+    }
+
+    /// `GET /project/SLUG/pipeline/NUMBER`: the pipeline a web address names by its number.
+    pub fn numbered_pipeline(&self, ctx: &Ctx, slug: &Slug, number: u64) -> Result<Pipeline> {
+        let resp = ctx
+            .http
+            .send(&self.get(&format!("/project/{}/pipeline/{number}", slug.path())))?;
+        if resp.status == 404 {
+            return Err(refusal(
+                &resp,
+                &format!(
+                    "pipeline #{number} of {slug} was not found: check the address, and that the {} user can see the project",
+                    self.token_var
+                ),
+            ));
+        }
+        self.check(&resp, About::Project(slug))?;
+        let pipeline = pipeline_answer(&resp)?;
+        if pipeline.number != number {
+            return Err(unusable(
+                &resp,
+                &format!(
+                    "pipeline #{} where #{number} was asked for",
+                    pipeline.number
+                ),
+            ));
+        }
+        Ok(pipeline)
     }
 
     /// Every workflow of the pipeline, following `next_page_token`.
@@ -529,14 +586,47 @@ impl Api {
     /// The first page of the project's pipelines on `branch`: CircleCI lists the newest
     /// first, and the newest is all restart-latest needs.
     pub fn project_pipelines(&self, ctx: &Ctx, slug: &Slug, branch: &str) -> Result<Vec<Pipeline>> {
-        let req = self.get(&format!(
-            "/project/{}/pipeline?branch={}",
-            slug.path(),
-            encode(branch)
-        ));
-        let resp = ctx.http.send(&req)?;
+        Ok(self.pipeline_list(ctx, slug, Some(branch), None)?.items)
+    }
+
+    /// A page of the project's pipelines, newest first (of `branch` when given); `token`
+    /// is the previous page's `next_page_token`.
+    pub fn pipeline_list(
+        &self,
+        ctx: &Ctx,
+        slug: &Slug,
+        branch: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<PipelinePage> {
+        let mut query = Vec::new();
+        if let Some(branch) = branch {
+            query.push(format!("branch={}", encode(branch)));
+        }
+        if let Some(token) = token {
+            query.push(format!("page-token={}", encode(token)));
+        }
+        let mut path = format!("/project/{}/pipeline", slug.path());
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        let resp = ctx.http.send(&self.get(&path))?;
         self.check(&resp, About::Project(slug))?;
-        Ok(pipeline_page(&resp)?.items)
+        let page = pipeline_page(&resp)?;
+        Ok(PipelinePage {
+            items: page.items,
+            next: page.next_page_token.filter(|t| !t.is_empty()),
+            response: resp,
+        })
+    }
+
+    /// A read of the insights API (`/insights/…`, already with its query): the answer,
+    /// checked, for the caller to decode.
+    pub fn insights(&self, ctx: &Ctx, slug: &Slug, path_and_query: &str) -> Result<Response> {
+        let resp = ctx
+            .http
+            .send(&self.get(&format!("/insights/{}{path_and_query}", slug.path())))?;
+        self.check(&resp, About::Project(slug))?;
+        Ok(resp)
     }
 
     /// Reruns a workflow; the answer is the new workflow's id.

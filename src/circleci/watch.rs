@@ -474,6 +474,7 @@ mod tests {
             pipeline_number: 1,
             project_slug: "gh/o/r".into(),
             tag: None,
+            stopped_at: None,
         }
     }
 

@@ -250,3 +250,11 @@ pub const LIST_STATUS: Flag = Flag::value(
     "S",
     "only builds with this status (the provider's own word)",
 );
+
+/// `PROVIDER builds --branch B`.
+pub const LIST_BRANCH: Flag = Flag::value("--branch", "B", "only builds of this branch");
+
+/// A file that describes a resource to create (a pipeline spec, a project): `-f`, as in the
+/// vendors' CLIs.
+pub const SPEC_FILE: Flag =
+    Flag::value("--filename", "FILE", "the spec file: YAML or JSON").short("-f");

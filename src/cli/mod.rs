@@ -112,22 +112,25 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
     let mut p = Arguments::from_vec(words);
     let global = take_flags(&mut p, GLOBAL)?;
     let provider = p.subcommand().map_err(pico_error)?;
-    let command = match &provider {
-        Some(_) => p.subcommand().map_err(pico_error)?,
-        None => None,
-    };
-
     // `cirelay help [PROVIDER [COMMAND]]` and `cirelay PROVIDER help [COMMAND]`, as in git.
-    if provider.as_deref() == Some("help") && personality.name.is_none() {
-        let provider = command;
-        let command = p.subcommand().map_err(pico_error)?;
+    let help_first = provider.as_deref() == Some("help") && personality.name.is_none();
+    let provider = match help_first {
+        true => p.subcommand().map_err(pico_error)?,
+        false => provider,
+    };
+    let entry = provider.as_deref().and_then(provider::find);
+    let (command, mut p) = match &provider {
+        Some(_) => command_words(entry, p)?,
+        None => (None, p),
+    };
+    if help_first {
         return Ok(Action::Help(help::text(
             provider.as_deref(),
             command.as_deref(),
         )?));
     }
     if command.as_deref() == Some("help") {
-        let command = p.subcommand().map_err(pico_error)?;
+        let (command, _) = command_words(entry, p)?;
         return Ok(Action::Help(help::text(
             provider.as_deref(),
             command.as_deref(),
@@ -194,7 +197,7 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
             ));
         }
     }
-    let entry = provider::find(&provider).ok_or_else(|| unknown_provider(&provider))?;
+    let entry = entry.ok_or_else(|| unknown_provider(&provider))?;
     let Some(command) = command else {
         let usage = format!("cirelay {provider} COMMAND");
         return Err(misplaced_flag(p, &usage).unwrap_or_else(|| {
@@ -205,11 +208,20 @@ pub fn parse(personality: Personality, args: Vec<OsString>) -> Result<Action> {
     };
     let command = entry
         .command(&command)
-        .ok_or_else(|| unknown_command(&provider, &command))?;
+        .ok_or_else(|| unknown_command_of(entry, &command))?;
     let name = format!("{provider} {}", command.name);
     let mut args = take_flags(&mut p, command.flags)?;
     let known: Vec<Flag> = command.flags.iter().chain(GLOBAL).copied().collect();
     args.positionals = take_positionals(p, &name, command.args, &known)?;
+    if has_own_output(command) && args.value("--output").is_none() {
+        // The global `--output` (or CIRELAY_OUTPUT) names the format of a command that has
+        // its own (a vendor CLI's `-o json|yaml`), since the line may use either spelling.
+        let given = global.value("--output").map(str::to_string);
+        let from_env = std::env::var("CIRELAY_OUTPUT").ok();
+        if let Some(format) = given.or(from_env).filter(|f| !f.trim().is_empty()) {
+            args = args.with_value("--output", &format);
+        }
+    }
     let globals = globals(&global, &args, command, personality)?;
     Ok(Action::Run(
         globals,
@@ -254,14 +266,63 @@ fn globals(
             "CIRELAY_REQUEST_TIMEOUT",
             DEFAULT_REQUEST_TIMEOUT,
         )?,
-        output: parse_output(
-            global.value("--output").map(str::to_string),
-            std::env::var("CIRELAY_OUTPUT").ok(),
-        )?,
+        // A command with its own output formats checks them itself; its JSON is JSON mode.
+        output: match has_own_output(command) {
+            true if args.value("--output") == Some("json") => OutputMode::Json,
+            true => OutputMode::Text,
+            false => parse_output(
+                global.value("--output").map(str::to_string),
+                std::env::var("CIRELAY_OUTPUT").ok(),
+            )?,
+        },
         dry_run: global.on("--dry-run"),
         verbose: global.on("--verbose") || env_flag("CIRELAY_VERBOSE")?,
         cancel_on_abort: global.on("--cancel-on-abort") || env_flag("CIRELAY_CANCEL_ON_ABORT")?,
     })
+}
+
+/// The command the next words name: one word, or two where the provider has commands of
+/// two words (`codefresh get builds`, as in the Codefresh CLI). A second word that names no
+/// command stays on the line as an argument of the first.
+fn command_words(entry: Option<&Entry>, mut p: Arguments) -> Result<(Option<String>, Arguments)> {
+    let Some(first) = p.subcommand().map_err(pico_error)? else {
+        return Ok((None, p));
+    };
+    if entry.is_none_or(|e| e.second_words(&first).is_empty()) {
+        return Ok((Some(first), p));
+    }
+    let Some(second) = p.subcommand().map_err(pico_error)? else {
+        return Ok((Some(first), p));
+    };
+    let both = format!("{first} {second}");
+    if entry.is_some_and(|e| e.command(&both).is_some()) {
+        return Ok((Some(both), p));
+    }
+    let mut rest = vec![OsString::from(second)];
+    rest.extend(p.finish());
+    Ok((Some(first), Arguments::from_vec(rest)))
+}
+
+/// A command that defines `--output` itself (`codefresh get pipeline -o yaml`).
+fn has_own_output(command: &Command) -> bool {
+    command.flags.iter().any(|f| f.long == "--output")
+}
+
+/// A command of two words named by its first alone (`codefresh get`) says what may follow.
+fn unknown_command_of(entry: &Entry, command: &str) -> Error {
+    let provider = entry.name;
+    let seconds: Vec<&str> = entry
+        .commands
+        .iter()
+        .filter_map(|c| c.name.strip_prefix(command)?.strip_prefix(' '))
+        .collect();
+    if seconds.is_empty() {
+        return unknown_command(provider, command);
+    }
+    Error::usage(format!(
+        "`{provider} {command}` needs one of: {} (see `cirelay {provider} --help`)",
+        seconds.join(", ")
+    ))
 }
 
 /// A command's flag written before the provider or command (`cirelay --branch main codeship

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use serde_norway::Value as YamlValue;
 
 use crate::cli::{env_first, key_value_list, last_wins};
 use crate::error::{Error, Result};
@@ -68,14 +69,36 @@ pub struct Build {
     pub pipeline_name: Option<String>,
     #[serde(default, rename = "branchName")]
     pub branch_name: Option<String>,
-    /// The pipeline's id.
-    #[serde(default, rename = "serviceId")]
-    pub pipeline_id: Option<String>,
-    /// RFC 3339.
-    #[serde(default)]
+    // For lists and `get builds`: shown, never sent anywhere, so any shape is taken (a
+    // value that is not text is left out).
+    #[serde(default, deserialize_with = "text")]
+    pub created: Option<String>,
+    #[serde(default, deserialize_with = "text")]
     pub started: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text")]
     pub finished: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    pub revision: Option<String>,
+    #[serde(default, deserialize_with = "text", rename = "repoOwner")]
+    pub repo_owner: Option<String>,
+    #[serde(default, deserialize_with = "text", rename = "repoName")]
+    pub repo_name: Option<String>,
+    #[serde(default, deserialize_with = "text", rename = "serviceId")]
+    pub pipeline_id: Option<String>,
+    #[serde(default, deserialize_with = "text", rename = "pipelineTriggerName")]
+    pub trigger_name: Option<String>,
+    #[serde(default, deserialize_with = "text", rename = "pipelineTriggerId")]
+    pub trigger_id: Option<String>,
+    #[serde(default, rename = "webhookTriggered")]
+    pub webhook: Option<Value>,
+}
+
+/// A field only shown: text as it is, anything else as absent.
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
 }
 
 impl Build {
@@ -106,6 +129,46 @@ struct WorkflowList {
 struct WorkflowPage {
     #[serde(default)]
     docs: Vec<Build>,
+    #[serde(default)]
+    total: Option<u64>,
+}
+
+/// What `GET /api/workflow` is asked for: one page of builds, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildQuery {
+    /// Pipeline ids.
+    pub pipelines: Vec<String>,
+    pub branches: Vec<String>,
+    pub statuses: Vec<String>,
+    pub revisions: Vec<String>,
+    pub limit: usize,
+    /// From 1.
+    pub page: usize,
+}
+
+impl BuildQuery {
+    fn target(&self) -> String {
+        let mut q = format!("/workflow?limit={}&page={}", self.limit, self.page);
+        for (name, values) in [
+            ("pipeline", &self.pipelines),
+            ("branchName", &self.branches),
+            ("status", &self.statuses),
+            ("revision", &self.revisions),
+        ] {
+            for v in values {
+                q.push_str(&format!("&{name}={}", encode(v)));
+            }
+        }
+        q
+    }
+}
+
+/// One page of builds, and how many the query has over all pages when Codefresh says.
+pub struct BuildPage {
+    pub builds: Vec<Build>,
+    pub total: Option<u64>,
+    /// The answer's size, for a [`crate::http::PageBudget`].
+    pub response: Response,
 }
 
 pub struct Api {
@@ -145,18 +208,64 @@ fn text_at(value: &Value, key: &str) -> Option<String> {
 }
 
 impl Api {
+    /// `CF_API_KEY` (and `CF_URL`), else the current context of `~/.cfconfig`, as the
+    /// Codefresh CLI loads them.
     pub fn from_env() -> Result<Self> {
-        let (_, key) = env_first(&[KEY_VAR]).ok_or_else(|| {
+        if let Some((_, key)) = env_first(&[KEY_VAR]) {
+            register_secret(&key);
+            return Ok(Api {
+                web: web_address()?,
+                key,
+                progress_jobs: Mutex::default(),
+            });
+        }
+        let file = super::cfconfig::path()
+            .map_or_else(|| "~/.cfconfig".to_string(), |p| p.display().to_string());
+        let context = super::cfconfig::current()?.ok_or_else(|| {
             Error::usage(format!(
-                "{KEY_VAR} is not set: create an API key in Codefresh (User Settings → API Keys) and pass it as an encrypted variable"
+                "{KEY_VAR} is not set and {file} has no current context: create an API key in Codefresh (User Settings → API Keys) and pass it as an encrypted variable, or run `codefresh auth create-context --api-key KEY`"
             ))
         })?;
-        register_secret(&key);
+        register_secret(&context.token);
+        let what = format!("the url of context `{}` in {file}", context.name);
         Ok(Api {
-            web: web_address()?,
-            key,
+            web: web_url(&what, &context.url)?,
+            key: context.token,
             progress_jobs: Mutex::default(),
         })
+    }
+
+    /// An API for `url` with `key`, before the key is written anywhere (`auth
+    /// create-context` checks it first).
+    pub fn with_key(url_setting: &str, url: &str, key: &str) -> Result<Self> {
+        register_secret(key);
+        Ok(Api {
+            web: web_url(url_setting, url)?,
+            key: key.to_string(),
+            progress_jobs: Mutex::default(),
+        })
+    }
+
+    /// The web address, as `auth create-context` writes it into the context.
+    pub fn web(&self) -> &str {
+        &self.web
+    }
+
+    /// `GET /api/user` with the key: whether Codefresh takes it, and whether its user is
+    /// an administrator (the Codefresh CLI marks such a context `onPrem`).
+    pub fn user_is_admin(&self, ctx: &Ctx) -> Result<bool> {
+        let resp = ctx
+            .http
+            .send(&self.request(Request::get(self.url("/user"))))?;
+        match resp.status {
+            401 | 403 => Err(resp.error(
+                "the API key is not valid: create a new key in Codefresh (User Settings → API Keys)",
+            )),
+            _ => self.check(&resp, ""),
+        }?;
+        let user: Value = resp.decode()?;
+        let roles = user.get("roles").and_then(Value::as_array);
+        Ok(roles.is_some_and(|r| r.iter().any(|role| role == "Admin")))
     }
 
     /// The progress job the last read of `build` named.
@@ -344,6 +453,125 @@ impl Api {
         )
     }
 
+    /// One page of `GET /api/workflow`, every id checked.
+    pub fn build_page(&self, ctx: &Ctx, query: &BuildQuery) -> Result<BuildPage> {
+        let resp = ctx
+            .http
+            .send(&self.request(Request::get(self.url(&query.target()))))?;
+        self.check(&resp, "")?;
+        let list: WorkflowList = resp.decode()?;
+        for build in &list.workflows.docs {
+            checked_ids(&resp, build)?;
+            if build.id().is_none() {
+                return Err(resp.unusable("with a build without an id"));
+            }
+        }
+        Ok(BuildPage {
+            builds: list.workflows.docs,
+            total: list.workflows.total,
+            response: resp,
+        })
+    }
+
+    /// A pipeline as `GET /api/pipelines/:name` answers it, in its own key order; `None` when
+    /// there is none of that name.
+    pub fn pipeline_document(&self, ctx: &Ctx, name: &str) -> Result<Option<YamlValue>> {
+        let req = self.request(Request::get(
+            self.url(&format!("/pipelines/{}", encode(name))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        if resp.status == 404 {
+            return Ok(None);
+        }
+        self.check(&resp, "")?;
+        document(&resp).map(Some)
+    }
+
+    /// The account's pipelines, `GET /api/pipelines?limit=N&offset=0`.
+    pub fn pipeline_documents(&self, ctx: &Ctx, limit: usize) -> Result<Vec<YamlValue>> {
+        let req = self.request(Request::get(
+            self.url(&format!("/pipelines?limit={limit}&offset=0")),
+        ));
+        let resp = ctx.http.send(&req)?;
+        self.check(&resp, "")?;
+        match document(&resp)?.get("docs") {
+            Some(YamlValue::Sequence(docs)) => Ok(docs.clone()),
+            None => Ok(Vec::new()),
+            Some(_) => Err(resp.unusable("with `docs` that is not a list")),
+        }
+    }
+
+    /// `POST /api/pipelines` with the spec. Sent once: had a first one been taken, a second
+    /// would be refused as a duplicate.
+    pub fn create_pipeline(&self, ctx: &Ctx, name: &str, spec: &Value) -> Result<()> {
+        let req = self
+            .request(Request::post(self.url("/pipelines")))
+            .json(spec)
+            .creates(self.pipelines_hint(name));
+        let resp = ctx.http.send(&req)?;
+        match resp.status {
+            409 => Err(resp.error(&format!(
+                "a pipeline named {name} exists already: `codefresh replace -f FILE` changes it, `codefresh apply -f FILE` creates or changes it"
+            ))),
+            _ => self.check(&resp, ""),
+        }
+    }
+
+    /// `PUT /api/pipelines/:name?disableRevisionCheck=true` with the spec, as the Codefresh
+    /// CLI replaces a pipeline: the file wins over whatever changed meanwhile. Repeating it
+    /// sets the same spec again, so it is retried like a read.
+    pub fn replace_pipeline(
+        &self,
+        ctx: &Ctx,
+        name: &str,
+        spec: &Value,
+        skip_trigger_validation: bool,
+    ) -> Result<()> {
+        let mut path = format!("/pipelines/{}?disableRevisionCheck=true", encode(name));
+        if skip_trigger_validation {
+            path.push_str("&skipTriggerValidation=true");
+        }
+        let req = self.request(Request::put(self.url(&path))).json(spec);
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!(
+                "pipeline {name} not found: `codefresh create -f FILE` creates it, `codefresh apply -f FILE` creates or changes it"
+            ),
+        )
+    }
+
+    /// Whether a project of this name exists (`GET /api/projects/name/:name`).
+    pub fn project_exists(&self, ctx: &Ctx, name: &str) -> Result<bool> {
+        let req = self.request(Request::get(
+            self.url(&format!("/projects/name/{}", encode(name))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        if resp.status == 404 {
+            return Ok(false);
+        }
+        self.check(&resp, "")?;
+        Ok(true)
+    }
+
+    /// `POST /api/projects` with `{"projectName", "tags"}`, as the Codefresh CLI sends it.
+    pub fn create_project(&self, ctx: &Ctx, name: &str, tags: &[String]) -> Result<()> {
+        let body = json!({ "projectName": name, "tags": tags });
+        let req = self
+            .request(Request::post(self.url("/projects")))
+            .json(&body)
+            .creates(format!("the projects at {}/projects", self.web));
+        let resp = ctx.http.send(&req)?;
+        match resp.status {
+            409 => Err(resp.error(&format!("a project named {name} exists already"))),
+            _ => self.check(&resp, ""),
+        }
+    }
+
+    fn pipelines_hint(&self, name: &str) -> String {
+        format!("whether pipeline {name} exists at {}/pipelines", self.web)
+    }
+
     fn check_hint(&self, pipeline: &str) -> String {
         format!(
             "the builds of pipeline {pipeline} at {}",
@@ -378,21 +606,42 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// An answer as an ordered document (a `serde_json::Value` would sort its keys), which must
+/// be an object.
+fn document(resp: &Response) -> Result<YamlValue> {
+    let doc: YamlValue = super::format::ordered(&resp.body)
+        .map_err(|e| resp.unusable(&format!("with unusable JSON ({e}): {}", resp.snippet())))?;
+    if !doc.is_mapping() {
+        return Err(resp.unusable(&format!(
+            "with an answer that is not an object ({})",
+            resp.snippet()
+        )));
+    }
+    Ok(doc)
+}
+
 fn build_not_found(id: &str) -> String {
     format!("build {id} not found: check the build id and that {KEY_VAR} belongs to its account")
 }
 
-/// The Codefresh address: `CF_URL`, else Codefresh's own.
+/// The Codefresh address: `CF_URL`, else that of the `~/.cfconfig` context in use (when
+/// `CF_API_KEY` is not set), else Codefresh's own.
 pub fn web_address() -> Result<String> {
-    match env_first(&[URL_VAR]) {
-        Some((_, url)) => web_url(&url),
-        None => Ok(DEFAULT_URL.to_string()),
+    if let Some((_, url)) = env_first(&[URL_VAR]) {
+        return web_url(URL_VAR, &url);
     }
+    if env_first(&[KEY_VAR]).is_none() {
+        if let Ok(Some(context)) = super::cfconfig::current() {
+            return web_url("the url of the ~/.cfconfig context", &context.url);
+        }
+    }
+    Ok(DEFAULT_URL.to_string())
 }
 
-/// `CF_URL` as users write it: the web address, perhaps with a trailing `/` or `/api`.
-fn web_url(raw: &str) -> Result<String> {
-    let host = crate::url::Host::parse(URL_VAR, raw, DEFAULT_URL)?.url;
+/// `CF_URL` as users write it: the web address, perhaps with a trailing `/` or `/api`;
+/// `setting` names where it came from, for errors.
+fn web_url(setting: &str, raw: &str) -> Result<String> {
+    let host = crate::url::Host::parse(setting, raw, DEFAULT_URL)?.url;
     Ok(host.strip_suffix("/api").unwrap_or(&host).to_string())
 }
 
@@ -593,19 +842,19 @@ mod tests {
     #[test]
     fn cf_url_forms() {
         assert_eq!(
-            web_url("https://g.codefresh.io/").unwrap(),
+            web_url(URL_VAR, "https://g.codefresh.io/").unwrap(),
             "https://g.codefresh.io"
         );
         assert_eq!(
-            web_url("https://cf.example.com/api").unwrap(),
+            web_url(URL_VAR, "https://cf.example.com/api").unwrap(),
             "https://cf.example.com"
         );
         assert_eq!(
-            web_url("http://127.0.0.1:8080").unwrap(),
+            web_url(URL_VAR, "http://127.0.0.1:8080").unwrap(),
             "http://127.0.0.1:8080"
         );
         for bad in ["g.codefresh.io", "https://", "ftp://x", "https://a b"] {
-            assert_eq!(web_url(bad).unwrap_err().exit_code(), 4, "{bad}");
+            assert_eq!(web_url(URL_VAR, bad).unwrap_err().exit_code(), 4, "{bad}");
         }
     }
 

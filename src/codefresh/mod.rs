@@ -2,8 +2,12 @@
 //! codes: 0 success, 1 error, 2 terminated), and wait, status, terminate, restart-latest.
 
 mod api;
+mod cfconfig;
 mod firebase;
+mod format;
 mod logs;
+mod resources;
+mod spec;
 mod wait;
 
 #[cfg(fuzzing)]
@@ -11,14 +15,19 @@ pub(crate) use api::read_answers;
 use api::{state_of, Api, RunRequest, BUILD_ID_VAR, KEY_VAR, URL_VAR};
 #[cfg(fuzzing)]
 pub(crate) use logs::read_log_answers;
+#[cfg(fuzzing)]
+pub(crate) use spec::read_spec;
 
 use crate::build::{Build, Reading, Stopped, Tracked, Watch};
 use crate::cli::args::{Arg, Args};
 use crate::cli::flags::{
-    EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, TIMEOUT, WAIT,
+    EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LIMIT, LIST_BRANCH, LIST_STATUS, LOGS,
+    LOG_LINES, SPEC_FILE, TIMEOUT, WAIT,
 };
 use crate::cli::{env_first, parse_key_value, read_var_file};
 use crate::error::{Error, Result};
+use crate::http::PageBudget;
+use crate::listing::{self, Filter, Listed};
 use crate::logs::LogMode;
 use crate::output;
 use crate::provider::{Command, Provider, Verb};
@@ -26,9 +35,26 @@ use crate::url::WebAddress;
 use crate::wait::{BuildState, Observation};
 use crate::Ctx;
 
+pub const NAME: &str = "codefresh";
+
 pub struct Codefresh {
     api: Api,
 }
+
+/// The Codefresh CLI's `-o`, for the commands that print resources as it does.
+const CLI_OUTPUT: Flag = Flag::value(
+    "--output",
+    "FORMAT",
+    "json, yaml, wide, id, name, jsonArray or yamlArray, as in the Codefresh CLI; a table when left out",
+)
+.short("-o");
+const CLI_LIMIT: Flag = LIMIT.short("-l").default("25");
+const SKIP_TRIGGER_VALIDATION: Flag = Flag::switch(
+    "--skip-trigger-validation",
+    "let Codefresh take triggers it cannot check (as the Codefresh CLI's flag)",
+);
+/// Builds listed per request while `builds` follows pages.
+const LIST_PAGE: usize = 50;
 
 const CF_BRANCH: Flag = BRANCH.short("-b");
 const RUN_FLAGS: &[Flag] = &[
@@ -162,6 +188,123 @@ const COMMANDS: &[Command] = &[
         verb: Verb::Logs,
         timeout_in_minutes: false,
     },
+    Command {
+        name: "builds",
+        args: &[],
+        flags: &[
+            Flag::value("--pipeline", "NAME", "only builds of this pipeline (`project/pipeline` or its id) [default: every pipeline of the account]"),
+            LIST_BRANCH,
+            LIST_STATUS,
+            LIMIT,
+        ],
+        env: &[],
+        about: "list recent builds, for dashboards",
+        details: "Lists the newest builds (of PIPELINE when given) as a table on stdout, or with --output json\none JSON object per line, the same keys for every provider: provider, id, number, pipeline,\nbranch, commit, status, result, created_at, finished_at, duration_s, url. Pages are followed\nup to --limit.",
+        example: "codefresh builds --pipeline acme/deploy --branch main --limit 50 --output json",
+        verb: Verb::Builds,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "get builds",
+        args: &[Arg::optional_many("ID")],
+        flags: &[
+            CLI_OUTPUT,
+            Flag::value("--pipeline-name", "NAME", "only builds of this pipeline").repeats(),
+            Flag::value("--pipeline-id", "ID", "only builds of the pipeline with this id").repeats(),
+            LIST_BRANCH.short("-b").repeats(),
+            Flag::value("--status", "S", "only builds in this status").short("-s").repeats(),
+            Flag::value("--commit-id", "SHA", "only builds of this commit").short("-r").repeats(),
+            CLI_LIMIT,
+            Flag::value("--page", "N", "the page of the list").short("-p").default("1"),
+        ],
+        env: &[],
+        about: "show builds as the Codefresh CLI does",
+        details: "With IDs, those builds (GET /api/builds/ID); without, the newest builds that pass the\nfilters (GET /api/workflow), one page of --limit. The table has the Codefresh CLI's columns;\n-o json|yaml prints its build objects.",
+        example: "codefresh get builds 5f1a2b3c4d5e6f7a8b9c0d1e -o json",
+        verb: Verb::Own(resources::get_builds),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "get pipeline",
+        args: &[Arg::optional_many("NAME")],
+        flags: &[CLI_OUTPUT, CLI_LIMIT],
+        env: &[],
+        about: "show pipelines, or a pipeline's spec",
+        details: "With -o yaml or -o json, the spec of each pipeline (version, kind, metadata, spec) exactly\nas `codefresh create -f`, `replace -f` and `apply -f` take it back; a table of names and\ndates otherwise. Without NAME, the account's pipelines (--limit).",
+        example: "codefresh get pipeline acme/deploy -o yaml > spec.yml",
+        verb: Verb::Own(resources::get_pipeline),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "create project",
+        args: &[Arg::required("NAME")],
+        flags: &[Flag::value("--tag", "TAG", "a tag of the project").short("-t").repeats()],
+        env: &[],
+        about: "create a project",
+        details: "Creates the project (POST /api/projects); a project of that name is refused (exit 5).",
+        example: "codefresh create project acme",
+        verb: Verb::Own(resources::create_project),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "create",
+        args: &[],
+        flags: &[SPEC_FILE],
+        env: &[],
+        about: "create the pipeline or project a spec file describes",
+        details: "Reads FILE (YAML or JSON; `kind: pipeline` or `kind: project`), checks it (exit 4 naming the\nline and the field, before anything is sent) and creates it. A pipeline that exists is refused\nwith Codefresh's message (exit 5): `replace -f` or `apply -f` changes it.",
+        example: "codefresh create -f spec.yml",
+        verb: Verb::Own(resources::create_any),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "create pipeline",
+        args: &[],
+        flags: &[SPEC_FILE],
+        env: &[],
+        about: "create a pipeline from a spec file",
+        details: "Reads FILE (YAML or JSON, `kind: pipeline`), checks it (exit 4 naming the line and the\nfield, before anything is sent) and creates the pipeline (POST /api/pipelines). One that\nexists is refused with Codefresh's message (exit 5).",
+        example: "codefresh create pipeline -f spec.yml",
+        verb: Verb::Own(resources::create_pipeline),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "replace",
+        args: &[],
+        flags: &[SPEC_FILE, SKIP_TRIGGER_VALIDATION],
+        env: &[],
+        about: "replace a pipeline with a spec file",
+        details: "Reads FILE (YAML or JSON, `kind: pipeline`), checks it and replaces the pipeline it names\n(PUT /api/pipelines/NAME?disableRevisionCheck=true, as the Codefresh CLI does).",
+        example: "codefresh replace -f spec.yml",
+        verb: Verb::Own(resources::replace),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "apply",
+        args: &[],
+        flags: &[SPEC_FILE, SKIP_TRIGGER_VALIDATION],
+        env: &[],
+        about: "create or replace a pipeline from a spec file",
+        details: "Reads FILE (YAML or JSON, `kind: pipeline`), checks it, and creates the pipeline when it does\nnot exist, replaces it otherwise: the one command an automation needs.",
+        example: "codefresh apply -f spec.yml",
+        verb: Verb::Own(resources::apply),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "auth create-context",
+        args: &[Arg::optional("NAME")],
+        flags: &[
+            Flag::value("--api-key", "KEY", "the API key (User Settings → API Keys); never printed"),
+            Flag::value("--url", "URL", "the Codefresh address [default: $CF_URL, else https://g.codefresh.io]"),
+            Flag::value("--cfconfig", "FILE", "the config file [default: $CFCONFIG, else ~/.cfconfig]"),
+        ],
+        env: &[EnvVar::new(cfconfig::FILE_VAR, "the config file instead of ~/.cfconfig, as in the Codefresh CLI")],
+        about: "save an API key as the current context of ~/.cfconfig",
+        details: "Checks the key with Codefresh (GET /api/user), then writes it to ~/.cfconfig as context NAME\n[default] in the Codefresh CLI's format and makes it the current one; the file is readable by\nits owner only. Without CF_API_KEY, every command uses the current context of that file.",
+        example: "codefresh auth create-context --api-key \"$KEY\"",
+        verb: Verb::Own(resources::create_context),
+        timeout_in_minutes: false,
+    },
 ];
 
 /// Where restart-latest looks: a pipeline, on one branch or any.
@@ -180,7 +323,7 @@ impl std::fmt::Display for Scope {
 }
 
 impl Provider for Codefresh {
-    const NAME: &'static str = "codefresh";
+    const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "run, wait, status, terminate, restart-latest (also as the `codefresh` multi-call name)";
     const ENV: &'static [EnvVar] = &[
@@ -191,6 +334,13 @@ impl Provider for Codefresh {
         EnvVar::new(URL_VAR, "the Codefresh address [https://g.codefresh.io]"),
     ];
     const COMMANDS: &'static [Command] = COMMANDS;
+    /// As the Codefresh CLI spells them too.
+    const ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("get build", "get builds"),
+        ("get pipelines", "get pipeline"),
+        ("get pip", "get pipeline"),
+        ("replace pipeline", "replace"),
+    ];
 
     const DEFAULT_LOGS: LogMode = LogMode::Follow;
 
@@ -200,10 +350,49 @@ impl Provider for Codefresh {
     /// The build to rebuild, and how it was when found.
     type Newest = api::Build;
 
-    type ListScope = ();
+    /// A pipeline's name, or every build of the account.
+    type ListScope = Option<String>;
 
-    fn list_scope(_args: &Args) -> Result<()> {
-        Ok(())
+    fn list_scope(args: &Args) -> Result<Option<String>> {
+        Ok(args.given("--pipeline").map(str::to_string))
+    }
+
+    fn builds(&self, ctx: &Ctx, pipeline: &Option<String>, filter: &Filter) -> Result<Vec<Listed>> {
+        let pipelines = match pipeline {
+            Some(name) => vec![self.api.pipeline_id(ctx, name)?],
+            None => Vec::new(),
+        };
+        let per_page = filter.limit.min(LIST_PAGE);
+        let mut budget = PageBudget::default();
+        let mut rows: Vec<Listed> = Vec::new();
+        for page in 1..=listing::MAX_LIMIT.div_ceil(per_page) {
+            let query = api::BuildQuery {
+                pipelines: pipelines.clone(),
+                branches: filter.branch.iter().cloned().collect(),
+                statuses: filter.status.iter().cloned().collect(),
+                revisions: Vec::new(),
+                limit: per_page,
+                page,
+            };
+            let got = self.api.build_page(ctx, &query)?;
+            budget.spend(&got.response, "the build list")?;
+            let count = got.builds.len();
+            rows.extend(
+                got.builds
+                    .iter()
+                    .map(|b| self.listed(b))
+                    .filter(|r| filter.keeps(r)),
+            );
+            let seen = (page * per_page) as u64;
+            if rows.len() >= filter.limit
+                || count < per_page
+                || got.total.is_some_and(|t| seen >= t)
+            {
+                break;
+            }
+        }
+        rows.truncate(filter.limit);
+        Ok(rows)
     }
 
     /// A build id, or its web address (`https://g.codefresh.io/build/ID`).
@@ -416,6 +605,26 @@ impl Provider for Codefresh {
 }
 
 impl Codefresh {
+    /// A build as `builds` lists it.
+    fn listed(&self, b: &api::Build) -> Listed {
+        let id = b.id().unwrap_or_default().to_string();
+        let from = b.started.as_deref().or(b.created.as_deref());
+        Listed {
+            provider: NAME,
+            number: None,
+            pipeline: b.pipeline_name.clone(),
+            branch: b.branch_name.clone(),
+            commit: b.revision.clone(),
+            status: b.status.clone(),
+            result: resources::result_of(b),
+            created_at: b.created.clone(),
+            finished_at: b.finished.clone(),
+            duration_s: listing::duration_s(from, b.finished.as_deref()),
+            url: Some(self.api.build_url(&id)),
+            id,
+        }
+    }
+
     fn build(&self, id: &str, status: &str) -> Build {
         Build {
             id: id.to_string(),

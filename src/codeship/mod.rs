@@ -8,8 +8,14 @@ pub(crate) mod v2;
 use crate::build::{Build, Reading, Stopped, Tracked};
 use crate::cli::args::{Arg, Args};
 use crate::cli::env_first;
-use crate::cli::flags::{EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LOGS, LOG_LINES, WAIT};
+use crate::cli::flags::{
+    EnvVar, Flag, BRANCH, DETACH, FAILED_ONLY, FORCE, LIMIT, LIST_BRANCH, LIST_STATUS, LOGS,
+    LOG_LINES, SPEC_FILE, WAIT,
+};
+use crate::cli::OutputMode;
 use crate::error::{Error, Result};
+use crate::listing::{self, Filter, Listed};
+use crate::output::{self, Outcome, Report};
 use crate::provider::{Command, Provider, Verb};
 use crate::url::WebAddress;
 use crate::wait::BuildState;
@@ -38,6 +44,8 @@ pub const PROJECT_UUID_VARS: &[&str] = &[
     "BUILD_RESTART_API_PROJECT_UUID",
 ];
 pub const KEY_VAR: &str = "CODESHIP_API_KEY";
+
+pub const NAME: &str = "codeship";
 
 /// Codeship, by API version: chosen by the credentials that are set.
 pub enum Codeship {
@@ -127,10 +135,54 @@ const COMMANDS: &[Command] = &[
         verb: Verb::Logs,
         timeout_in_minutes: false,
     },
+    Command {
+        name: "builds",
+        args: &[Arg::optional("PROJECT")],
+        flags: &[LIST_BRANCH, LIST_STATUS, LIMIT],
+        env: &[],
+        about: "list recent builds, for dashboards",
+        details: "Lists the project's newest builds (PROJECT: its uuid with API v2, its number with API v1;\n[default: CODESHIP_API_PROJECT_UUID or CODESHIP_API_PROJECT_ID]) as a table on stdout, or with\n--output json one JSON object per line, the same keys for every provider. API v2 reads pages of\n50 up to --limit (at most 1,000 builds) within the 60-requests-a-minute limit; API v1 lists the\nbuilds its project read returns.",
+        example: "cirelay codeship builds --branch main --limit 50 --output json",
+        verb: Verb::Builds,
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "projects",
+        args: &[],
+        flags: &[],
+        env: &[],
+        about: "list the organization's projects (API v2)",
+        details: "Lists every project of the organization the machine user may see (GET\n/v2/organizations/ORG/projects, page by page): uuid, name, type, repository. With --output json,\none object per line.",
+        example: "cirelay codeship projects --output json",
+        verb: Verb::Own(projects_list),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "project get",
+        args: &[Arg::required("UUID")],
+        flags: &[],
+        env: &[],
+        about: "show a project (API v2)",
+        details: "Prints the project as Codeship describes it (GET /v2/organizations/ORG/projects/UUID), as\nJSON, without its aes_key.",
+        example: "cirelay codeship project get 0a1b2c3d-4e5f-6789-abcd-ef0123456789",
+        verb: Verb::Own(project_get),
+        timeout_in_minutes: false,
+    },
+    Command {
+        name: "project create",
+        args: &[],
+        flags: &[SPEC_FILE.help("the project: JSON (or YAML) with repository_url, type (basic or pro), team_ids, and optionally setup_commands, test_pipelines, notification_rules, environment_variables")],
+        env: &[],
+        about: "create a project from a spec file (API v2)",
+        details: "Checks the spec (exit 4 naming the line and the field, before anything is sent), creates the\nproject (POST /v2/organizations/ORG/projects; sent once) and prints its uuid on stdout.",
+        example: "cirelay codeship project create -f project.json",
+        verb: Verb::Own(project_create),
+        timeout_in_minutes: false,
+    },
 ];
 
 impl Provider for Codeship {
-    const NAME: &'static str = "codeship";
+    const NAME: &'static str = NAME;
     const ABOUT: &'static str = "restart-latest, trigger, status, wait, stop (also as the `codeship_restart_build` multi-call name)";
     const ENV: &'static [EnvVar] = &[
         EnvVar::new(KEY_VAR, "API v1: the account's API key"),
@@ -149,10 +201,32 @@ impl Provider for Codeship {
     type Scope = Branch;
     type Newest = Newest;
 
-    type ListScope = ();
+    /// The project named on the line, else the configured one.
+    type ListScope = Option<String>;
 
-    fn list_scope(_args: &Args) -> Result<()> {
-        Ok(())
+    fn list_scope(args: &Args) -> Result<Option<String>> {
+        Ok(args.positional(0).map(str::to_string))
+    }
+
+    fn connect_for_list(_ctx: &Ctx, project: &Option<String>) -> Result<Self> {
+        match (env_first(USER_VARS), env_first(PASSWORD_VARS)) {
+            (Some(user), Some(password)) => Ok(Codeship::V2(Box::new(v2::Api::for_project(
+                user,
+                password,
+                project.as_deref(),
+            )?))),
+            _ if env_first(&[KEY_VAR]).is_some() => {
+                Ok(Codeship::V1(v1::Api::for_project(project.as_deref())?))
+            }
+            _ => Self::connect(_ctx),
+        }
+    }
+
+    fn builds(&self, ctx: &Ctx, _project: &Option<String>, filter: &Filter) -> Result<Vec<Listed>> {
+        match self {
+            Codeship::V1(api) => api.builds(ctx, filter),
+            Codeship::V2(api) => api.builds(ctx, filter),
+        }
     }
 
     /// A build's uuid, or its web address
@@ -284,6 +358,97 @@ impl Codeship {
             Codeship::V1(_) => Err(only_restarts(command)),
         }
     }
+}
+
+/// The machine user of API v2, for the organization's own commands.
+#[inline(never)]
+fn organization(command: &str) -> Result<v2::Api> {
+    needs_v2(command)?;
+    match (env_first(USER_VARS), env_first(PASSWORD_VARS)) {
+        (Some(user), Some(password)) => v2::Api::for_organization(user, password),
+        _ => Err(Error::usage(format!(
+            "`codeship {command}` needs Codeship API v2: set CODESHIP_API_USER and CODESHIP_API_PASSWORD (a machine user's email and password)"
+        ))),
+    }
+}
+
+/// `codeship projects`: a table, or one JSON object per line.
+fn projects_list(ctx: &Ctx, _args: &Args) -> Result<Report> {
+    let api = organization("projects")?;
+    let projects = api.projects(ctx)?;
+    let lines = match ctx.out.mode {
+        OutputMode::Json => projects.iter().map(|p| p.to_string()).collect(),
+        OutputMode::Text => {
+            let rows: Vec<Vec<String>> = projects
+                .iter()
+                .map(|p| {
+                    let text = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+                    let url = format!("{}/projects/{}", v2::WEB_URL, text("uuid"));
+                    vec![
+                        text("uuid"),
+                        text("name"),
+                        text("type"),
+                        text("repository_url"),
+                        url,
+                    ]
+                })
+                .collect();
+            vec![listing::columns(
+                &["UUID", "NAME", "TYPE", "REPOSITORY", "LINK"],
+                &rows,
+                2,
+            )]
+        }
+    };
+    ctx.out.answer(&lines);
+    let count = format!("{} projects", projects.len());
+    Ok(resource_report("projects", "", &count, None))
+}
+
+/// `codeship project get UUID`: the project as JSON.
+fn project_get(ctx: &Ctx, args: &Args) -> Result<Report> {
+    let uuid = v2::project_arg(args.positional(0).unwrap_or_default())?;
+    let api = organization("project get")?;
+    let project = api.project(ctx, &uuid)?;
+    ctx.out.answer(&[project.to_string()]);
+    let url = format!("{}/projects/{uuid}", v2::WEB_URL);
+    Ok(resource_report("project get", &uuid, "found", Some(url)))
+}
+
+/// `codeship project create -f SPEC.json`: the new project's uuid on stdout.
+fn project_create(ctx: &Ctx, args: &Args) -> Result<Report> {
+    let path = args.given("--filename").ok_or_else(|| {
+        Error::usage("no project spec: pass -f SPEC.json (repository_url, type, team_ids)")
+    })?;
+    let spec = v2::read_project_spec(path)?;
+    let api = organization("project create")?;
+    let project = api.create_project(ctx, &spec)?;
+    let uuid = project["uuid"].as_str().unwrap_or_default().to_string();
+    let url = format!("{}/projects/{uuid}", v2::WEB_URL);
+    let name = project["name"].as_str().unwrap_or("the project");
+    output::event(format!("created project {name}: {url}"));
+    ctx.out.text(&uuid);
+    Ok(resource_report(
+        "project create",
+        &uuid,
+        "created",
+        Some(url),
+    ))
+}
+
+/// The report of a command about projects: no build, so `id` names the project.
+#[inline(never)]
+fn resource_report(action: &'static str, id: &str, status: &str, url: Option<String>) -> Report {
+    let shown = Build {
+        id: id.to_string(),
+        number: None,
+        url,
+        status: status.to_string(),
+        state: BuildState::Success,
+        label: String::new(),
+        aliases: Vec::new(),
+    };
+    Report::of(NAME, action, &shown, Outcome::Success)
 }
 
 /// Said before anything else is checked: with only an API v1 key set, the other settings

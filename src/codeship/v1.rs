@@ -8,6 +8,7 @@ use crate::build::{self, Tracked, Watch};
 use crate::cli::env_first;
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
+use crate::listing::{self, Filter};
 use crate::output;
 use crate::wait::{BuildState, Observation};
 use crate::Ctx;
@@ -34,6 +35,11 @@ struct Build {
     branch: Option<String>,
     #[serde(default)]
     commit_id: Option<String>,
+    // Only shown, by `builds`.
+    #[serde(default)]
+    started_at: Option<String>,
+    #[serde(default)]
+    finished_at: Option<String>,
 }
 
 pub struct Api {
@@ -50,17 +56,26 @@ pub struct Newest {
 
 impl Api {
     pub fn from_env() -> Result<Self> {
+        Self::for_project(None)
+    }
+
+    /// As [`from_env`](Self::from_env), for `project` when given (`codeship builds
+    /// PROJECT`), else `CODESHIP_API_PROJECT_ID`.
+    pub fn for_project(project: Option<&str>) -> Result<Self> {
         let (_, key) =
             env_first(&[KEY_VAR]).ok_or_else(|| Error::usage(format!("{KEY_VAR} is not set")))?;
         register_secret(&key);
-        let (_, raw) = env_first(&[PROJECT_VAR]).ok_or_else(|| {
+        let (var, raw) = match project {
+            Some(raw) => ("PROJECT", raw.to_string()),
+            None => env_first(&[PROJECT_VAR]).ok_or_else(|| {
+                Error::usage(format!(
+                    "{PROJECT_VAR} is not set: use the number in the project's Codeship URL"
+                ))
+            })?,
+        };
+        let project = raw.trim().parse().map_err(|_| {
             Error::usage(format!(
-                "{PROJECT_VAR} is not set: use the number in the project's Codeship URL"
-            ))
-        })?;
-        let project = raw.parse().map_err(|_| {
-            Error::usage(format!(
-                "{PROJECT_VAR} must be the project's number (from its Codeship URL), not `{raw}`"
+                "{var} must be the project's number (from its Codeship URL; API v1), not `{raw}`"
             ))
         })?;
         Ok(Api {
@@ -70,14 +85,17 @@ impl Api {
         })
     }
 
-    fn project_url(&self, branch: &str) -> String {
-        format!(
-            "{}/api/v1/projects/{}.json?api_key={}&branch={}",
+    fn project_url(&self, branch: Option<&str>) -> String {
+        let mut url = format!(
+            "{}/api/v1/projects/{}.json?api_key={}",
             self.base,
             self.project,
-            encode(&self.key),
-            encode(branch)
-        )
+            encode(&self.key)
+        );
+        if let Some(branch) = branch {
+            url.push_str(&format!("&branch={}", encode(branch)));
+        }
+        url
     }
 
     fn builds_page(&self) -> String {
@@ -89,6 +107,10 @@ impl Api {
     }
 
     fn project(&self, ctx: &Ctx, branch: &str) -> Result<Project> {
+        self.project_on(ctx, Some(branch))
+    }
+
+    fn project_on(&self, ctx: &Ctx, branch: Option<&str>) -> Result<Project> {
         let resp = ctx.http.send(&Request::get(self.project_url(branch)))?;
         self.check(&resp, &format!("project {}", self.project))?;
         resp.decode()
@@ -109,6 +131,32 @@ impl Api {
 }
 
 impl Api {
+    /// The builds the project's read lists (API v1 has no pages: its recent builds), newest
+    /// first, that pass `filter`.
+    pub fn builds(&self, ctx: &Ctx, filter: &Filter) -> Result<Vec<listing::Listed>> {
+        let project = self.project_on(ctx, filter.branch.as_deref())?;
+        let mut builds = project.builds;
+        builds.sort_unstable_by_key(|b| std::cmp::Reverse(b.id));
+        let rows = builds.iter().map(|b| listing::Listed {
+            provider: super::NAME,
+            id: b.id.to_string(),
+            number: Some(b.id),
+            pipeline: project.repository_name.clone(),
+            branch: b.branch.clone(),
+            commit: b.commit_id.clone(),
+            status: b.status.clone(),
+            result: listing::result_word(state_of(&b.status)),
+            created_at: b.started_at.clone(),
+            finished_at: b.finished_at.clone(),
+            duration_s: listing::duration_s(b.started_at.as_deref(), b.finished_at.as_deref()),
+            url: Some(self.build_url(b.id)),
+        });
+        Ok(rows
+            .filter(|r| filter.keeps(r))
+            .take(filter.limit)
+            .collect())
+    }
+
     /// The branch's newest build, from the project's build list.
     pub fn newest(&self, ctx: &Ctx, branch: &str) -> Result<(Newest, build::Build)> {
         let project = self.project(ctx, branch)?;
@@ -253,6 +301,8 @@ mod tests {
             status: "success".into(),
             branch: Some(branch.into()),
             commit_id: None,
+            started_at: None,
+            finished_at: None,
         }
     }
 

@@ -81,6 +81,9 @@ pub struct Request {
     effect: Effect,
     /// For an unknown outcome: where the user can see whether the build started.
     check_hint: String,
+    /// What an unknown outcome may have done: a build-starting request may have started a
+    /// build; a request that creates a resource (a pipeline) may have created it.
+    may_have: &'static str,
     /// A log download: one redirect is followed, to https (or loopback http), without
     /// any of this request's headers — the signed URL carries its own permission, and the
     /// token must never reach another host.
@@ -117,6 +120,7 @@ impl Request {
             body: None,
             effect: Effect::Repeatable,
             check_hint: String::new(),
+            may_have: "the build may have started",
             follows_one_redirect: false,
             rate_limit_floor: None,
         }
@@ -160,6 +164,16 @@ impl Request {
         self
     }
 
+    /// Marks the request as one that creates a resource (a pipeline, a project): sent at
+    /// most once, like a build start, since a second one would answer that the first
+    /// created it; `check_hint` says where to look when its outcome is unknown.
+    pub fn creates(self, check_hint: impl Into<String>) -> Self {
+        Request {
+            may_have: "it may have been created",
+            ..self.starts_build(check_hint)
+        }
+    }
+
     pub fn method(&self) -> Method {
         self.method
     }
@@ -201,7 +215,7 @@ pub struct Response {
     pub body: String,
     /// `METHOD url`, redacted, for messages.
     request: String,
-    /// The answer to a build-starting request: where to check whether the build exists,
+    /// The answer to a build-starting request: what it may have done and where to check,
     /// should the answer be unusable.
     started_check: Option<String>,
 }
@@ -267,7 +281,7 @@ impl Response {
     pub fn unusable(&self, what: &str) -> Error {
         match (&self.started_check, self.is_success()) {
             (Some(check), true) => Error::UnknownOutcome(format!(
-                "{} answered {} {what}; the build may have started — check {check} before retrying",
+                "{} answered {} {what}; {check} before retrying",
                 self.request, self.status
             )),
             _ => Error::api(format!("{} answered {} {what}", self.request, self.status)),
@@ -554,7 +568,8 @@ impl Http {
                         )));
                     }
                     if req.effect == Effect::StartsBuild {
-                        resp.started_check = Some(req.check_hint().to_string());
+                        resp.started_check =
+                            Some(format!("{} — check {}", req.may_have, req.check_hint()));
                     }
                     return Ok((resp, body));
                 }
@@ -848,8 +863,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn unknown_outcome(req: &Request, failure: &str) -> Error {
     Error::UnknownOutcome(format!(
-        "{} failed after it may have reached the server ({failure}); the build may have started — check {} before retrying",
+        "{} failed after it may have reached the server ({failure}); {} — check {} before retrying",
         req.describe(),
+        req.may_have,
         req.check_hint()
     ))
 }
@@ -1131,7 +1147,7 @@ mod tests {
     fn unusable_answers_to_build_starts_are_unknown_outcomes() {
         let mut r = response(200, &[], "{}");
         assert_eq!(r.unusable("without a build id").exit_code(), 5);
-        r.started_check = Some("the builds at https://x".into());
+        r.started_check = Some("the build may have started — check the builds at https://x".into());
         let e = r.unusable("without a build id");
         assert_eq!(e.exit_code(), 6);
         assert!(

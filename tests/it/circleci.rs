@@ -2,8 +2,8 @@
 //! and exit code of every case.
 
 use crate::fakes::circleci::{
-    job_number, pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED,
-    FIRST_NEW, MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
+    job_number, pipeline_id, pipeline_json, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST,
+    ERRORED, FIRST_NEW, MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
 };
 use crate::fakes::{Ending, Fake};
 use crate::support::{cirelay, read, Cli, Reply, TempDir};
@@ -1901,5 +1901,106 @@ fn an_output_host_that_never_answers_trips_the_request_timeout() {
         1,
         "{}",
         run.stderr
+    );
+}
+
+// ---------------------------------------------------------------- web addresses
+
+/// The address the web app shows for a pipeline, a workflow or a job of it (with the VCS
+/// spelled out, as the web app does) names the pipeline by its number: one read of it by
+/// number, and from then on by its id.
+#[test]
+fn a_pipelines_web_address_is_read_by_its_number() {
+    let fake = Circle::start();
+    let id = pipeline_id(MAIN_NEWEST);
+    let workflow = &fake.workflows(MAIN_NEWEST)[0].id;
+    let app = &fake.server.url;
+    for address in [
+        fake.pipeline_url(SLUG, MAIN_NEWEST),
+        format!("{app}/pipelines/github/acme/app/{MAIN_NEWEST}/workflows/{workflow}/jobs/7"),
+    ] {
+        let before = fake.server.lines().len();
+        let run = circleci(&fake, &["wait", &address]).run();
+        // Its test workflow failed.
+        run.assert_code(1);
+        run.assert_says(&format!(
+            "pipeline #{MAIN_NEWEST}: build: success, test: failed"
+        ));
+        let lines = fake.server.lines().split_off(before);
+        assert_eq!(
+            lines[0],
+            format!(
+                "GET /api/v2/project/{}/pipeline/{MAIN_NEWEST}",
+                if address.contains("/github/") {
+                    "github/acme/app"
+                } else {
+                    SLUG
+                }
+            ),
+            "{lines:#?}"
+        );
+        // The pipeline and its workflows by id; the failed workflow's jobs (for its log)
+        // by the workflows' ids.
+        assert_eq!(
+            lines[1],
+            format!("GET /api/v2/pipeline/{id}/workflow"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2..].iter().all(|l| l.contains(&id)
+                || l.contains("/api/v2/workflow/")
+                || l.contains("/api/v1.1/")),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("/pipeline/")).count(),
+            lines.iter().filter(|l| l.contains(&id)).count() + 1,
+            "{lines:#?}"
+        );
+        // The failed step's log, by the same address.
+        let run = circleci(&fake, &["logs", &address, "--failed"]).run();
+        run.assert_code(1);
+        assert_eq!(run.log_sections().len(), 1, "{}", run.stderr);
+        assert!(run.log_sections()[0].starts_with("test › Run tests (failed)"));
+    }
+}
+
+#[test]
+fn a_web_address_of_no_pipeline_is_refused_with_the_forms_it_can_take() {
+    let fake = Circle::start();
+    let app = fake.server.url.clone();
+    // Not sent: another host (the token would go to it), not a pipeline's page.
+    for (address, says) in [
+        (
+            format!("https://app.circleci.com/pipelines/{SLUG}/{MAIN_NEWEST}"),
+            "/pipelines/VCS/ORG/REPO/NUMBER",
+        ),
+        (
+            format!("{app}/pipelines/{SLUG}"),
+            "/pipelines/VCS/ORG/REPO/NUMBER",
+        ),
+        (
+            format!("{app}/pipelines/svn/acme/app/3"),
+            "must be VCS/ORG/REPO",
+        ),
+        (format!("{app}/pipelines/gh/acme/../3"), "not `.` or `..`"),
+    ] {
+        let run = circleci(&fake, &["status", &address]).run();
+        run.assert_fails(4, &[says]);
+    }
+    assert_eq!(fake.server.lines(), Vec::<String>::new());
+    // A number the project does not have, and an answer about another pipeline.
+    let run = circleci(&fake, &["status", &format!("{app}/pipelines/{SLUG}/999")]).run();
+    run.assert_fails(5, &["pipeline #999 of gh/acme/app was not found"]);
+    let path = format!("/api/v2/project/{SLUG}/pipeline/{MAIN_NEWEST}");
+    let other = pipeline_json(&fake.pipeline(DEV_NEWEST));
+    fake.server
+        .inject("GET", &path, vec![Reply::json(200, other)]);
+    let run = circleci(&fake, &["status", &fake.pipeline_url(SLUG, MAIN_NEWEST)]).run();
+    run.assert_fails(
+        5,
+        &[&format!(
+            "pipeline #{DEV_NEWEST} where #{MAIN_NEWEST} was asked for"
+        )],
     );
 }

@@ -5,6 +5,7 @@
 mod across;
 mod circleci;
 mod codefresh;
+mod codefresh_cli;
 mod codeship_v1;
 mod codeship_v2;
 mod contract;
@@ -12,6 +13,7 @@ mod fakes;
 mod faults;
 mod github;
 mod gitlab;
+mod listing;
 mod openapi;
 mod specs;
 mod support;

@@ -126,6 +126,44 @@ mod circleci {
         assert_eq!(bodies, 9, "{:#?}", fake.server.lines());
     }
 
+    /// `builds` and `insights`: their reads are documented operations with documented
+    /// parameters.
+    #[test]
+    fn build_lists_and_insights_match_the_official_spec() {
+        let spec = spec();
+        let fake = Circle::start();
+        fake.add_finished_pipelines(25);
+        for args in [
+            &["builds", SLUG, "--branch", "main", "--limit", "22"][..],
+            &["builds", SLUG, "--status", "failed", "--limit", "2"],
+            &[
+                "insights",
+                SLUG,
+                "--branch",
+                "main",
+                "--reporting-window",
+                "last-7-days",
+            ],
+            &["insights", SLUG, "--workflow", "build-and-test"],
+        ] {
+            run(&fake, args);
+        }
+        let mut covered = BTreeSet::new();
+        for req in &fake.server.requests() {
+            covered.insert(spec.check(req));
+        }
+        let expected: BTreeSet<String> = [
+            "listPipelinesForProject",
+            "listWorkflowsByPipelineId",
+            "getProjectWorkflowMetrics",
+            "getProjectWorkflowJobMetrics",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(covered, expected, "{:#?}", fake.server.lines());
+    }
+
     /// The check above can fail: bodies CircleCI would refuse do not validate.
     #[test]
     fn the_schemas_reject_what_circleci_refuses() {
@@ -351,6 +389,95 @@ mod codefresh {
             .headers
             .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
         assert!(std::panic::catch_unwind(|| spec.check(&no_auth)).is_err());
+    }
+
+    /// The Codefresh CLI's other commands (`get`, `create`, `replace`, `apply`, `auth
+    /// create-context`) and `builds`: every request they send is one the spec documents.
+    #[test]
+    fn pipelines_as_code_and_build_lists_match_the_official_spec() {
+        let spec = spec();
+        let fake = Codefresh::start("success");
+        fake.add_finished_builds(60);
+        let dir = crate::support::TempDir::new("cf-spec-check");
+        let home = dir.text();
+        let file = dir.join("spec.yml");
+        let file = file.to_str().unwrap();
+        let cf = |args: &[&str]| {
+            called_as("codefresh", args)
+                .env_all(fake.env())
+                .env("HOME", home)
+                .run()
+        };
+        cf(&[
+            "auth",
+            "create-context",
+            "--api-key",
+            crate::fakes::codefresh::KEY,
+        ])
+        .assert_code(0);
+        cf(&["get", "builds", NEWEST_MAIN, "-o", "json"]).assert_code(0);
+        cf(&[
+            "get",
+            "builds",
+            "--pipeline-name",
+            "proj/deploy",
+            "-b",
+            "main",
+            "-s",
+            "error",
+            "-r",
+            "81d2282b",
+            "-l",
+            "5",
+            "-p",
+            "2",
+        ])
+        .assert_code(0);
+        let yaml = cf(&["get", "pipeline", "proj/deploy", "-o", "yaml"]);
+        yaml.assert_code(0);
+        cf(&["get", "pipelines", "-o", "json"]).assert_code(0);
+        std::fs::write(dir.join("spec.yml"), &yaml.stdout).unwrap();
+        cf(&["replace", "-f", file, "--skip-trigger-validation"]).assert_code(0);
+        cf(&["apply", "-f", file]).assert_code(0);
+        std::fs::write(
+            dir.join("spec.yml"),
+            yaml.stdout.replace("name: proj/deploy", "name: proj/other"),
+        )
+        .unwrap();
+        cf(&["create", "-f", file]).assert_code(0);
+        cf(&["create", "project", "acme", "-t", "team-a"]).assert_code(0);
+        cf(&[
+            "builds",
+            "--pipeline",
+            "proj/deploy",
+            "--branch",
+            "main",
+            "--status",
+            "success",
+            "--limit",
+            "55",
+        ])
+        .assert_code(0);
+
+        let mut covered = BTreeSet::new();
+        for req in &fake.server.requests() {
+            covered.insert(spec.check(req));
+        }
+        let expected: BTreeSet<String> = [
+            "users-get",
+            "workflows-get-build",
+            "workflows-list",
+            "pipelines-get",
+            "pipelines-list",
+            "pipelines-replace",
+            "pipelines-create",
+            "projects-get-by-name",
+            "projects-create",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(covered, expected, "{:#?}", fake.server.lines());
     }
 }
 

@@ -145,6 +145,15 @@ impl Api {
     /// was revoked or expired early) signs in once more and resends: a 401 means the request
     /// was refused, so even a restart is not sent twice.
     pub(super) fn call(&self, ctx: &Ctx, make: impl Fn(&str) -> Request) -> Result<Response> {
+        let project = encode(&self.project.1);
+        self.call_org(ctx, &|org| make(&format!("{org}/projects/{project}")))
+    }
+
+    /// As [`call`](Self::call), under `/v2/organizations/:org` (`make` gets that prefix): for
+    /// what belongs to the organization rather than one project (its projects). `make` is
+    /// dynamic so that the sign-in and retry loop exists once in the binary, not once per
+    /// request kind.
+    pub(super) fn call_org(&self, ctx: &Ctx, make: &dyn Fn(&str) -> Request) -> Result<Response> {
         let fresh = std::cell::Cell::new(false);
         loop {
             let resp = ctx.http.send_each(|| {
@@ -156,12 +165,7 @@ impl Api {
                 }
                 let session = self.session();
                 let s = session.as_ref().expect("signed in above");
-                let prefix = format!(
-                    "{}/v2/organizations/{}/projects/{}",
-                    self.base,
-                    encode(&s.org.uuid),
-                    encode(&self.project.1)
-                );
+                let prefix = format!("{}/v2/organizations/{}", self.base, encode(&s.org.uuid));
                 Ok(make(&prefix).header("Authorization", format!("Bearer {}", s.token)))
             })?;
             if resp.status == 401 && !fresh.get() {

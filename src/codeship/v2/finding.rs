@@ -154,6 +154,7 @@ mod tests {
             commit_sha: Some(sha.into()),
             status: Some(status.into()),
             queued_at: Some(queued.into()),
+            allocated_at: None,
             finished_at: Some("2026-11-01T10:05:00Z".into()),
         }
     }

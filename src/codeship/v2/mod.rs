@@ -6,6 +6,7 @@
 
 mod auth;
 mod finding;
+mod projects;
 
 use std::sync::Mutex;
 
@@ -16,7 +17,8 @@ use super::{base_url, short_commit, state_of, ORG_VARS, PROJECT_UUID_VARS};
 use crate::build::{self, Reading, Stopped, Tracked, Watch};
 use crate::cli::env_first;
 use crate::error::{Error, Result};
-use crate::http::{encode, register_secret, Request, Response};
+use crate::http::{encode, register_secret, PageBudget, Request, Response};
+use crate::listing::{self, Filter, Listed};
 use crate::output;
 use crate::provider::About;
 use crate::time::now_unix;
@@ -55,6 +57,9 @@ pub struct Build {
     status: Option<String>,
     #[serde(default)]
     queued_at: Option<String>,
+    /// When a machine took it: the build's start.
+    #[serde(default)]
+    allocated_at: Option<String>,
     #[serde(default)]
     finished_at: Option<String>,
 }
@@ -116,16 +121,45 @@ pub struct Api {
 impl Api {
     /// Reads the configuration; every secret is registered before anything can print it.
     pub fn from_env(user: Var, password: Var) -> Result<Self> {
+        Self::for_project(user, password, None)
+    }
+
+    /// As [`from_env`](Self::from_env), for `project` when given (`codeship builds
+    /// PROJECT_UUID`), else the project variables.
+    pub fn for_project(user: Var, password: Var, project: Option<&str>) -> Result<Self> {
         register_secret(&password.1);
+        let project = match project {
+            Some(raw) => (
+                "PROJECT_UUID",
+                uuid_arg(raw, "PROJECT_UUID", "Project Settings → General")?,
+            ),
+            None => {
+                let (project_var, raw) = env_first(PROJECT_UUID_VARS).ok_or_else(|| {
+                    Error::usage(format!(
+                        "{} is not set: use the project's uuid from Codeship's Project Settings → General",
+                        PROJECT_UUID_VARS[0]
+                    ))
+                })?;
+                (
+                    project_var,
+                    uuid_arg(&raw, project_var, "Project Settings → General")?,
+                )
+            }
+        };
+        Self::signing_in(user, password, project)
+    }
+
+    /// For the organization's own commands (`projects`, `project get|create`), which name
+    /// their project themselves or none: no project variable is read, and they send only
+    /// through [`call_org`](Self::call_org).
+    pub fn for_organization(user: Var, password: Var) -> Result<Self> {
+        register_secret(&password.1);
+        Self::signing_in(user, password, (PROJECT_UUID_VARS[0], String::new()))
+    }
+
+    fn signing_in(user: Var, password: Var, project: Var) -> Result<Self> {
         let basic = base64(format!("{}:{}", user.1, password.1).as_bytes());
         register_secret(&basic);
-        let (project_var, raw) = env_first(PROJECT_UUID_VARS).ok_or_else(|| {
-            Error::usage(format!(
-                "{} is not set: use the project's uuid from Codeship's Project Settings → General",
-                PROJECT_UUID_VARS[0]
-            ))
-        })?;
-        let project = uuid_arg(&raw, project_var, "Project Settings → General")?;
         // Codeship's own clients configure `https://api.codeship.com/v2`; accept that form too.
         let base = base_url(DEFAULT_URL)?;
         let base = base.strip_suffix("/v2").unwrap_or(&base).to_string();
@@ -135,7 +169,7 @@ impl Api {
             password_var: password.0,
             basic,
             org: env_first(ORG_VARS).map(|(n, v)| (n, v.trim().to_string())),
-            project: (project_var, project),
+            project,
             session: Mutex::new(None),
         })
     }
@@ -163,6 +197,15 @@ impl Api {
             (403, _) => resp.error(&format!(
                 "{user} may not do this in {org}: it needs the {scope} scope there (it has: {scopes})"
             )),
+            // The organization's own commands name their project themselves.
+            (404, About::Project(p)) if project.is_empty() => resp.error(&match p.to_string() {
+                p if p.is_empty() => {
+                    format!("Codeship does not know the projects of {org}: check CODESHIP_API_ORG")
+                }
+                p => format!(
+                    "project {p} was not found in {org}: check the uuid (`codeship projects` lists them) and CODESHIP_API_ORG"
+                ),
+            }),
             (404, About::Project(_)) => resp.error(&format!(
                 "project {project} was not found in {org}: check {project_var} (Project Settings → General) and CODESHIP_API_ORG"
             )),
@@ -174,6 +217,12 @@ impl Api {
     }
 
     fn list(&self, ctx: &Ctx, page: usize) -> Result<BuildPage> {
+        Ok(self.list_answer(ctx, page)?.0)
+    }
+
+    /// A page of the project's builds, and the answer it came in (its size counts against
+    /// a list's [`PageBudget`](crate::http::PageBudget)).
+    fn list_answer(&self, ctx: &Ctx, page: usize) -> Result<(BuildPage, Response)> {
         let resp = self.call(ctx, |prefix| {
             Request::get(format!("{prefix}/builds?page={page}&per_page={PER_PAGE}"))
         })?;
@@ -182,7 +231,7 @@ impl Api {
         for b in &page.builds {
             checked_uuid(&resp, &b.uuid, "a build")?;
         }
-        Ok(page)
+        Ok((page, resp))
     }
 
     fn build(&self, ctx: &Ctx, uuid: &str) -> Result<Build> {
@@ -233,6 +282,51 @@ impl Api {
 }
 
 impl Api {
+    /// The project's newest builds that pass `filter`, page by page (Codeship has no
+    /// filters of its own), at most the newest 1,000.
+    pub fn builds(&self, ctx: &Ctx, filter: &Filter) -> Result<Vec<Listed>> {
+        let mut budget = PageBudget::default();
+        let (mut rows, mut seen) = (Vec::new(), 0);
+        for page in 1..=MAX_PAGES {
+            let (listed, resp) = self.list_answer(ctx, page)?;
+            budget.spend(&resp, "the build list")?;
+            let count = listed.builds.len();
+            seen += count;
+            rows.extend(
+                listed
+                    .builds
+                    .iter()
+                    .map(|b| self.listed(b))
+                    .filter(|r| filter.keeps(r)),
+            );
+            if rows.len() >= filter.limit
+                || is_last_page(count, seen, listed.total, listed.per_page)
+            {
+                break;
+            }
+        }
+        rows.truncate(filter.limit);
+        Ok(rows)
+    }
+
+    fn listed(&self, b: &Build) -> Listed {
+        let started = b.allocated_at.as_deref().or(b.queued_at.as_deref());
+        Listed {
+            provider: super::NAME,
+            id: b.uuid.clone(),
+            number: None,
+            pipeline: Some(self.project.1.clone()),
+            branch: branch_of(b).map(str::to_string),
+            commit: b.commit_sha.clone(),
+            status: b.status().to_string(),
+            result: listing::result_word(b.state()),
+            created_at: b.queued_at.clone(),
+            finished_at: b.finished_at.clone(),
+            duration_s: listing::duration_s(started, b.finished_at.as_deref()),
+            url: Some(self.build_url(&b.uuid)),
+        }
+    }
+
     /// The branch's newest build, reading the project's builds newest first.
     pub fn newest(&self, ctx: &Ctx, branch: &str) -> Result<(Newest, build::Build)> {
         let (newest, seen) = self.newest_on_branch(ctx, branch)?;
@@ -466,6 +560,19 @@ fn checked_uuid(resp: &Response, value: &str, what: &str) -> Result<()> {
 fn looks_like_uuid(v: &str) -> bool {
     (8..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
+
+/// A project's uuid given on the line.
+pub fn project_arg(project: &str) -> Result<String> {
+    uuid_arg(
+        project,
+        "UUID",
+        "Project Settings → General, or `cirelay codeship projects`",
+    )
+}
+
+#[cfg(fuzzing)]
+pub(crate) use projects::parse_spec as parse_project_spec;
+pub use projects::read_spec as read_project_spec;
 
 pub fn build_arg(build: &str) -> Result<String> {
     uuid_arg(

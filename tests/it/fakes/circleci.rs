@@ -452,27 +452,38 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
                 return message(404, "Project not found");
             }
             let branch = req.query("branch");
-            let items: Vec<Value> = state
+            let matching: Vec<Value> = state
                 .pipelines
                 .iter()
                 .rev()
                 .filter(|p| p.slug == slug && (branch.is_none() || p.branch == branch))
                 .map(pipeline_json)
                 .collect();
-            Reply::json(200, json!({ "items": items, "next_page_token": null }))
+            page_of(matching, req)
         }
-        ("GET", ["pipeline", id]) => {
-            let Some(p) = state.pipelines.iter_mut().find(|p| p.id == *id) else {
-                return message(404, "Pipeline not found");
+        ("GET", ["insights", vcs, org, repo, "workflows", rest @ ..]) => {
+            insights(&format!("{vcs}/{org}/{repo}"), rest, req)
+        }
+        ("GET", ["pipeline", id]) => match state.pipelines.iter_mut().find(|p| p.id == *id) {
+            Some(p) => read_pipeline(p),
+            None => message(404, "Pipeline not found"),
+        },
+        ("GET", ["project", vcs, org, repo, "pipeline", number]) => {
+            // The web app spells the VCS out (`github`); the API takes either.
+            let vcs = match *vcs {
+                "github" => "gh",
+                "bitbucket" => "bb",
+                other => other,
             };
-            if let Some(next) = p.upcoming.pop_front() {
-                p.state = next;
-                if p.state == "errored" {
-                    p.errors = p.planned_errors.clone();
-                }
+            let slug = format!("{vcs}/{org}/{repo}");
+            let found = state
+                .pipelines
+                .iter_mut()
+                .find(|p| p.slug == slug && number.parse() == Ok(p.number));
+            match found {
+                Some(p) => read_pipeline(p),
+                None => message(404, "Pipeline not found"),
             }
-            let body = pipeline_json(p);
-            Reply::json(200, body)
         }
         ("GET", ["pipeline", id, "workflow"]) => workflows(&mut state, id, req),
         ("GET", ["workflow", id, "job"]) => {
@@ -559,6 +570,88 @@ fn job_details(state: &State, path: &str) -> Reply {
         200,
         json!({"build_num": number, "status": job_status(&w.status), "steps": steps}),
     )
+}
+
+/// A read moves the pipeline on to its next planned state.
+fn read_pipeline(p: &mut PipelineRec) -> Reply {
+    if let Some(next) = p.upcoming.pop_front() {
+        p.state = next;
+        if p.state == "errored" {
+            p.errors = p.planned_errors.clone();
+        }
+    }
+    Reply::json(200, pipeline_json(p))
+}
+
+// Listing pipelines for dashboards, and insights.
+
+/// CircleCI lists 20 a page; `page-token` is where the next page starts.
+const PAGE: usize = 20;
+
+fn page_of(items: Vec<Value>, req: &Recorded) -> Reply {
+    let start: usize = match req.query("page-token") {
+        None => 0,
+        Some(t) => match t.strip_prefix("after-").and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => return message(400, "Invalid page-token"),
+        },
+    };
+    let next = (start + PAGE < items.len()).then(|| format!("after-{}", start + PAGE));
+    let items: Vec<Value> = items.into_iter().skip(start).take(PAGE).collect();
+    Reply::json(200, json!({ "items": items, "next_page_token": next }))
+}
+
+/// A workflow's (or job's) summary as the insights API gives it.
+fn summary(name: &str, runs: u64, failed: u64, p50: u64) -> Value {
+    json!({
+        "name": name,
+        "metrics": {
+            "total_runs": runs, "successful_runs": runs - failed, "failed_runs": failed,
+            "success_rate": (runs - failed) as f64 / runs as f64, "throughput": runs as f64 / 90.0,
+            "mttr": 3600, "total_credits_used": 120,
+            "duration_metrics": {"min": p50 / 2, "mean": p50 + 5, "median": p50, "p95": p50 * 2, "max": p50 * 3, "standard_deviation": 12.5}
+        },
+        "window_start": "2026-09-02T00:00:00Z",
+        "window_end": "2026-12-01T00:00:00Z"
+    })
+}
+
+/// `…/workflows` (two pages) and `…/workflows/NAME/jobs`.
+fn insights(slug: &str, rest: &[&str], req: &Recorded) -> Reply {
+    if slug != SLUG {
+        return message(404, "Project not found");
+    }
+    match rest {
+        [] => match req.query("page-token").as_deref() {
+            None => Reply::json(
+                200,
+                json!({"items": [summary("build-and-test", 200, 20, 300)], "next_page_token": "insights-2"}),
+            ),
+            Some("insights-2") => Reply::json(
+                200,
+                json!({"items": [summary("nightly", 30, 3, 1200)], "next_page_token": null}),
+            ),
+            Some(_) => message(400, "Invalid page-token"),
+        },
+        [name, "jobs"] if *name == "build-and-test" => Reply::json(
+            200,
+            json!({"items": [summary("build", 200, 2, 120), summary("test", 200, 18, 180)], "next_page_token": null}),
+        ),
+        [_, "jobs"] => message(404, "Workflow not found"),
+        _ => message(404, "Not found"),
+    }
+}
+
+impl Circle {
+    /// Adds `n` finished pipelines on `main` (numbers from 200), each with a `build` that
+    /// succeeded and, every third one, a `test` that failed.
+    pub fn add_finished_pipelines(&self, n: u64) {
+        let mut state = self.state.lock().unwrap();
+        for i in 0..n {
+            let test = if i % 3 == 0 { "failed" } else { "success" };
+            state.seed(200 + i, "main", &[("build", "success"), ("test", test)]);
+        }
+    }
 }
 
 fn finished(status: &str) -> bool {
@@ -833,7 +926,7 @@ fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
     Reply::json(202, json!({ "workflow_id": new_id }))
 }
 
-fn pipeline_json(p: &PipelineRec) -> Value {
+pub fn pipeline_json(p: &PipelineRec) -> Value {
     let mut vcs = Map::new();
     vcs.insert("provider_name".into(), json!("GitHub"));
     vcs.insert(

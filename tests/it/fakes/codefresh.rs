@@ -64,6 +64,10 @@ pub struct State {
     /// Progress jobs whose log was archived: their location is the archive host, where
     /// `archives` answers for them.
     pub archived: Vec<String>,
+    /// Pipelines as specs (see "Pipelines as code" below): the two above, then any created.
+    pub specs: Vec<Value>,
+    /// Project names.
+    pub projects: Vec<String>,
 }
 
 pub type LogWriter = Arc<dyn Fn(&mut Db, &str, &str) + Send + Sync>;
@@ -182,6 +186,8 @@ impl Codefresh {
             hold_new: None,
             writes_log: Arc::new(default_log),
             archived: Vec::new(),
+            specs: PIPELINES.iter().map(spec_of).collect(),
+            projects: vec!["proj".to_string()],
         }));
         let firebase = Firebase::start();
         let archives: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
@@ -300,16 +306,12 @@ fn handle(state: &Mutex<State>, firebase: &Firebase, archive: &str, req: &Record
                 json!({"url": firebase.server.url, "accessToken": token, "newStructure": true}),
             )
         }
-        ("GET", ["api", "pipelines", name]) => match find_pipeline(name) {
-            Some(p) => Reply::json(
-                200,
-                json!({
-                    "metadata": {"id": p.id, "name": p.name, "project": p.name.split('/').next()},
-                    "spec": {"triggers": p.triggers.iter().map(|t| json!({"name": t})).collect::<Vec<_>>()}
-                }),
-            ),
-            None => error(404, &format!("Pipeline {name} not found")),
-        },
+        ("GET", ["api", "pipelines", name]) => get_spec(&state, name),
+        ("GET", ["api", "pipelines"]) => list_specs(&state, req),
+        ("POST", ["api", "pipelines"]) => create_spec(&mut state, req),
+        ("PUT", ["api", "pipelines", name]) => replace_spec(&mut state, name, req),
+        ("GET", ["api", "projects", "name", name]) => get_project(&state, name),
+        ("POST", ["api", "projects"]) => create_project(&mut state, req),
         ("GET", ["api", "workflow"]) => list(&state, req),
         // The Codefresh CLI checks a key from `CF_API_KEY` by reading the user before anything
         // else; it needs only a successful answer.
@@ -460,7 +462,10 @@ fn build_json(b: &Build, hide_progress: bool) -> Value {
         "revision": "81d2282b9c0e4f5a",
         "created": "2026-11-01T10:00:00.000Z",
         "started": "2026-11-01T10:00:01.000Z",
-        "finished": null,
+        "finished": match b.status.as_str() {
+            "success" | "error" | "terminated" => json!("2026-11-01T10:01:31.000Z"),
+            _ => Value::Null,
+        },
     });
     if !hide_progress {
         v["progress"] = json!(b.progress);
@@ -496,18 +501,25 @@ fn list(state: &State, req: &Recorded) -> Reply {
         .query("limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(10);
-    let docs: Vec<Value> = state
+    let page: usize = req.query("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let status = req.query("status");
+    let matching: Vec<&Build> = state
         .builds
         .iter()
         .rev() // newest first, as Codefresh lists them
         .filter(|b| pipeline.as_deref().is_none_or(|p| p == b.pipeline_id))
         .filter(|b| branch.as_deref().is_none_or(|br| br == b.branch))
+        .filter(|b| status.as_deref().is_none_or(|s| s == b.status))
+        .collect();
+    let docs: Vec<Value> = matching
+        .iter()
+        .skip((page.max(1) - 1) * limit)
         .take(limit)
         .map(|b| build_json(b, state.hide_progress))
         .collect();
     Reply::json(
         200,
-        json!({"workflows": {"docs": docs, "total": docs.len(), "limit": limit, "page": 1}}),
+        json!({"workflows": {"docs": docs, "total": matching.len(), "limit": limit, "page": page}}),
     )
 }
 
@@ -536,6 +548,181 @@ fn terminate(state: &mut State, progress: &str) -> Reply {
     b.hold_until = None;
     state.terminated.push(progress.to_string());
     Reply::json(200, json!({"_id": progress, "status": "terminating"}))
+}
+
+// Pipelines as code: `codefresh get pipeline`, `create|replace|apply -f`, `create project`.
+
+impl Codefresh {
+    /// Adds `n` finished builds of `proj/deploy` on `main`, newer than the rest.
+    pub fn add_finished_builds(&self, n: usize) -> Vec<String> {
+        let mut state = self.state.lock().unwrap();
+        (0..n)
+            .map(|i| {
+                let id = format!("{:024x}", 0x6400_0000_0000_0000_0000_0000u128 + i as u128);
+                state.builds.push(Build {
+                    id: id.clone(),
+                    pipeline_id: PROJECT_PIPELINE_ID.into(),
+                    pipeline_name: PROJECT_PIPELINE.into(),
+                    branch: "main".into(),
+                    status: if i % 3 == 0 { "error" } else { "success" }.into(),
+                    progress: format!("p-{id}"),
+                    upcoming: VecDeque::new(),
+                    hold_until: None,
+                    rebuilt_from: None,
+                    logged: Vec::new(),
+                });
+                id
+            })
+            .collect()
+    }
+
+    /// The pipeline spec the fake holds under `name`.
+    pub fn spec(&self, name: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .specs
+            .iter()
+            .find(|s| s["metadata"]["name"] == name)
+            .cloned()
+    }
+}
+
+/// A pipeline as Codefresh answers `GET /api/pipelines/NAME`: the spec and what Codefresh
+/// adds to its metadata.
+fn spec_of(p: &PipelineDef) -> Value {
+    json!({
+        "version": "1.0",
+        "kind": "pipeline",
+        "metadata": {
+            "name": p.name,
+            "project": p.name.split('/').next(),
+            "revision": 3,
+            "accountId": "5f0000000000000000000acc",
+            "labels": {"tags": []},
+            "originalYamlString": "version: \"1.0\"\nsteps:\n  build:\n    image: alpine\n    commands:\n      - make\n",
+            "created_at": "2026-10-01T08:00:00.000Z",
+            "updated_at": "2026-10-02T09:30:00.000Z",
+            "id": p.id
+        },
+        "spec": {
+            "triggers": p.triggers.iter().map(|t| json!({"name": t, "type": "git", "repo": "acme/app", "events": ["push.heads"], "branchRegex": "/.*/gi"})).collect::<Vec<_>>(),
+            "contexts": [],
+            "variables": [{"key": "IMAGE", "value": "app"}],
+            "steps": {"build": {"image": "alpine", "commands": ["make"]}},
+            "stages": []
+        }
+    })
+}
+
+fn get_spec(state: &State, name: &str) -> Reply {
+    match state
+        .specs
+        .iter()
+        .find(|s| s["metadata"]["name"] == name || s["metadata"]["id"] == name)
+    {
+        Some(spec) => Reply::json(200, spec.clone()),
+        None => error(404, &format!("Pipeline {name} not found")),
+    }
+}
+
+fn list_specs(state: &State, req: &Recorded) -> Reply {
+    let limit: usize = req
+        .query("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(25);
+    let docs: Vec<&Value> = state.specs.iter().take(limit).collect();
+    Reply::json(200, json!({"docs": docs, "count": state.specs.len()}))
+}
+
+/// What Codefresh refuses of a spec body.
+fn check_spec(req: &Recorded) -> Result<Value, Reply> {
+    if req.header("content-type") != Some("application/json") {
+        return Err(error(400, "expected a JSON body"));
+    }
+    let spec: Value =
+        serde_json::from_str(&req.body).map_err(|e| error(400, &format!("invalid JSON: {e}")))?;
+    if spec["kind"] != "pipeline" || !spec["metadata"]["name"].is_string() {
+        return Err(error(
+            400,
+            "a pipeline needs kind: pipeline and metadata.name",
+        ));
+    }
+    Ok(spec)
+}
+
+fn create_spec(state: &mut State, req: &Recorded) -> Reply {
+    let mut spec = match check_spec(req) {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    let name = spec["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if state.specs.iter().any(|s| s["metadata"]["name"] == name) {
+        return error(
+            409,
+            &format!("Pipeline with name {name} already exists in your account"),
+        );
+    }
+    let id = format!(
+        "{:024x}",
+        0x6500_0000_0000_0000_0000_0000u128 + state.specs.len() as u128
+    );
+    spec["metadata"]["id"] = json!(id);
+    spec["metadata"]["created_at"] = json!("2026-11-01T10:00:00.000Z");
+    state.specs.push(spec.clone());
+    Reply::json(200, spec)
+}
+
+fn replace_spec(state: &mut State, name: &str, req: &Recorded) -> Reply {
+    let spec = match check_spec(req) {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    if spec["metadata"]["name"] != name {
+        return error(400, "metadata.name must be the pipeline being replaced");
+    }
+    let Some(old) = state
+        .specs
+        .iter_mut()
+        .find(|s| s["metadata"]["name"] == name)
+    else {
+        return error(404, &format!("Pipeline {name} not found"));
+    };
+    // Without disableRevisionCheck Codefresh refuses a spec of an older revision.
+    if req.query("disableRevisionCheck").as_deref() != Some("true")
+        && spec["metadata"]["revision"] != old["metadata"]["revision"]
+    {
+        return error(409, "revision mismatch");
+    }
+    *old = spec.clone();
+    Reply::json(200, spec)
+}
+
+fn get_project(state: &State, name: &str) -> Reply {
+    match state.projects.iter().any(|p| p == name) {
+        true => Reply::json(
+            200,
+            json!({"id": "5f00000000000000000000aa", "projectName": name}),
+        ),
+        false => error(404, &format!("Project {name} not found")),
+    }
+}
+
+fn create_project(state: &mut State, req: &Recorded) -> Reply {
+    let body: Value = serde_json::from_str(&req.body).unwrap_or_default();
+    let Some(name) = body["projectName"].as_str() else {
+        return error(400, "projectName is required");
+    };
+    if state.projects.iter().any(|p| p == name) {
+        return error(409, &format!("Project with name {name} already exists"));
+    }
+    state.projects.push(name.to_string());
+    Reply::json(
+        200,
+        json!({"id": "5f00000000000000000000ab", "projectName": name}),
+    )
 }
 
 impl Fake for Codefresh {

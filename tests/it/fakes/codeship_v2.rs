@@ -91,6 +91,8 @@ pub struct State {
     pub drop_triggers: bool,
     /// The uuid the next started build gets instead of its own (a hostile answer).
     pub next_uuid: Option<String>,
+    /// The organization's projects, as Codeship describes them (see "Projects" below).
+    pub projects: Vec<Value>,
 }
 
 pub struct CodeshipV2 {
@@ -136,6 +138,7 @@ impl CodeshipV2 {
             ignored_triggers: Vec::new(),
             drop_triggers: false,
             next_uuid: None,
+            projects: seed_projects(),
         }));
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
@@ -341,6 +344,11 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         return errors(401, "Unauthorized");
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["v2", "organizations", org, "projects", rest @ ..] = parts.as_slice() {
+        if !matches!(rest, [_, "builds", ..]) {
+            return projects(&mut state, req, org, rest);
+        }
+    }
     let ["v2", "organizations", org, "projects", project, "builds", rest @ ..] = parts.as_slice()
     else {
         return errors(404, "Not Found");
@@ -601,6 +609,110 @@ fn build_json(b: &Build) -> Value {
         "queued_at": iso(b.queued_at),
         "links": links,
     })
+}
+
+// Projects: `GET …/projects` (paged), `GET …/projects/UUID`, `POST …/projects`.
+
+/// A Pro project's key, which cirelay must never show.
+pub const AES_KEY: &str = "aes-key-0123456789abcdef0123456789abcdef";
+
+fn seed_projects() -> Vec<Value> {
+    let project = |uuid: &str, name: &str, kind: &str| {
+        let mut p = json!({
+            "uuid": uuid, "id": 1, "name": name, "type": kind,
+            "organization_uuid": ORG, "repository_url": format!("git@github.com:{name}.git"),
+            "repository_provider": "github", "authentication_user": USER,
+            "created_at": "2026-01-02T03:04:05Z", "updated_at": "2026-10-02T03:04:05Z",
+            "setup_commands": [], "test_pipelines": []
+        });
+        if kind == "pro" {
+            p["aes_key"] = json!(AES_KEY);
+        }
+        p
+    };
+    let mut all = vec![
+        project(PRO, "acme/app", "pro"),
+        project(BASIC, "acme/site", "basic"),
+    ];
+    // More than a page of 50.
+    for i in 0..55 {
+        all.push(project(
+            &format!("7b3596c0-560e-4135-8b18-{:012x}", 0x100 + i),
+            &format!("acme/lib-{i}"),
+            "basic",
+        ));
+    }
+    all
+}
+
+fn projects(state: &mut State, req: &Recorded, org: &str, rest: &[&str]) -> Reply {
+    let Some(scopes) = state.orgs.iter().find(|o| o.0 == org).map(|o| o.2.clone()) else {
+        return errors(404, "Organization not found");
+    };
+    let needed = if req.method == "GET" {
+        "project.read"
+    } else {
+        "project.write"
+    };
+    if !scopes.iter().any(|s| s == needed) {
+        return errors(403, "You are not authorized to perform this action");
+    }
+    match (req.method.as_str(), rest) {
+        ("GET", []) => {
+            let page: usize = req.query("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let per_page: usize = req
+                .query("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30)
+                .clamp(1, state.max_per_page);
+            let listed: Vec<&Value> = state
+                .projects
+                .iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .collect();
+            Reply::json(
+                200,
+                json!({"projects": listed, "total": state.projects.len(), "per_page": per_page, "page": page}),
+            )
+        }
+        ("GET", [uuid]) => match state.projects.iter().find(|p| p["uuid"] == *uuid) {
+            Some(p) => Reply::json(200, json!({ "project": p })),
+            None => errors(404, "Project not found"),
+        },
+        ("POST", []) => {
+            let Ok(mut spec) = serde_json::from_str::<Value>(&req.body) else {
+                return errors(400, "invalid JSON");
+            };
+            for field in ["repository_url", "type", "team_ids"] {
+                if spec.get(field).is_none() {
+                    return errors(400, &format!("{field} is required"));
+                }
+            }
+            let url = spec["repository_url"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if state.projects.iter().any(|p| p["repository_url"] == url) {
+                return errors(400, "A project for this repository already exists");
+            }
+            let uuid = format!(
+                "7b3596c0-560e-4135-8b18-{:012x}",
+                0x900 + state.projects.len()
+            );
+            let name = url
+                .trim_start_matches("git@github.com:")
+                .trim_end_matches(".git")
+                .to_string();
+            spec["uuid"] = json!(uuid);
+            spec["name"] = json!(name);
+            spec["organization_uuid"] = json!(ORG);
+            spec["aes_key"] = json!(AES_KEY);
+            state.projects.push(spec.clone());
+            Reply::json(201, json!({ "project": spec }))
+        }
+        _ => errors(404, "Not Found"),
+    }
 }
 
 /// Unix seconds as Codeship writes times: `2017-09-13T17:13:55.000Z`.

@@ -132,6 +132,35 @@ impl Run {
             .and_then(|l| l.strip_prefix('[')?.split_once("s]")?.0.trim().parse().ok())
     }
 
+    /// For a run inside GitHub Actions: asserts that workflow commands were stopped before
+    /// anything else was printed and resumed after everything, with a token of 32 hex digits
+    /// that appears nowhere else; returns the token.
+    pub fn assert_workflow_commands_stopped(&self) -> String {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let token = lines
+            .first()
+            .and_then(|l| l.strip_prefix("::stop-commands::"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "stderr does not start by stopping commands:\n{}",
+                    self.stderr
+                )
+            });
+        assert!(
+            token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{token:?}"
+        );
+        assert_eq!(
+            lines.last(),
+            Some(&format!("::{token}::").as_str()),
+            "{}",
+            self.stderr
+        );
+        assert_eq!(self.stderr.matches(token).count(), 2, "{}", self.stderr);
+        assert!(!self.stdout.contains(token), "{}", self.stdout);
+        token.to_string()
+    }
+
     /// Asserts stderr says `text` somewhere.
     pub fn assert_says(&self, text: &str) {
         assert!(
