@@ -32,7 +32,7 @@ FROM scratch
 ARG VERSION=0.1.0
 ARG SOURCE=https://github.com/cirelay/cirelay
 LABEL org.opencontainers.image.title="cirelay" \
-      org.opencontainers.image.description="Trigger, wait on, stop and restart builds on Codeship, Codefresh and CircleCI from a CI step" \
+      org.opencontainers.image.description="Trigger, follow, stop and restart builds on Codeship, Codefresh, CircleCI, GitHub Actions and GitLab from a CI step" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
@@ -40,6 +40,8 @@ LABEL org.opencontainers.image.title="cirelay" \
 COPY --from=build /out/ /
 # No shell here: steps call the binary by one of its names (cirelay, codefresh, codeship_restart_build).
 ENV PATH=/usr/local/bin
-# nobody-style user: cirelay needs no privileges.
-USER 65532:65532
+# No USER: CI systems run a step's image as it is and hand it files to write that belong to
+# root (Codefresh's shared volume with env_vars_to_export, GitHub Actions' GITHUB_OUTPUT and
+# GITHUB_STEP_SUMMARY for `uses: docker://…`, whose docs ask for the default user). cirelay
+# itself needs no privilege: `docker run --user 65532:65532 …` works where nothing is exported.
 ENTRYPOINT ["/usr/local/bin/cirelay"]

@@ -6,6 +6,8 @@
 #   scripts/bench.sh            everything; the tables also replace the results in BENCHMARKS.md
 #   scripts/bench.sh --quick    skips the 60-second wait and leaves BENCHMARKS.md alone
 #
+# BENCH_LOG_MB (default 20): the megabytes of log the followed build writes.
+#
 # BENCH_RUNS (default 5): runs per measure; each cell is the median. The Codefresh CLI is
 # installed once into target/bench/codefresh-cli (the only network access: the npm registry).
 # If it cannot be installed or run, its column says why and cirelay is still measured.
@@ -91,6 +93,23 @@ elif cmd == "median":
     # median FILE: the median of each whitespace-separated column.
     rows = [l.split() for l in open(args[0]) if l.strip()]
     print(" ".join(f"{statistics.median(float(r[i]) for r in rows):g}" for i in range(len(rows[0]))))
+elif cmd == "delays":
+    # delays FIFO COPY: reads a followed log as it is printed, keeps a copy, and prints
+    # "lines marks median_ms p95_ms max_ms": how long each `mark NANOS` line took from being
+    # written at the fake to reaching here.
+    import time
+    delays, lines = [], 0
+    with open(args[0], "rb") as log, open(args[1], "wb") as copy:
+        for line in log:
+            now = time.time_ns()
+            copy.write(line)
+            lines += 1
+            at = line.find(b"mark ")
+            if at >= 0:
+                delays.append((now - int(line[at + 5:].split()[0])) / 1e6)
+    delays.sort()
+    pick = lambda q: delays[min(len(delays) - 1, int(len(delays) * q))] if delays else -1
+    print(lines, len(delays), f"{statistics.median(delays) if delays else -1:.1f}", f"{pick(0.95):.1f}", f"{delays[-1] if delays else -1:.1f}")
 elif cmd == "dispatch-then-poll":
     # dispatch-then-poll API TOKEN POLL_SECONDS: what the dispatch actions did before GitHub
     # named the run: dispatch (204, no run), then list the workflow_dispatch runs every
@@ -335,6 +354,38 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
+log_mb=${BENCH_LOG_MB:-20}
+[[ $log_mb =~ ^[1-9][0-9]*$ ]] || die "BENCH_LOG_MB must be a positive number, got '$log_mb'"
+echo "--- following a build that writes $log_mb MB of log" >&2
+# The build runs 5 s while its engine writes the log (1 KiB lines, every 100th marked with the
+# time it was written); cirelay follows it live, as `codefresh run` does, and its stderr
+# goes through a FIFO to a reader that notes when each marked line arrives.
+FAKE_CI_LOG_SECONDS=5 start_fake codefresh-log "$log_mb"
+log_url=$fake_url
+for _ in $(seq 100); do [ -n "$(sed -n 2p "$fake_out")" ] && break; sleep 0.05; done
+log_db_url=$(sed -n 2p "$fake_out")
+mkfifo "$work/follow.fifo"
+pyrun delays "$work/follow.fifo" "$work/follow.err" >"$work/follow.delays" &
+reader=$!
+keep_pid "$reader"
+row=$(env -i "PATH=$PATH" "CF_API_KEY=$cf_key" "CF_URL=$log_url" CIRELAY_INTERVAL=1s \
+    "$work/measure" "$work/follow.out" "$work/follow.fifo" "$work/bin/codefresh" run pipeB) ||
+    die "could not follow the log: $row"
+wait "$reader" || die "the log reader failed"
+[ "${row##* }" = 0 ] || die "cirelay's codefresh run exited ${row##* }: $(tail -n1 "$work/follow.err" | cut -c1-160)"
+read -r follow_wall follow_cpu follow_rss _ <<<"$row"
+read -r follow_lines follow_marks delay_median delay_p95 delay_max <"$work/follow.delays"
+follow_printed=$(grep -c '^  \(line\|mark\) ' "$work/follow.err" || true)
+[ "$follow_printed" = $((log_mb * 1024)) ] ||
+    die "cirelay printed $follow_printed of the $((log_mb * 1024)) log lines"
+log_db_requests=$(request_count "$log_db_url")
+stop_fake
+follow_cpu_per_mb=$(awk -v c="$follow_cpu" -v m="$log_mb" 'BEGIN { printf "%.1f", c / m }')
+# The Codefresh CLI follows a log through Firebase's own client library, which speaks
+# Firebase's websocket protocol; the fake database serves the REST API only.
+peer_follow_why="the Codefresh CLI reads a live log over Firebase's websocket protocol, which the fake log database does not serve"
+
+# ---------------------------------------------------------------------------------------------
 echo "--- requests per operation" >&2
 # Each operation runs against a new fake in a known state. The fakes move a build one status
 # per read, so the counts of the waiting commands are exact at any interval.
@@ -518,6 +569,8 @@ wait_many() { # N: appends "N growing_wall_ms growing_requests planned_wall_ms p
             refs+=("$provider:$(start_detached "$provider" "${urls[$provider]}")")
         done
         mapfile -t envs < <(waiting_env "many_$kind")
+        # The builds' polls only: a followed Codefresh log reads on its own.
+        envs+=(CIRELAY_LOGS=none)
         before=$(waiting_requests "many_$kind")
         echo "$before" >"$work/many-$kind.before"
         rm -f "$work/many-$n-$kind.tsv"
@@ -548,6 +601,7 @@ planned_real() {
         local -n urls="real_${kind}_urls"
         for provider in "${waiting_providers[@]}"; do
             mapfile -t envs < <(op_env "$provider" "${urls[$provider]}")
+            envs+=(CIRELAY_LOGS=none)
             began=$(date +%s.%N)
             id=$(start_detached "$provider" "${urls[$provider]}")
             (
@@ -605,7 +659,8 @@ fi
         echo "One real run of each: a ${planned_lasts}-second build per provider against fake-ci"
         echo "(\`FAKE_CI_BUILD_SECONDS=$planned_lasts\`), followed by \`cirelay PROVIDER wait ID\` at the default"
         echo "interval, without history (growing) and with five earlier builds of ${planned_history//,/, } s"
-        echo "on the branch (planned), all six at once. Notice delay: the wait's end minus the build's."
+        echo "on the branch (planned), all six at once, with \`CIRELAY_LOGS=none\` (the build's polls only)."
+        echo "Notice delay: the wait's end minus the build's."
         echo
         echo "| | growing: requests | growing: notice delay | planned: requests | planned: notice delay |"
         echo "|---|---|---|---|---|"
@@ -623,7 +678,7 @@ fi
         echo
         echo "\`cirelay wait REF…\` on builds of Codefresh, GitHub and GitLab in turn, each running"
         echo "${waiting_lasts} s against fake-ci, at the default interval; growing (no history) and planned"
-        echo "(a history of ${waiting_history//,/, } s on the branch) at once, one run each."
+        echo "(a history of ${waiting_history//,/, } s on the branch) at once, one run each, \`CIRELAY_LOGS=none\`."
         echo "Wall: from the wait's start, while the builds had started a moment before (one by one)."
         echo
         echo "| builds | growing: wall | growing: requests | planned: wall | planned: requests |"
@@ -674,6 +729,11 @@ medians of $runs runs unless noted."
         echo "| 60-second wait: peak RSS | $(cell wait 3 "") | $(cell peer-wait 3 "$peer_wait_why") |"
         echo "| 60-second wait: HTTP requests | $wait_requests | $(or_why "$peer_wait_why" "${peer_wait_requests:-}") |"
     fi
+    echo "| following a build that writes $log_mb MB of log (\`codefresh run pipeB\`), one run: CPU (user + sys) | $(fmt_ms "$follow_cpu"), $follow_cpu_per_mb ms per MB | not measured ($peer_follow_why) |"
+    echo "| following $log_mb MB: peak RSS | $(fmt_kb "$follow_rss") | |"
+    echo "| following $log_mb MB: from a line written at the fake to printed (median / p95 / max of $follow_marks lines) | $delay_median / $delay_p95 / $delay_max ms | |"
+    echo "| following $log_mb MB: lines printed; requests to the log database | $follow_printed of $((log_mb * 1024)) (stderr had $follow_lines lines); $log_db_requests | |"
+    echo "| following $log_mb MB: wall (the build runs 5 s, then ends at the next poll) | $(fmt_ms "$follow_wall") | |"
     echo
     echo "GitHub: from the command to the run's id, the fake listing a new run ${gh_list_delay} s after its dispatch"
     echo "(medians of $runs runs):"

@@ -42,4 +42,4 @@ echo "    exit code $code (1 = the downstream build failed)"
 [ "$code" = 1 ]
 
 echo
-echo "demo finished: see README.md for Codeship, Codefresh and CircleCI setup"
+echo "demo finished: see README.md for the setup of Codeship, Codefresh, CircleCI, GitHub Actions and GitLab"

@@ -4,6 +4,7 @@
 # shares tests/it/fakes with the integration tests) and gives:
 #   $work                          a temporary directory, removed on exit
 #   start_fake SCENARIO [STATUS]   starts a fake and sets $fake_url (FAKE_CI_* settings pass through)
+#                                  and $fake_out, the file of everything it printed
 #   stop_fake                      stops the newest fake
 #   keep_pid PID                   another background process to stop on exit
 # Every fake and kept process is stopped when the script exits.
@@ -34,6 +35,8 @@ start_fake() {
         if [ -s "$out" ]; then
             # shellcheck disable=SC2034 # read by the sourcing script
             fake_url=$(head -n1 "$out")
+            # shellcheck disable=SC2034 # read by the sourcing script
+            fake_out=$out
             return
         fi
         sleep 0.05

@@ -84,6 +84,18 @@ pub struct Tracked<'a, R> {
     pub watch: Box<dyn Watch + Send + 'a>,
 }
 
+impl<'a, R> Tracked<'a, R> {
+    /// The same build, as commands name it in another form.
+    pub fn named<S>(self, name: impl FnOnce(R) -> S) -> Tracked<'a, S> {
+        Tracked {
+            build: self.build,
+            reference: name(self.reference),
+            line: self.line,
+            watch: self.watch,
+        }
+    }
+}
+
 /// What asking a provider to stop a build did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stopped {

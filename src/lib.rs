@@ -56,6 +56,24 @@ pub mod fuzzing {
         crate::circleci::read_answers(body);
     }
 
+    /// A Codefresh log as cirelay reads it: a Firebase event stream, a query's entries, an
+    /// archived log.
+    pub fn codefresh_log(body: &[u8]) {
+        crate::codefresh::read_log_answers(body);
+    }
+
+    /// A CircleCI step's output, made into lines and cleaned as they are printed; returns
+    /// those lines.
+    pub fn circleci_output(body: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut chunks = crate::logs::Chunks::default();
+        let _ = crate::circleci::read_output(&mut { body }, &mut |m| {
+            chunks.push(m, |l| lines.push(crate::logs::log_line(l)))
+        });
+        chunks.flush(|l| lines.push(crate::logs::log_line(l)));
+        lines
+    }
+
     /// A spec file as `-f FILE` reads it: a Codefresh pipeline or project spec, a Codeship
     /// project spec, and `~/.cfconfig` (all YAML, parsed by the one YAML crate).
     pub fn spec_file(text: &str) {

@@ -97,12 +97,20 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             let reading = api.read(ctx, &reference)?;
             let build = &reading.build;
             let mut printer = Printer::default();
-            match api.logs(ctx, &reference)? {
-                None => no_log_api::<P>(build),
-                Some(mut log) if args.on("--failed") => {
-                    log.failed(ctx, &mut printer, lines.unwrap_or(DEFAULT_LOG_LINES))?
+            // A log that cannot be read is a warning: the command exits like `status`.
+            let printed = match api.logs(ctx, &reference) {
+                Ok(None) => {
+                    no_log_api::<P>(build);
+                    Ok(())
                 }
-                Some(mut log) => log.all(ctx, &mut printer, lines)?,
+                Ok(Some(mut log)) if args.on("--failed") => {
+                    log.failed(ctx, &mut printer, lines.unwrap_or(DEFAULT_LOG_LINES))
+                }
+                Ok(Some(mut log)) => log.all(ctx, &mut printer, lines),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = printed {
+                logs::warn_unreadable(&build.label, &e);
             }
             Ok(report::<P>(command, build, Outcome::of(build.state)))
         }
@@ -195,24 +203,30 @@ fn announce_and_follow<P: Provider>(
 
 /// What `--logs` and `--log-lines` ask for.
 #[derive(Debug, Clone, Copy)]
-struct LogWanted {
-    mode: LogMode,
-    lines: usize,
+pub struct LogWanted {
+    pub mode: LogMode,
+    pub lines: usize,
 }
 
 impl LogWanted {
     fn from_args<P: Provider>(args: &Args) -> Result<Self> {
+        Self::read(args, P::DEFAULT_LOGS)
+    }
+
+    /// `--logs` (else `CIRELAY_LOGS`, else `default`) and `--log-lines`; also for a
+    /// provider's own commands that wait.
+    pub fn read(args: &Args, default: LogMode) -> Result<Self> {
         let mode = match (args.value("--logs"), std::env::var("CIRELAY_LOGS")) {
             (Some(raw), _) => LogMode::parse(raw, "--logs")?,
             (None, Ok(raw)) if !raw.trim().is_empty() => LogMode::parse(&raw, "CIRELAY_LOGS")?,
-            _ => P::DEFAULT_LOGS,
+            _ => default,
         };
         let lines = log_lines(args)?.unwrap_or(DEFAULT_LOG_LINES);
         Ok(LogWanted { mode, lines })
     }
 }
 
-fn log_lines(args: &Args) -> Result<Option<usize>> {
+pub(crate) fn log_lines(args: &Args) -> Result<Option<usize>> {
     args.value("--log-lines")
         .map(|raw| {
             raw.trim()
@@ -253,35 +267,31 @@ fn follow<P: Provider>(
     crate::abort::watch()?;
     let began = std::time::Instant::now();
     let label = tracked.build.label.clone();
+    let mut said = false;
     let log = match wanted.mode {
         LogMode::None => None,
         _ => match api.logs(ctx, &tracked.reference) {
             Ok(log) => log,
             Err(e) => {
                 logs::warn_unreadable(&label, &e);
+                said = true;
                 None
             }
         },
     };
-    // `follow` reads the log while waiting; `failed` keeps it for after.
-    let (followed, kept) = match wanted.mode {
-        LogMode::Follow => (log, None),
-        _ => (None, log),
-    };
-    let mut following = Following {
-        watch: tracked.watch.as_mut(),
-        log: followed,
-        printer: Printer::default(),
-        label: &label,
-    };
-    let waited = match wait::until_finished(ctx, ctx.wait, &label, &mut following) {
+    let build = tracked.build.clone();
+    let waited = wait_showing_log(ctx, &label, tracked.watch.as_mut(), log, wanted, || {
+        // A log that could not be opened was said already.
+        if !said {
+            no_log_api::<P>(&build)
+        }
+    });
+    let waited = match waited {
         Err(Error::Aborted(signal)) => {
-            drop(following);
             return Err(after_abort(ctx, api, &tracked, ending, signal));
         }
         other => other?,
     };
-    let mut log = following.finish(ctx).or(kept);
     let timed_out = matches!(waited, Waited::TimedOut(_));
     let (seen, result) = waited.outcome();
     report.status = tracked.watch.status_word(&seen);
@@ -293,21 +303,50 @@ fn follow<P: Provider>(
         duration: began.elapsed(),
         url: tracked.build.url.clone(),
     }]);
-    if wanted.mode == LogMode::Failed && result == Outcome::Failed {
-        match log.as_mut() {
-            Some(log) => {
-                let mut printer = Printer::default();
-                if let Err(e) = log.failed(ctx, &mut printer, wanted.lines) {
-                    logs::warn_unreadable(&label, &e);
-                }
-            }
-            None => no_log_api::<P>(&tracked.build),
-        }
-    }
     if timed_out && ending.terminate_on_timeout {
         stop_after_timeout(ctx, api, &tracked, &mut report);
     }
     Ok(report)
+}
+
+/// Polls `watch` until the build finishes or `--timeout`, showing `log` as `wanted` asks:
+/// followed while the build runs (`follow`), or, kept for after, the failed steps' last
+/// lines once it failed (`failed`; `no_log` says so when there is no log to read). For the
+/// lifecycle and for a provider's own commands that wait.
+pub fn wait_showing_log<'a>(
+    ctx: &Ctx,
+    label: &str,
+    watch: &mut (dyn Watch + Send + 'a),
+    log: Option<Box<dyn Logs + Send + 'a>>,
+    wanted: LogWanted,
+    no_log: impl FnOnce(),
+) -> Result<Waited> {
+    let (followed, kept) = match wanted.mode {
+        LogMode::Follow => (log, None),
+        _ => (None, log),
+    };
+    let mut following = Following {
+        watch,
+        log: followed,
+        printer: Printer::default(),
+        label,
+    };
+    let waited = wait::until_finished(ctx, ctx.wait, label, &mut following)?;
+    following.finish(ctx);
+    let failed =
+        matches!(&waited, Waited::Finished(seen) if seen.state == crate::wait::BuildState::Failed);
+    if wanted.mode == LogMode::Failed && failed {
+        match kept {
+            Some(mut log) => {
+                let mut printer = Printer::default();
+                if let Err(e) = log.failed(ctx, &mut printer, wanted.lines) {
+                    logs::warn_unreadable(label, &e);
+                }
+            }
+            None => no_log(),
+        }
+    }
+    Ok(waited)
 }
 
 /// How long cancelling takes at most once a signal came: Docker's stop gives about 10 s
@@ -354,12 +393,10 @@ struct Following<'w, 'a> {
     label: &'w str,
 }
 
-impl<'a> Following<'_, 'a> {
-    /// The build finished: what the log still holds is printed; the log goes back to the
-    /// caller (a follow that failed to read is dropped after its warning).
-    fn finish(mut self, ctx: &Ctx) -> Option<Box<dyn Logs + Send + 'a>> {
-        self.read(ctx, |log, ctx, printer| log.follow(ctx, printer));
-        self.log
+impl Following<'_, '_> {
+    /// The build finished: what the log still holds is printed.
+    fn finish(mut self, ctx: &Ctx) {
+        self.read(ctx, |log, ctx, printer| log.finish(ctx, printer));
     }
 
     fn read(

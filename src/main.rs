@@ -17,10 +17,15 @@ fn main() {
             output::stdout_line(&format!("cirelay {}", cli::VERSION));
             0
         }
-        Ok(Action::Run(globals, invocation)) => match execute(&globals, invocation) {
-            Ok(report) => report.result.exit_code(),
-            Err(e) => fail(&e),
-        },
+        Ok(Action::Run(globals, invocation)) => {
+            let commands = output::WorkflowCommands::stop();
+            let code = match execute(&globals, invocation) {
+                Ok(report) => report.result.exit_code(),
+                Err(e) => fail(&e),
+            };
+            commands.resume();
+            code
+        }
         Err(e) => fail(&e),
     };
     std::process::exit(code);

@@ -24,6 +24,54 @@ pub fn start_clock() {
     START.get_or_init(Instant::now);
 }
 
+/// Inside a GitHub Actions job the runner acts on workflow commands in every line a step
+/// prints, on stdout and stderr alike: `::set-output name=…::` at the start of a line (after
+/// spaces), and the older `##[add-mask]…` anywhere in it. What cirelay prints carries text
+/// from other systems (downstream logs, names, error answers), which must not set the
+/// caller's outputs or masks; so while cirelay runs, command processing is stopped with a
+/// token nobody can guess (`::stop-commands::TOKEN`) and resumed (`::TOKEN::`) at the end.
+/// Outside GitHub Actions nothing is printed.
+pub struct WorkflowCommands {
+    resume: Option<String>,
+}
+
+impl WorkflowCommands {
+    pub fn stop() -> Self {
+        if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+            return WorkflowCommands { resume: None };
+        }
+        let token = unguessable_token();
+        write_stderr(&format!("::stop-commands::{token}"));
+        WorkflowCommands {
+            resume: Some(token),
+        }
+    }
+
+    /// Called on every way out (the process exits without unwinding, so not a `Drop`).
+    pub fn resume(self) {
+        if let Some(token) = self.resume {
+            let _ = std::io::stdout().lock().flush();
+            write_stderr(&format!("::{token}::"));
+        }
+    }
+}
+
+/// 128 random bits as hex, from the keys std seeds its hash maps with (the OS's random
+/// source, `getrandom(2)`: no `/dev/urandom` needed in an empty root).
+fn unguessable_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u8(0);
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(), half())
+}
+
+fn write_stderr(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 /// Prints one progress line to stderr, secrets and control characters removed.
 pub fn event(message: impl AsRef<str>) {
     let elapsed = START.get_or_init(Instant::now).elapsed();

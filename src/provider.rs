@@ -170,6 +170,8 @@ pub enum About<'a> {
     Definition(&'a dyn std::fmt::Display, &'a str),
     Build(&'a str),
     Workflow(&'a str),
+    /// A job by its number (CircleCI).
+    Job(u64),
 }
 
 /// A provider in the registry: its data and the lifecycle compiled for it.

@@ -14,6 +14,7 @@ use crate::build::Stopped;
 use crate::cli::args::{Arg, Args};
 use crate::cli::flags::{FAILED_ONLY, LOGS, LOG_LINES};
 use crate::error::{Error, Result};
+use crate::logs::{LogMode, DEFAULT_LOG_LINES};
 use crate::output::{self, Outcome, Report, Summarized};
 use crate::provider::{self, Command, Entry, Verb};
 use crate::remote::{Prepared, Remote};
@@ -41,7 +42,7 @@ pub const COMMANDS: &[Command] = &[
         flags: &[LOGS, LOG_LINES],
         env: &[],
         about: "wait on builds of any providers at once",
-        details: "Follows every build until all have finished: a line per change, then a summary table on\nstderr. Exit: any failed → 1, else any terminated → 2, else any timed out → 3, else 0.",
+        details: "Follows every build until all have finished: a line per change, then a summary table on\nstderr. Exit: any failed → 1, else any terminated → 2, else any timed out → 3, else 0.\nLogs are not followed live (several builds' lines would interleave): --logs failed (the\ndefault) shows a failed build's failed steps once it failed, --logs follow each build's log once\nit finished.",
         example: "cirelay wait \"$CIRELAY_BUILD_URL\" gitlab:acme/app/1234",
         verb: Verb::Own(wait),
         timeout_in_minutes: false,
@@ -74,7 +75,7 @@ pub const COMMANDS: &[Command] = &[
         flags: &[LOGS, LOG_LINES],
         env: &[],
         about: "start every build a plan lists, then wait on all of them",
-        details: "PLAN is a JSON file (or - for stdin): {\"builds\": [ARGV, …]}, each ARGV the words of one trigger\ncommand as typed, e.g. [\"circleci\", \"trigger\", \"gh/acme/api\", \"--branch\", \"main\"]. Every ARGV is\nchecked before anything is sent; a start that fails does not leave the others unwatched.",
+        details: "PLAN is a JSON file (or - for stdin): {\"builds\": [ARGV, …]}, each ARGV the words of one trigger\ncommand as typed, e.g. [\"circleci\", \"trigger\", \"gh/acme/api\", \"--branch\", \"main\"]. Every ARGV is\nchecked before anything is sent; a start that fails does not leave the others unwatched.\n--logs and --log-lines work as for wait, for every build of the plan.",
         example: "cirelay fan-out plan.json --cancel-on-abort",
         verb: Verb::Own(fan_out),
         timeout_in_minutes: false,
@@ -132,6 +133,8 @@ struct Slot {
     ended: Option<(Observation, Outcome)>,
     began: Instant,
     took: Duration,
+    /// It finished, and its log is to be shown (as `--logs` asks) after this round.
+    log_due: bool,
 }
 
 impl Slot {
@@ -152,6 +155,7 @@ impl Slot {
             ended: None,
             began: now,
             took: Duration::ZERO,
+            log_due: false,
         }
     }
 
@@ -295,8 +299,9 @@ fn logs(ctx: &Ctx, args: &Args) -> Result<Report> {
 }
 
 fn wait(ctx: &Ctx, args: &Args) -> Result<Report> {
+    let logs = LogsWanted::from_args(args)?;
     let mut slots = open_all(ctx, args)?;
-    follow_all(ctx, &mut slots)?;
+    follow_all(ctx, &mut slots, logs)?;
     finish(ctx, "wait", &slots, true)
 }
 
@@ -332,6 +337,7 @@ fn read_plan(path: &str) -> Result<Plan> {
 
 fn fan_out(ctx: &Ctx, args: &Args) -> Result<Report> {
     let path = args.positional(0).unwrap_or("-");
+    let logs = LogsWanted::from_args(args)?;
     let plan = read_plan(path)?;
     // Every start is checked (its words, its provider's checks, its credentials) before
     // the first is sent: a typo in the last line must not leave the first ones running.
@@ -354,6 +360,15 @@ fn fan_out(ctx: &Ctx, args: &Args) -> Result<Report> {
                 )))
             }
         };
+        if let Some(flag) = ["--logs", "--log-lines"]
+            .into_iter()
+            .find(|f| invocation.args.value(f).is_some())
+        {
+            return Err(Error::usage(format!(
+                "fan-out {path}: build {} (`{name}`): {flag} applies to every build of the plan: give it to fan-out instead",
+                n + 1
+            )));
+        }
         if invocation.args.on("--detach") {
             return Err(Error::usage(format!(
                 "fan-out {path}: build {} (`{name}`): every build of a plan is waited on; drop --detach",
@@ -390,6 +405,8 @@ fn fan_out(ctx: &Ctx, args: &Args) -> Result<Report> {
                 );
                 ctx.out.started_one_of_several(&report)?;
             }
+            // A dry run printed the request and stops there, for every build alike.
+            Err(Error::DryRunStop(_)) => {}
             Err(e) => output::error(format!("{name}: not started: {e}")),
         }
         slots.push(Slot::new(ctx, name, started));
@@ -397,13 +414,65 @@ fn fan_out(ctx: &Ctx, args: &Args) -> Result<Report> {
             break;
         }
     }
-    follow_all(ctx, &mut slots)?;
+    follow_all(ctx, &mut slots, logs)?;
     finish(ctx, "fan-out", &slots, true)
+}
+
+/// What `--logs` and `--log-lines` ask of several builds. Their logs are not followed live
+/// (the lines of several builds would interleave): `failed` (the default) shows a failed
+/// build's failed steps once it failed, `follow` each build's whole log once it finished.
+#[derive(Clone, Copy)]
+struct LogsWanted {
+    mode: LogMode,
+    lines: usize,
+}
+
+impl LogsWanted {
+    fn from_args(args: &Args) -> Result<Self> {
+        let mode = match (args.value("--logs"), std::env::var("CIRELAY_LOGS")) {
+            (Some(raw), _) => LogMode::parse(raw, "--logs")?,
+            (None, Ok(raw)) if !raw.trim().is_empty() => LogMode::parse(&raw, "CIRELAY_LOGS")?,
+            _ => LogMode::Failed,
+        };
+        let lines = crate::lifecycle::log_lines(args)?.unwrap_or(DEFAULT_LOG_LINES);
+        Ok(LogsWanted { mode, lines })
+    }
+
+    fn shown(&self, result: Outcome) -> bool {
+        match self.mode {
+            LogMode::Follow => true,
+            LogMode::Failed => result == Outcome::Failed,
+            LogMode::None => false,
+        }
+    }
+
+    /// The logs of the builds that finished in the last round, one build after the other.
+    fn show(&self, ctx: &Ctx, slots: &mut [Slot]) {
+        for slot in slots.iter_mut().filter(|s| s.log_due) {
+            slot.log_due = false;
+            let Some(remote) = slot.remote.as_mut() else {
+                continue;
+            };
+            let failed_only = self.mode == LogMode::Failed;
+            let lines = failed_only.then_some(self.lines);
+            output::event(if failed_only {
+                format!(
+                    "[{}] what failed, the last {} lines of each:",
+                    slot.name, self.lines
+                )
+            } else {
+                format!("[{}] its log:", slot.name)
+            });
+            if let Err(e) = remote.print_logs(ctx, failed_only, lines) {
+                crate::logs::warn_unreadable(&slot.name, &e);
+            }
+        }
+    }
 }
 
 /// Polls every build that is still running until all have finished, `--timeout` passes or
 /// the calling job is cancelled.
-fn follow_all(ctx: &Ctx, slots: &mut [Slot]) -> Result<()> {
+fn follow_all(ctx: &Ctx, slots: &mut [Slot], logs: LogsWanted) -> Result<()> {
     crate::abort::watch()?;
     in_parallel(slots, Slot::waiting, |slot| {
         if let Some(remote) = slot.remote.as_mut() {
@@ -437,8 +506,9 @@ fn follow_all(ctx: &Ctx, slots: &mut [Slot]) -> Result<()> {
         in_parallel(
             slots,
             |s| s.waiting() && s.due <= now,
-            |slot| poll_one(ctx, slot),
+            |slot| poll_one(ctx, slot, logs),
         );
+        logs.show(ctx, slots);
         let Some(next) = slots.iter().filter(|s| s.waiting()).map(|s| s.due).min() else {
             return Ok(());
         };
@@ -447,7 +517,7 @@ fn follow_all(ctx: &Ctx, slots: &mut [Slot]) -> Result<()> {
     }
 }
 
-fn poll_one(ctx: &Ctx, slot: &mut Slot) {
+fn poll_one(ctx: &Ctx, slot: &mut Slot, logs: LogsWanted) {
     let Some(remote) = slot.remote.as_mut() else {
         return;
     };
@@ -462,6 +532,7 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot) {
                 slot.took = slot.began.elapsed();
                 let word = remote.status_word(&seen);
                 let result = Outcome::of(seen.state);
+                slot.log_due = logs.shown(result);
                 slot.ended = Some((Observation::new(seen.state, word), result));
             } else {
                 if !slot.planned {
@@ -487,7 +558,9 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot) {
             ));
         }
         Err(e) => {
-            output::error(format!("{}: {e}", slot.name));
+            if !matches!(e, Error::DryRunStop(_)) {
+                output::error(format!("{}: {e}", slot.name));
+            }
             slot.took = slot.began.elapsed();
             slot.error = Some(e);
         }
@@ -528,6 +601,15 @@ fn after_abort(ctx: &Ctx, slots: &mut [Slot], signal: i32) -> Error {
 /// any failed (or not started, or unreadable) → 1, else any terminated → 2, else any timed
 /// out → 3, else 0.
 fn finish(ctx: &Ctx, action: &'static str, slots: &[Slot], waited: bool) -> Result<Report> {
+    // A dry run stops each build at its first request that needs an answer: nothing failed.
+    if slots
+        .iter()
+        .any(|s| matches!(s.error, Some(Error::DryRunStop(_))))
+    {
+        return Err(Error::DryRunStop(
+            "the first request of each build".to_string(),
+        ));
+    }
     let mut reports = Vec::new();
     let mut rows = Vec::new();
     for slot in slots {

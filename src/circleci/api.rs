@@ -1,5 +1,9 @@
 //! The CircleCI API v2 requests cirelay sends, and what their answers mean to a user.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -230,30 +234,166 @@ fn pipeline_answer(resp: &Response) -> Result<Pipeline> {
     Ok(pipeline)
 }
 
-fn workflow_page(resp: &Response) -> Result<Page<Workflow>> {
-    let page: Page<Workflow> = resp.decode()?;
-    for w in &page.items {
-        w.check().map_err(|why| unusable(resp, &why))?;
+/// A page of a list whose every item is checked where it is read.
+trait Checked: DeserializeOwned {
+    fn check(&self) -> Result<(), String>;
+}
+
+impl Checked for Workflow {
+    fn check(&self) -> Result<(), String> {
+        Workflow::check(self)
+    }
+}
+
+impl Checked for Pipeline {
+    fn check(&self) -> Result<(), String> {
+        Pipeline::check(self)
+    }
+}
+
+fn page_of<T: Checked>(resp: &Response) -> Result<Page<T>> {
+    let page: Page<T> = resp.decode()?;
+    for item in &page.items {
+        item.check().map_err(|why| unusable(resp, &why))?;
     }
     Ok(page)
 }
 
 fn pipeline_page(resp: &Response) -> Result<Page<Pipeline>> {
-    let page: Page<Pipeline> = resp.decode()?;
-    for p in &page.items {
-        p.check().map_err(|why| unusable(resp, &why))?;
+    page_of(resp)
+}
+
+// A job and its steps are read as plain JSON values: a derived reader for each shape would
+// cost the static binary more than these few fields.
+
+/// One job of a workflow (`GET /workflow/ID/job`).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    /// Set once the job was scheduled; approval jobs have none.
+    pub job_number: Option<u64>,
+    pub project_slug: String,
+    pub kind: Option<String>,
+}
+
+/// A job as the list holds it, before its fields are taken and checked.
+pub struct JobAnswer(Value);
+
+impl<'de> Deserialize<'de> for JobAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(JobAnswer)
     }
-    Ok(page)
+}
+
+impl Checked for JobAnswer {
+    fn check(&self) -> Result<(), String> {
+        uuid_shaped("job id", text_at(&self.0, "id").as_deref().unwrap_or(""))?;
+        slug_shaped(text_at(&self.0, "project_slug").as_deref().unwrap_or(""))
+    }
+}
+
+impl From<JobAnswer> for Job {
+    fn from(JobAnswer(v): JobAnswer) -> Job {
+        Job {
+            id: text_at(&v, "id").unwrap_or_default(),
+            name: text_at(&v, "name").unwrap_or_default(),
+            status: text_at(&v, "status").unwrap_or_else(|| UNKNOWN_STATUS.to_string()),
+            job_number: v.get("job_number").and_then(Value::as_u64),
+            project_slug: text_at(&v, "project_slug").unwrap_or_default(),
+            kind: text_at(&v, "type"),
+        }
+    }
+}
+
+/// `value[key]` as text.
+fn text_at(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A job's steps, from API v1.1 (`GET /api/v1.1/project/VCS/ORG/REPO/NUMBER`): API v2 has
+/// no step output.
+#[derive(Debug, Clone, Default)]
+pub struct JobDetails {
+    pub steps: Vec<JobStep>,
+}
+
+#[derive(Debug, Clone)]
+pub struct JobStep {
+    pub name: String,
+    pub actions: Vec<Action>,
+}
+
+/// One run of a step: one per parallel container.
+#[derive(Debug, Clone)]
+pub struct Action {
+    pub name: String,
+    pub status: Option<String>,
+    pub failed: Option<bool>,
+    pub index: u64,
+    /// A signed download of the output on another host, fetched without the token.
+    pub output_url: Option<String>,
+}
+
+impl JobDetails {
+    fn of(v: &Value) -> JobDetails {
+        let list = |v: &Value, key: &str| {
+            v.get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let steps = list(v, "steps")
+            .iter()
+            .map(|step| JobStep {
+                name: text_at(step, "name").unwrap_or_default(),
+                actions: list(step, "actions")
+                    .iter()
+                    .map(|a| Action {
+                        name: text_at(a, "name").unwrap_or_default(),
+                        status: text_at(a, "status"),
+                        failed: a.get("failed").and_then(Value::as_bool),
+                        index: a.get("index").and_then(Value::as_u64).unwrap_or(0),
+                        output_url: text_at(a, "output_url"),
+                    })
+                    .collect(),
+            })
+            .collect();
+        JobDetails { steps }
+    }
 }
 
 pub struct Api {
     /// `CIRCLECI_HOST` + `/api/v2`.
     base: String,
+    /// `CIRCLECI_HOST` + `/api/v1.1`: only job details (their steps' output) need it.
+    v1: String,
     /// The web app, for the links cirelay prints.
     app: String,
     token: String,
     /// The variable the token came from, to name it when it is rejected.
     token_var: &'static str,
+    /// Each pipeline's workflows as last read: the log follows the jobs of what the wait
+    /// just read, without reading the list once more.
+    workflows_seen: Mutex<HashMap<String, Vec<Workflow>>>,
+}
+
+/// `CIRCLECI_HOST`, checked; CircleCI cloud when unset.
+pub fn host() -> Result<String> {
+    let host = match env_first(&[HOST_VAR]) {
+        Some((_, raw)) => {
+            crate::url::Host::parse(
+                HOST_VAR,
+                &raw,
+                "https://circleci.com (CircleCI server: https://<your domain>)",
+            )?
+            .url
+        }
+        None => DEFAULT_HOST.to_string(),
+    };
+    // The API's own base URL is an easy thing to paste here; it means the same host.
+    Ok(host.strip_suffix("/api/v2").unwrap_or(&host).to_string())
 }
 
 impl Api {
@@ -264,24 +404,14 @@ impl Api {
             )
         })?;
         register_secret(&token);
-        let host = match env_first(&[HOST_VAR]) {
-            Some((_, raw)) => {
-                crate::url::Host::parse(
-                    HOST_VAR,
-                    &raw,
-                    "https://circleci.com (CircleCI server: https://<your domain>)",
-                )?
-                .url
-            }
-            None => DEFAULT_HOST.to_string(),
-        };
-        // The API's own base URL is an easy thing to paste here; it means the same host.
-        let host = host.strip_suffix("/api/v2").unwrap_or(&host).to_string();
+        let host = host()?;
         Ok(Api {
             base: format!("{host}/api/v2"),
+            v1: format!("{host}/api/v1.1"),
             app: app_url(&host),
             token,
             token_var,
+            workflows_seen: Mutex::default(),
         })
     }
 
@@ -346,24 +476,85 @@ impl Api {
         pipeline_answer(&resp)
     }
 
+    /// `GET /project/SLUG/pipeline/NUMBER`: the pipeline a web address names by its number.
+    pub fn numbered_pipeline(&self, ctx: &Ctx, slug: &Slug, number: u64) -> Result<Pipeline> {
+        let resp = ctx
+            .http
+            .send(&self.get(&format!("/project/{}/pipeline/{number}", slug.path())))?;
+        if resp.status == 404 {
+            return Err(refusal(
+                &resp,
+                &format!(
+                    "pipeline #{number} of {slug} was not found: check the address, and that the {} user can see the project",
+                    self.token_var
+                ),
+            ));
+        }
+        self.check(&resp, About::Project(slug))?;
+        let pipeline = pipeline_answer(&resp)?;
+        if pipeline.number != number {
+            return Err(unusable(
+                &resp,
+                &format!(
+                    "pipeline #{} where #{number} was asked for",
+                    pipeline.number
+                ),
+            ));
+        }
+        Ok(pipeline)
+    }
+
     /// Every workflow of the pipeline, following `next_page_token`.
     pub fn workflows(&self, ctx: &Ctx, pipeline: &str) -> Result<Vec<Workflow>> {
         let path = format!("/pipeline/{}/workflow", encode(pipeline));
+        let all: Vec<Workflow> =
+            self.every_page(ctx, &path, About::Build(pipeline), "workflow list")?;
+        self.workflows_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(pipeline.to_string(), all.clone());
+        Ok(all)
+    }
+
+    /// The pipeline's workflows as the last read of them found them.
+    pub fn workflows_seen(&self, pipeline: &str) -> Option<Vec<Workflow>> {
+        self.workflows_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(pipeline)
+            .cloned()
+    }
+
+    /// Every job of a workflow, following `next_page_token`.
+    pub fn jobs(&self, ctx: &Ctx, workflow: &str) -> Result<Vec<Job>> {
+        let path = format!("/workflow/{}/job", encode(workflow));
+        let jobs: Vec<JobAnswer> =
+            self.every_page(ctx, &path, About::Workflow(workflow), "job list")?;
+        Ok(jobs.into_iter().map(Job::from).collect())
+    }
+
+    fn every_page<T: Checked>(
+        &self,
+        ctx: &Ctx,
+        path: &str,
+        about: About,
+        what: &str,
+    ) -> Result<Vec<T>> {
         let mut all = Vec::new();
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let target = match &token {
                 Some(t) => format!("{path}?page-token={}", encode(t)),
-                None => path.clone(),
+                None => path.to_string(),
             };
             let resp = ctx.http.send(&self.get(&target))?;
-            self.check(&resp, About::Build(pipeline))?;
-            let page = workflow_page(&resp)?;
+            self.check(&resp, about)?;
+            let page: Page<T> = page_of(&resp)?;
             all.extend(page.items);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
                     return Err(Error::api(format!(
-                        "{} answered the same next_page_token twice; the workflow list cannot be read",
+                        "{} answered the same next_page_token twice; the {what} cannot be read",
                         resp.request()
                     )))
                 }
@@ -372,8 +563,24 @@ impl Api {
             }
         }
         Err(Error::api(format!(
-            "the workflow list of pipeline {pipeline} has more than {MAX_PAGES} pages; the API keeps answering next_page_token"
+            "the {what} at {path} has more than {MAX_PAGES} pages; the API keeps answering next_page_token"
         )))
+    }
+
+    /// A job's steps and their output links (API v1.1).
+    pub fn job_details(&self, ctx: &Ctx, slug: &str, number: u64) -> Result<JobDetails> {
+        let parts: Vec<&str> = slug.split('/').collect();
+        let path: Vec<String> = parts.iter().map(|p| encode(p)).collect();
+        let req = Request::get(format!("{}/project/{}/{number}", self.v1, path.join("/")))
+            .header("Circle-Token", &self.token);
+        let resp = ctx.http.send(&req)?;
+        self.check(&resp, About::Job(number))?;
+        Ok(JobDetails::of(&resp.decode::<Value>()?))
+    }
+
+    /// Where people see a job.
+    pub fn job_url(&self, w: &Workflow, number: u64) -> String {
+        format!("{}/jobs/{number}", self.workflow_url(w))
     }
 
     /// The first page of the project's pipelines on `branch`: CircleCI lists the newest
@@ -473,6 +680,9 @@ impl Api {
                 "pipeline {id} was not found: check the id (the UUID `cirelay circleci trigger` prints) and that the {var} user can see its project"
             ),
             (404, About::Workflow(id)) => format!("workflow {id} was not found"),
+            (404, About::Job(number)) => format!(
+                "job {number} was not found through API v1.1 (CircleCI serves step output only there; GitLab and GitHub App projects may not have it)"
+            ),
             (400 | 422, About::Project(s) | About::Definition(s, _)) => {
                 format!("CircleCI refused the request for {s}; check the branch, tag and --param names and types against the project's config")
             }
@@ -513,7 +723,7 @@ pub(crate) fn read_answers(body: &str) {
     if let Ok(p) = pipeline_answer(&resp) {
         let _ = watch::errored(&p, false);
     }
-    if let Ok(page) = workflow_page(&resp) {
+    if let Ok(page) = page_of::<Workflow>(&resp) {
         let current = watch::current_attempts(page.items);
         let statuses = current.iter().map(|w| w.status.as_str());
         let _ = (

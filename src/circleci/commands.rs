@@ -107,22 +107,22 @@ pub fn trigger<'a>(ctx: &Ctx, api: &'a Api, request: &Trigger) -> Result<Tracked
     })
 }
 
-/// Gets ready to wait: the pipeline is read first, for its number and link.
-pub fn watch<'a>(ctx: &Ctx, api: &'a Api, id: &str) -> Result<Tracked<'a, String>> {
-    let pipeline = api.pipeline(ctx, id)?;
+/// Gets ready to wait on the pipeline as just read (for its number and link).
+pub fn watch(api: &Api, pipeline: Pipeline) -> Tracked<'_, String> {
     let build = build_of(api, &pipeline, pipeline.state.clone(), BuildState::Running);
-    Ok(Tracked {
+    let id = pipeline.id.clone();
+    Tracked {
         build,
-        reference: id.to_string(),
+        reference: id.clone(),
         line: None,
-        watch: Box::new(PipelineWatch::new(api, id).with_pipeline(pipeline)),
-    })
+        watch: Box::new(PipelineWatch::new(api, &id).with_pipeline(pipeline)),
+    }
 }
 
 /// The pipeline and each workflow, as `status` describes them on stderr, and its overall
 /// word (the one `status` prints on stdout) and state.
-pub fn read(ctx: &Ctx, api: &Api, id: &str) -> Result<Reading> {
-    let pipeline = api.pipeline(ctx, id)?;
+pub fn read(ctx: &Ctx, api: &Api, pipeline: Pipeline) -> Result<Reading> {
+    let id = &pipeline.id.clone();
     let url = api.pipeline_url(&pipeline.project_slug, pipeline.number);
     let head = format!("pipeline #{} {}", pipeline.number, pipeline.project_slug);
     let mut watch = PipelineWatch::new(api, id)
@@ -168,8 +168,8 @@ pub fn read(ctx: &Ctx, api: &Api, id: &str) -> Result<Reading> {
 
 /// Cancels every workflow of the pipeline that is still going, a setup workflow too (the
 /// pipeline then never continues); finished ones are left.
-pub fn cancel(ctx: &Ctx, api: &Api, id: &str) -> Result<(Build, Stopped)> {
-    let pipeline = api.pipeline(ctx, id)?;
+pub fn cancel(ctx: &Ctx, api: &Api, pipeline: Pipeline) -> Result<(Build, Stopped)> {
+    let id = &pipeline.id.clone();
     // The same reading as `status`: the workflows of a `created` or `setup` pipeline.
     let mut watch = PipelineWatch::new(api, id)
         .with_pipeline(pipeline.clone())

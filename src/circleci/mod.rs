@@ -10,6 +10,7 @@
 mod api;
 mod commands;
 mod insights;
+mod logs;
 mod watch;
 
 use crate::build::{Build, Reading, Stopped, Tracked};
@@ -22,11 +23,14 @@ use crate::cli::{env_first, parse_key_value, typed_parameter};
 use crate::error::{Error, Result};
 use crate::listing::{Filter, Listed};
 use crate::provider::{Command, Provider, Verb};
+use crate::url::WebAddress;
 use crate::Ctx;
 
 #[cfg(fuzzing)]
 pub(crate) use api::read_answers;
 pub use api::Api;
+#[cfg(fuzzing)]
+pub(crate) use logs::read_output;
 
 pub const TOKEN_VARS: &[&str] = &["CIRCLE_TOKEN", "CIRCLECI_TOKEN"];
 pub const HOST_VAR: &str = "CIRCLECI_HOST";
@@ -76,7 +80,7 @@ const COMMANDS: &[Command] = &[
         flags: &[],
         env: &[],
         about: "print a pipeline's overall status",
-        details: "Prints the pipeline's overall word on stdout and each workflow on stderr; exits like wait\nwould for a finished pipeline (0 while it runs).",
+        details: "Prints the pipeline's overall word on stdout and each workflow on stderr; exits like wait\nwould for a finished pipeline (0 while it runs).\nPIPELINE_ID is the pipeline's UUID or its web address (https://app.circleci.com/pipelines/SLUG/NUMBER).",
         example: "S=$(cirelay circleci status 5034460f-c7c4-4c43-9457-de07e2029e7b)",
         verb: Verb::Status,
         timeout_in_minutes: false,
@@ -87,7 +91,7 @@ const COMMANDS: &[Command] = &[
         flags: &[LOGS, LOG_LINES],
         env: &[],
         about: "wait until every workflow of a pipeline finished",
-        details: "Waits until every workflow of the pipeline finished and exits by the pipeline's result.",
+        details: "Waits until every workflow of the pipeline finished and exits by the pipeline's result.\nPIPELINE_ID is the pipeline's UUID or its web address (https://app.circleci.com/pipelines/SLUG/NUMBER).",
         example: "cirelay circleci wait \"$CIRELAY_BUILD_ID\"",
         verb: Verb::Wait,
         timeout_in_minutes: false,
@@ -98,7 +102,7 @@ const COMMANDS: &[Command] = &[
         flags: &[],
         env: &[],
         about: "cancel every workflow of a pipeline still going",
-        details: "Cancels every workflow of the pipeline that has not finished, a setup workflow too.",
+        details: "Cancels every workflow of the pipeline that has not finished, a setup workflow too.\nPIPELINE_ID is the pipeline's UUID or its web address (https://app.circleci.com/pipelines/SLUG/NUMBER).",
         example: "cirelay circleci cancel \"$CIRELAY_BUILD_ID\"",
         verb: Verb::Stop,
         timeout_in_minutes: false,
@@ -130,7 +134,7 @@ const COMMANDS: &[Command] = &[
         flags: &[FAILED_ONLY, LOG_LINES],
         env: &[],
         about: "print a build's log",
-        details: "Prints each job's steps to stderr under a header line (name, result, link) and exits like\nstatus; --failed only the failed steps, their last --log-lines lines.",
+        details: "Prints each job's steps to stderr under a header line (name, result, link) and exits like\nstatus; --failed only the failed steps, their last --log-lines lines.\nPIPELINE_ID is the pipeline's UUID or its web address (https://app.circleci.com/pipelines/SLUG/NUMBER).",
         example: "cirelay circleci logs \"$CIRELAY_BUILD_ID\" --failed",
         verb: Verb::Logs,
         timeout_in_minutes: false,
@@ -178,7 +182,7 @@ impl Provider for CircleCi {
     ];
     const COMMANDS: &'static [Command] = COMMANDS;
 
-    type BuildRef = String;
+    type BuildRef = PipelineRef;
     type Start = commands::Trigger;
     type Scope = commands::Restart;
     type Newest = api::Pipeline;
@@ -193,8 +197,8 @@ impl Provider for CircleCi {
         insights::builds(ctx, &self.api, slug, filter)
     }
 
-    fn build_ref(raw: &str) -> Result<String> {
-        pipeline_id(raw)
+    fn build_ref(raw: &str) -> Result<PipelineRef> {
+        PipelineRef::parse(raw)
     }
 
     // Everything the user can get wrong is checked before the token is needed.
@@ -257,20 +261,25 @@ impl Provider for CircleCi {
         })
     }
 
-    fn read(&self, ctx: &Ctx, id: &String) -> Result<Reading> {
-        commands::read(ctx, &self.api, id)
+    fn read(&self, ctx: &Ctx, pipeline: &PipelineRef) -> Result<Reading> {
+        commands::read(ctx, &self.api, self.pipeline(ctx, pipeline)?)
     }
 
-    fn watch<'a>(&'a self, ctx: &Ctx, id: &String) -> Result<Tracked<'a, String>> {
-        commands::watch(ctx, &self.api, id)
+    fn watch<'a>(&'a self, ctx: &Ctx, pipeline: &PipelineRef) -> Result<Tracked<'a, PipelineRef>> {
+        let found = self.pipeline(ctx, pipeline)?;
+        Ok(commands::watch(&self.api, found).named(PipelineRef::Id))
     }
 
-    fn stop(&self, ctx: &Ctx, id: &String) -> Result<(Build, Stopped)> {
-        commands::cancel(ctx, &self.api, id)
+    fn stop(&self, ctx: &Ctx, pipeline: &PipelineRef) -> Result<(Build, Stopped)> {
+        commands::cancel(ctx, &self.api, self.pipeline(ctx, pipeline)?)
     }
 
-    fn start<'a>(&'a self, ctx: &Ctx, request: &commands::Trigger) -> Result<Tracked<'a, String>> {
-        commands::trigger(ctx, &self.api, request)
+    fn start<'a>(
+        &'a self,
+        ctx: &Ctx,
+        request: &commands::Trigger,
+    ) -> Result<Tracked<'a, PipelineRef>> {
+        Ok(commands::trigger(ctx, &self.api, request)?.named(PipelineRef::Id))
     }
 
     fn newest(&self, ctx: &Ctx, scope: &commands::Restart) -> Result<(api::Pipeline, Build)> {
@@ -282,13 +291,92 @@ impl Provider for CircleCi {
         ctx: &Ctx,
         scope: &commands::Restart,
         newest: api::Pipeline,
-    ) -> Result<Tracked<'a, String>> {
-        commands::restart(ctx, &self.api, scope, newest)
+    ) -> Result<Tracked<'a, PipelineRef>> {
+        Ok(commands::restart(ctx, &self.api, scope, newest)?.named(PipelineRef::Id))
+    }
+
+    fn logs<'a>(
+        &'a self,
+        ctx: &Ctx,
+        pipeline: &PipelineRef,
+    ) -> Result<Option<Box<dyn crate::logs::Logs + Send + 'a>>> {
+        // The jobs are listed by the pipeline's id: a web address gives its number.
+        let id = match pipeline {
+            PipelineRef::Id(id) => id.clone(),
+            PipelineRef::Numbered { .. } => self.pipeline(ctx, pipeline)?.id,
+        };
+        Ok(Some(Box::new(logs::PipelineLog::new(&self.api, &id))))
     }
 
     fn own_build() -> Option<(&'static str, String)> {
         env_first(&[OWN_PIPELINE_VAR])
     }
+
+    fn claims(address: &str) -> bool {
+        let Ok(host) = api::host() else {
+            return false;
+        };
+        WebAddress::parse(address)
+            .filter(|a| a.on_host_of(&app_url(&host)))
+            .and_then(|a| numbered(&a))
+            .is_some_and(|found| found.is_ok())
+    }
+}
+
+impl CircleCi {
+    /// The pipeline a reference names, read: by its id, or by its project and number.
+    fn pipeline(&self, ctx: &Ctx, pipeline: &PipelineRef) -> Result<api::Pipeline> {
+        match pipeline {
+            PipelineRef::Id(id) => self.api.pipeline(ctx, id),
+            PipelineRef::Numbered { slug, number } => {
+                self.api.numbered_pipeline(ctx, slug, *number)
+            }
+        }
+    }
+}
+
+/// A pipeline as commands name it: its id, or its address in the web app, which names the
+/// project and the pipeline's number (one read finds the id). An address is what people
+/// copy from the browser or from `$CIRELAY_BUILD_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineRef {
+    Id(String),
+    Numbered { slug: Slug, number: u64 },
+}
+
+impl PipelineRef {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let raw = raw.trim();
+        if !raw.contains("://") {
+            return pipeline_id(raw).map(PipelineRef::Id);
+        }
+        let app = app_url(&api::host()?);
+        let not_one = || {
+            Error::usage(format!(
+                "`{raw}` is not a pipeline's address in CircleCI's web app at {app}: expected {app}/pipelines/VCS/ORG/REPO/NUMBER (a workflow's or job's address under it works too; {HOST_VAR} names another CircleCI server)"
+            ))
+        };
+        WebAddress::parse(raw)
+            .filter(|a| a.on_host_of(&app))
+            .and_then(|a| numbered(&a))
+            .ok_or_else(not_one)?
+    }
+}
+
+/// The project and number of `…/pipelines/VCS/ORG/REPO/NUMBER[/workflows/ID[/jobs/N]]`;
+/// `None` for an address of anything else.
+fn numbered(a: &WebAddress) -> Option<Result<PipelineRef>> {
+    let [pipelines, vcs, org, repo, number, ..] = a.segments.as_slice() else {
+        return None;
+    };
+    if pipelines != "pipelines" {
+        return None;
+    }
+    let number = number.parse::<u64>().ok()?;
+    Some(
+        Slug::parse(&format!("{vcs}/{org}/{repo}"))
+            .map(|slug| PipelineRef::Numbered { slug, number }),
+    )
 }
 
 /// A project slug `VCS/ORG/REPO`: `gh/acme/app`, or `circleci/<org-id>/<project-id>` for
@@ -426,7 +514,7 @@ fn pipeline_id(raw: &str) -> Result<String> {
         Ok(raw)
     } else {
         Err(Error::usage(format!(
-            "PIPELINE_ID must be the pipeline's UUID (what `cirelay circleci trigger` prints), not `{raw}`"
+            "PIPELINE_ID must be the pipeline's UUID (what `cirelay circleci trigger` prints) or its web address, not `{raw}`"
         )))
     }
 }
@@ -466,6 +554,44 @@ pub fn app_url(host: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_addresses_name_a_pipeline_by_project_and_number() {
+        let at = |raw: &str| numbered(&WebAddress::parse(raw).unwrap());
+        for (raw, vcs) in [
+            ("https://app.circleci.com/pipelines/gh/acme/app/12", "gh"),
+            (
+                "https://app.circleci.com/pipelines/github/acme/app/12/workflows/0e530003-521a-4c40-9042-000000000003/jobs/7?tab=tests",
+                "github",
+            ),
+        ] {
+            let slug = Slug::parse(&format!("{vcs}/acme/app")).unwrap();
+            assert_eq!(
+                at(raw).unwrap().unwrap(),
+                PipelineRef::Numbered { slug, number: 12 }
+            );
+        }
+        for other in [
+            "https://app.circleci.com/pipelines/gh/acme/app",
+            "https://app.circleci.com/pipelines/gh/acme/app/latest",
+            "https://app.circleci.com/settings/project/gh/acme/app",
+        ] {
+            assert!(at(other).is_none(), "{other}");
+        }
+        assert!(at("https://app.circleci.com/pipelines/svn/acme/app/3")
+            .unwrap()
+            .is_err());
+        // CircleCI cloud's web app, when no server is named.
+        if std::env::var_os(HOST_VAR).is_none() {
+            assert!(CircleCi::claims(
+                "https://app.circleci.com/pipelines/gh/acme/app/12"
+            ));
+            assert!(!CircleCi::claims("https://circleci.com/gh/acme/app/12"));
+            assert!(!CircleCi::claims(
+                "https://app.circleci.example.com/pipelines/gh/acme/app/12"
+            ));
+        }
+    }
 
     fn trigger_args(line: &[&str]) -> Result<commands::Trigger> {
         let args: Vec<std::ffi::OsString> = ["circleci", "trigger"]

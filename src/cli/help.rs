@@ -40,6 +40,19 @@ fn binary() -> String {
         let commands: Vec<&str> = p.commands.iter().map(|c| c.name).collect();
         let _ = writeln!(out, "  {:width$}  {}", p.name, commands.join(", "));
     }
+    out.push_str("\nACROSS PROVIDERS (REF: a build's web address, or PROVIDER:ID):\n");
+    let line = |c: &Command| {
+        let args: Vec<String> = c.args.iter().map(|a| a.usage()).collect();
+        format!("{} {}", c.name, args.join(" "))
+    };
+    let width = crate::several::COMMANDS
+        .iter()
+        .map(|c| line(c).len())
+        .max()
+        .unwrap_or(0);
+    for c in crate::several::COMMANDS {
+        let _ = writeln!(out, "  {:width$}  {}", line(c), c.about);
+    }
     out.push('\n');
     for (name, words) in MULTI_CALL {
         let _ = writeln!(
@@ -48,7 +61,7 @@ fn binary() -> String {
             words.join(" ")
         );
     }
-    out.push_str("`cirelay help PROVIDER [COMMAND]` tells more.");
+    out.push_str("`cirelay help PROVIDER [COMMAND]` and `cirelay help wait` tell more.");
     out
 }
 
@@ -235,6 +248,19 @@ pub fn markdown_reference() -> String {
     for s in SETTINGS {
         let _ = writeln!(out, "| | `{}` | {} | {} |", s.env, s.default, cell(s.help));
     }
+    out.push_str(
+        "\n### Across providers\n\nREF is a build's web address (as in `$CIRELAY_BUILD_URL`) or `PROVIDER:ID`.\n",
+    );
+    for c in crate::several::COMMANDS {
+        let _ = write!(
+            out,
+            "\n`cirelay {} {}`\n\n{}.\n",
+            c.name,
+            c.usage(),
+            sentence(c.about).trim_end_matches('.')
+        );
+        command_options(&mut out, c);
+    }
     for p in PROVIDERS {
         let _ = write!(out, "\n### `cirelay {}`\n\n", p.name);
         out.push_str("| variable | meaning |\n|---|---|\n");
@@ -250,31 +276,50 @@ pub fn markdown_reference() -> String {
                 c.usage(),
                 sentence(c.about).trim_end_matches('.')
             );
-            if c.flags.is_empty() && c.env.is_empty() {
-                continue;
-            }
-            out.push_str("\n| option or variable | meaning |\n|---|---|\n");
-            for f in c.flags {
-                let mut help = cell(f.help);
-                if let Some(d) = f.default {
-                    let _ = write!(help, " (default `{d}`)");
-                }
-                if let Some(env) = f.env {
-                    let _ = write!(help, " (env `{env}`)");
-                }
-                let _ = writeln!(out, "| `{}` | {help} |", cell(&f.names()));
-            }
-            for e in c.env {
-                let _ = writeln!(out, "| `{}` | {} |", e.name, cell(e.help));
-            }
+            command_options(&mut out, c);
         }
     }
     out
 }
 
+/// A command's options and variables as a table, if it has any.
+fn command_options(out: &mut String, c: &Command) {
+    let cell = |s: &str| s.replace('|', "\\|");
+    if c.flags.is_empty() && c.env.is_empty() {
+        return;
+    }
+    out.push_str("\n| option or variable | meaning |\n|---|---|\n");
+    for f in c.flags {
+        let mut help = cell(f.help);
+        if let Some(d) = f.default {
+            let _ = write!(help, " (default `{d}`)");
+        }
+        if let Some(env) = f.env {
+            let _ = write!(help, " (env `{env}`)");
+        }
+        let _ = writeln!(out, "| `{}` | {help} |", cell(&f.names()));
+    }
+    for e in c.env {
+        let _ = writeln!(out, "| `{}` | {} |", e.name, cell(e.help));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_commands_across_providers_have_pages_and_are_listed() {
+        let top = text(None, None).unwrap();
+        for c in crate::several::COMMANDS {
+            let page = text(Some(c.name), None).unwrap();
+            assert!(page.contains("EXAMPLE:"), "{}", c.name);
+            assert!(
+                top.contains(&format!("  {} {}", c.name, c.args[0].usage())),
+                "{top}"
+            );
+        }
+    }
 
     #[test]
     fn every_command_has_a_page_naming_its_variables_and_an_example() {

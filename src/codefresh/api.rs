@@ -3,6 +3,9 @@
 //! description (`https://g.codefresh.io/api`); the run body is built the way the Codefresh
 //! CLI builds it, because the description leaves it as a bare object.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use serde_norway::Value as YamlValue;
@@ -172,6 +175,36 @@ pub struct Api {
     /// `CF_URL` without a trailing slash: the web app, with the API under `/api`.
     web: String,
     key: String,
+    /// Each build's progress job as the last read of the build named it: where its log is
+    /// found, without reading the build once more for it.
+    progress_jobs: Mutex<HashMap<String, String>>,
+}
+
+// The log's answers are read as plain JSON values: a derived reader for each shape would
+// cost the static binary more than these few fields.
+
+/// Where a build's progress job (`GET /api/progress/:id`) keeps its log: `firebase` while
+/// the build runs (and for a while after); another type once the log was archived, with
+/// `url` to download it from.
+#[derive(Debug, Clone, Default)]
+pub struct Location {
+    pub kind: String,
+    pub url: Option<String>,
+}
+
+/// `GET /api/user/firebaseAuth`: where a build's live log is, and a token to read it.
+#[derive(Debug, Clone)]
+pub struct FirebaseAuth {
+    pub url: String,
+    pub access_token: String,
+    /// The log database's newer layout keeps builds at its root; the older one under
+    /// `build-logs/`.
+    pub new_structure: bool,
+}
+
+/// `value[key]` as text.
+fn text_at(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 impl Api {
@@ -183,6 +216,7 @@ impl Api {
             return Ok(Api {
                 web: web_address()?,
                 key,
+                progress_jobs: Mutex::default(),
             });
         }
         let file = super::cfconfig::path()
@@ -197,6 +231,7 @@ impl Api {
         Ok(Api {
             web: web_url(&what, &context.url)?,
             key: context.token,
+            progress_jobs: Mutex::default(),
         })
     }
 
@@ -207,6 +242,7 @@ impl Api {
         Ok(Api {
             web: web_url(url_setting, url)?,
             key: key.to_string(),
+            progress_jobs: Mutex::default(),
         })
     }
 
@@ -230,6 +266,61 @@ impl Api {
         let user: Value = resp.decode()?;
         let roles = user.get("roles").and_then(Value::as_array);
         Ok(roles.is_some_and(|r| r.iter().any(|role| role == "Admin")))
+    }
+
+    /// The progress job the last read of `build` named.
+    pub fn progress_job(&self, build: &str) -> Option<String> {
+        lock(&self.progress_jobs).get(build).cloned()
+    }
+
+    /// `GET /api/progress/:id`: where the build's log is kept.
+    pub fn progress(&self, ctx: &Ctx, progress: &str, build: &str) -> Result<Location> {
+        let req = self.request(Request::get(
+            self.url(&format!("/progress/{}", encode(progress))),
+        ));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!("the progress job {progress} of build {build} was not found"),
+        )?;
+        let job: Value = resp.decode()?;
+        let location = job.get("location").unwrap_or(&Value::Null);
+        Ok(Location {
+            kind: text_at(location, "type").unwrap_or_default(),
+            url: text_at(location, "url"),
+        })
+    }
+
+    /// `GET /api/user/firebaseAuth?progressId=…`: the build's live log database and a token
+    /// for it (a secret from here on).
+    pub fn firebase_auth(&self, ctx: &Ctx, progress: &str) -> Result<FirebaseAuth> {
+        let req = self.request(Request::get(self.url(&format!(
+            "/user/firebaseAuth?progressId={}",
+            encode(progress)
+        ))));
+        let resp = ctx.http.send(&req)?;
+        self.check(
+            &resp,
+            &format!("no log token for the progress job {progress}"),
+        )?;
+        let answer: Value = resp.decode()?;
+        let auth = FirebaseAuth {
+            url: text_at(&answer, "url").unwrap_or_default(),
+            access_token: text_at(&answer, "accessToken").unwrap_or_default(),
+            new_structure: answer.get("newStructure").and_then(Value::as_bool) == Some(true),
+        };
+        register_secret(&auth.access_token);
+        if auth.access_token.trim().is_empty()
+            || auth
+                .access_token
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(resp.unusable("without a usable log token"));
+        }
+        crate::logs::checked_url(&auth.url)
+            .map_err(|why| resp.unusable(&format!("with a log database url {why}")))?;
+        Ok(auth)
     }
 
     pub fn build_url(&self, id: &str) -> String {
@@ -290,6 +381,9 @@ impl Api {
         self.check(&resp, &build_not_found(id))?;
         let build: Build = resp.decode()?;
         checked_ids(&resp, &build)?;
+        if let Some(progress) = build.progress.as_deref().filter(|p| !p.is_empty()) {
+            lock(&self.progress_jobs).insert(id.to_string(), progress.to_string());
+        }
         Ok(build)
     }
 
@@ -508,6 +602,10 @@ impl Api {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// An answer as an ordered document (a `serde_json::Value` would sort its keys), which must
 /// be an object.
 fn document(resp: &Response) -> Result<YamlValue> {
@@ -681,6 +779,7 @@ pub(crate) fn read_answers(body: &str) {
     let api = Api {
         web: DEFAULT_URL.to_string(),
         key: "fuzz-key".to_string(),
+        progress_jobs: Mutex::default(),
     };
     let refused = Response::received(404, Vec::new(), body.to_string(), "GET /api/builds/x");
     let _ = api.check(&refused, "build x not found");

@@ -3,7 +3,9 @@
 
 mod api;
 mod cfconfig;
+mod firebase;
 mod format;
+mod logs;
 mod resources;
 mod spec;
 mod wait;
@@ -11,6 +13,8 @@ mod wait;
 #[cfg(fuzzing)]
 pub(crate) use api::read_answers;
 use api::{state_of, Api, RunRequest, BUILD_ID_VAR, KEY_VAR, URL_VAR};
+#[cfg(fuzzing)]
+pub(crate) use logs::read_log_answers;
 #[cfg(fuzzing)]
 pub(crate) use spec::read_spec;
 
@@ -124,6 +128,8 @@ const COMMANDS: &[Command] = &[
             Flag::switch("-v", "accepted from the Codefresh CLI: each status change is always shown"),
             Flag::switch("-d", "accepted from the Codefresh CLI, as -v"),
             Flag::switch("--debug", "accepted from the Codefresh CLI, as -v"),
+            LOGS.default("follow"),
+            LOG_LINES,
         ],
         env: &[],
         about: "wait until every build reaches S [success]",
@@ -576,6 +582,14 @@ impl Provider for Codefresh {
         ));
         let id = self.api.rebuild(ctx, old, &scope.pipeline)?;
         Ok(self.started(&id))
+    }
+
+    fn logs<'a>(
+        &'a self,
+        _ctx: &Ctx,
+        id: &String,
+    ) -> Result<Option<Box<dyn crate::logs::Logs + Send + 'a>>> {
+        Ok(Some(Box::new(logs::BuildLog::new(&self.api, id))))
     }
 
     fn own_build() -> Option<(&'static str, String)> {

@@ -2,11 +2,14 @@
 //! each must reach (`-s terminated`), unlike the one-build wait every provider has.
 
 use super::api::{self, state_of, Api, STATUSES};
+use super::logs::BuildLog;
 use crate::build::Watch;
 use crate::cli::args::Args;
 use crate::error::{Error, Result};
+use crate::lifecycle::{wait_showing_log, LogWanted};
+use crate::logs::{LogMode, Logs, Several};
 use crate::output::{self, Outcome, Report};
-use crate::wait::{self, BuildState, Observation, Waited};
+use crate::wait::{BuildState, Observation, Waited};
 use crate::Ctx;
 
 /// How one build stands against the status `wait` asks for.
@@ -111,11 +114,27 @@ pub fn wait(ctx: &Ctx, args: &Args) -> Result<Report> {
             STATUSES.join(", ")
         )));
     }
+    let wanted = LogWanted::read(args, LogMode::Follow)?;
     let api = Api::from_env()?;
-    wait_for(ctx, &api, &args.positionals, want)
+    wait_for(ctx, &api, &args.positionals, want, wanted)
 }
 
-fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str) -> Result<Report> {
+/// Each build's log; several builds' sections name their build.
+fn logs_of<'a>(api: &'a Api, ids: &[String]) -> Box<dyn Logs + Send + 'a> {
+    match ids {
+        [one] => Box::new(BuildLog::new(api, one)),
+        many => Box::new(Several::new(
+            many.iter()
+                .map(|id| {
+                    let log: Box<dyn Logs + Send + 'a> = Box::new(BuildLog::new(api, id));
+                    (format!("build {id}"), log)
+                })
+                .collect(),
+        )),
+    }
+}
+
+fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str, wanted: LogWanted) -> Result<Report> {
     for id in ids {
         output::event(format!(
             "waiting for build {id} to reach {want}: {}",
@@ -139,7 +158,9 @@ fn wait_for(ctx: &Ctx, api: &Api, ids: &[String], want: &str) -> Result<Report> 
             standings: &mut standings,
             last: None,
         };
-        wait::until_finished(ctx, ctx.wait, &what, &mut watch)?
+        let log = (wanted.mode != LogMode::None).then(|| logs_of(api, ids));
+        // Every build's log can be read, so there is always one to show.
+        wait_showing_log(ctx, &what, &mut watch, log, wanted, || {})?
     };
     let mut report = Report {
         provider: "codefresh",

@@ -444,7 +444,12 @@ impl Http {
                 redact(location)
             ))
         })?;
-        let hop = Request::get(target);
+        // The hop carries none of the request's credentials; only what kind of answer is
+        // wanted goes along (an event stream: Firebase sends its streams through a 307).
+        let hop = match req.header_value("Accept") {
+            Some(accept) => Request::get(target).header("Accept", accept),
+            None => Request::get(target),
+        };
         let (resp, body) = self.attempts(|| Ok(hop.clone()), true)?;
         if (300..400).contains(&resp.status) {
             return Err(Error::api(format!(
@@ -809,6 +814,39 @@ fn broke_off(response: &Response, e: &std::io::Error) -> Error {
         response.request,
         redact(&e.to_string())
     ))
+}
+
+/// The body as bytes, for a caller that parses it as it arrives (a log too long to hold, an
+/// event stream): read errors are I/O errors; [`Opened::broke_off`] says them as cirelay does.
+impl std::io::Read for Opened {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.body.as_mut() {
+            Some(body) => body.read(buf),
+            None => Ok(0),
+        }
+    }
+}
+
+impl std::io::BufRead for Opened {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self.body.as_mut() {
+            Some(body) => body.fill_buf(),
+            None => Ok(&[]),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        if let Some(body) = self.body.as_mut() {
+            body.consume(amount);
+        }
+    }
+}
+
+impl Opened {
+    /// A read of the body that failed, as one line naming the request.
+    pub fn broke_off(&self, e: &std::io::Error) -> Error {
+        broke_off(&self.response, e)
+    }
 }
 
 fn attempts_word(n: u32) -> String {

@@ -17,6 +17,10 @@
 //! requests and delay (from the build's end to the poll that sees it, seconds), then the
 //! planned schedule's requests (median, max; the history read included) and delay (median,
 //! max) over start times cut by 0.0 to 0.9 s to whole seconds.
+//! `codefresh-log MB`: a new build runs for `FAKE_CI_LOG_SECONDS` (default 5) while its
+//! engine writes MB megabytes of log, in 1 KiB lines; every 100th says when it was written
+//! (`mark <unix nanoseconds>`), so a reader can tell how long a line took to reach it. Its
+//! second line of stdout is the log database's URL.
 
 // The fakes of the integration tests, and the server they run on. Only the server is taken
 // from the tests' support (the fakes reach it as `crate::support`, as in the test binary),
@@ -35,7 +39,7 @@ mod fakes;
 use std::io::Write;
 use std::time::Duration;
 
-const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci circleci | fake-ci github [ghes] | fake-ci schedule [--interval SECONDS] MINUTES…";
+const USAGE: &str = "usage: fake-ci codeship-v1|codeship-v2|codefresh|gitlab [FINAL_STATUS] | fake-ci codefresh-log MB | fake-ci circleci | fake-ci github [ghes] | fake-ci schedule [--interval SECONDS] MINUTES…";
 
 fn env_number<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::var(name).ok().and_then(|s| s.parse().ok())
@@ -144,6 +148,7 @@ fn main() {
             state.new_builds_last = lasts;
             fake.server.url.clone()
         }
+        Some("codefresh-log") => codefresh_log(arg(1, "10").parse().unwrap_or(10)),
         Some("circleci") => fakes::circleci::Circle::start().server.url,
         Some("gitlab") => {
             let fake = fakes::gitlab::Gitlab::start(&arg(1, "success"));
@@ -178,4 +183,62 @@ fn main() {
     println!("{url}");
     let _ = std::io::stdout().flush();
     std::thread::sleep(Duration::from_secs(lifetime));
+}
+
+/// A Codefresh fake whose new builds write `mb` MB of log while they run.
+fn codefresh_log(mb: usize) -> String {
+    use std::sync::Arc;
+    use std::time::{Instant, SystemTime, UNIX_EPOCH};
+    let seconds: f64 = std::env::var("FAKE_CI_LOG_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    let fake = fakes::codefresh::Codefresh::start("success");
+    let db = fake.firebase.db.clone();
+    let mut state = fake.state.lock().unwrap();
+    state.lifecycle = vec!["running".into(), "success".into()];
+    // The build ends a little after its last line.
+    state.hold_new = Some(Duration::from_secs_f64(seconds + 1.0));
+    state.writes_log = Arc::new(move |d, progress, status| {
+        if status != "running" {
+            return;
+        }
+        d.set(
+            &[progress, "steps", "build"],
+            serde_json::json!({"name": "build", "status": "running", "creationTimeStamp": 1}),
+        );
+        let (db, progress) = (db.clone(), progress.to_string());
+        std::thread::spawn(move || {
+            let lines = mb * 1024;
+            let began = Instant::now();
+            let filler = "x".repeat(1000);
+            for n in 0..lines {
+                // Evenly over the run: line n is due at n/lines of it.
+                let due = Duration::from_secs_f64(seconds * n as f64 / lines as f64);
+                if let Some(wait) = due.checked_sub(began.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+                let text = if n % 100 == 0 {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default();
+                    format!("mark {} {filler:.990}\r\n", now.as_nanos())
+                } else {
+                    format!("line {n:08} {filler:.1008}\r\n")
+                };
+                db.lock().unwrap().push(
+                    &[&progress, "steps", "build", "logs"],
+                    serde_json::json!(text),
+                );
+            }
+            let mut d = db.lock().unwrap();
+            d.set(
+                &[&progress, "steps", "build", "status"],
+                serde_json::json!("success"),
+            );
+            d.set(&[&progress, "status"], serde_json::json!("success"));
+        });
+    });
+    drop(state);
+    format!("{}\n{}", fake.server.url, fake.firebase.server.url)
 }

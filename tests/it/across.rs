@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use crate::fakes::circleci::Circle;
 use crate::fakes::codefresh::Codefresh;
+use crate::fakes::github::GitHub;
+use crate::fakes::gitlab::Gitlab;
 use crate::fakes::{Ending, Fake};
 use crate::support::{cirelay, read, Cli, Run, TempDir};
 
@@ -67,6 +69,56 @@ fn a_wait_on_builds_of_two_providers_ends_with_the_worst_result() {
             "{summary:?}"
         );
         assert!(summary[2].contains(&a.started().url), "{summary:?}");
+    }
+}
+
+/// Several builds' logs are not followed live (their lines would interleave): by default a
+/// failed build's failed jobs are shown once it failed, `--logs follow` shows each build's
+/// log once it finished, `--logs none` nothing.
+#[test]
+fn a_failed_builds_log_is_shown_once_it_failed() {
+    let (failing, passing) = (
+        Gitlab::whose_builds_end(Ending::Fails),
+        GitHub::whose_builds_end(Ending::Succeeds),
+    );
+    let fakes: [&dyn Fake; 2] = [&failing, &passing];
+    let refs = [
+        format!("gitlab:{}", started(&failing)),
+        format!("github:{}", started(&passing)),
+    ];
+    let failed_job = "failed: expected 2";
+    let passed_job = "build done";
+    for (logs, shows_failed, shows_passed) in [
+        (None, true, false),
+        (Some("failed"), true, false),
+        (Some("follow"), true, true),
+        (Some("none"), false, false),
+    ] {
+        let mut line = vec!["wait", refs[0].as_str(), refs[1].as_str()];
+        if let Some(mode) = logs {
+            line.extend(["--logs", mode]);
+        }
+        let run = across(&fakes, &line).run();
+        run.assert_code(1);
+        no_secret(&run, &fakes);
+        assert_eq!(
+            run.stderr.contains(failed_job),
+            shows_failed,
+            "{logs:?}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.contains(passed_job),
+            shows_passed,
+            "{logs:?}: {}",
+            run.stderr
+        );
+        // Before the summary, under the build's name.
+        if shows_failed {
+            let at = run.stderr.find(failed_job).unwrap();
+            assert!(at < run.stderr.find("summary:").unwrap(), "{}", run.stderr);
+            assert!(run.stderr[..at].contains(&format!("[{}] ", refs[0])));
+        }
     }
 }
 
@@ -241,6 +293,41 @@ fn fan_out_starts_every_build_then_waits_on_all() {
     run.assert_says("summary:");
 }
 
+/// As for one build: each build's first request is printed, nothing is sent, exit 0.
+#[test]
+fn a_dry_run_shows_each_builds_first_request_and_sends_nothing() {
+    let (a, b) = (
+        Codefresh::whose_builds_end(Ending::Succeeds),
+        Circle::whose_builds_end(Ending::Succeeds),
+    );
+    let fakes: [&dyn Fake; 2] = [&a, &b];
+    let dir = TempDir::new("plan");
+    let path = plan(&dir, &[a.start_line(), b.start_line()]);
+    let refs = [
+        "codefresh:620000000000000000000001",
+        "circleci:5034460f-c7c4-4c43-9457-de07e2029e7b",
+    ];
+    for line in [
+        vec!["fan-out", path.as_str()],
+        vec!["wait", refs[0], refs[1]],
+    ] {
+        let run = across(&fakes, &line).arg("--dry-run").run();
+        run.assert_code(0);
+        no_secret(&run, &fakes);
+        assert_eq!(
+            run.stderr.matches("dry run: POST").count()
+                + run.stderr.matches("dry run: GET").count(),
+            2,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("error"), "{}", run.stderr);
+        assert!(!run.stderr.contains("summary:"), "{}", run.stderr);
+        run.assert_says("dry run: nothing was sent");
+    }
+    assert!(a.server().requests().is_empty() && b.server().requests().is_empty());
+}
+
 #[test]
 fn a_start_that_fails_leaves_the_others_waited_on_and_the_summary_says_so() {
     let (a, b) = (
@@ -288,6 +375,10 @@ fn every_line_of_a_plan_is_checked_before_anything_is_sent() {
             "does not start a build",
         ),
         (&["codefresh", "run", "pipeB", "--detach"], "drop --detach"),
+        (
+            &["codefresh", "run", "pipeB", "--logs", "none"],
+            "--logs applies to every build of the plan: give it to fan-out",
+        ),
         (&["travis", "trigger"], "neither a provider"),
     ] {
         let path = plan(&dir, &[a.start_line(), bad]);
@@ -327,5 +418,68 @@ fn a_cancelled_fan_out_cancels_every_build_it_started_when_asked() {
         let stop = fake.stop_request().unwrap();
         assert!(stop.count(fake.server()) >= 1, "{}", run.stderr);
     }
+    no_secret(&run, &fakes);
+}
+
+/// The issue's own case: one CircleCI step fans out to builds on three other providers,
+/// waits on all, shows one table, and cancels them all when the step is cancelled.
+#[test]
+fn a_circleci_step_fans_out_to_three_other_providers() {
+    let dir = TempDir::new("plan");
+    let in_circleci = |cli: Cli| {
+        cli.env("CIRCLECI", "true")
+            .env("CIRCLE_PIPELINE_ID", "5034460f-c7c4-4c43-9457-de07e2029e7b")
+    };
+    let (cf, gh, gl) = (
+        Codefresh::whose_builds_end(Ending::Succeeds),
+        GitHub::whose_builds_end(Ending::Succeeds),
+        Gitlab::whose_builds_end(Ending::Fails),
+    );
+    let fakes: [&dyn Fake; 3] = [&cf, &gh, &gl];
+    let path = plan(&dir, &[cf.start_line(), gh.start_line(), gl.start_line()]);
+    let run = in_circleci(across(&fakes, &["fan-out", &path])).run();
+    run.assert_code(1);
+    no_secret(&run, &fakes);
+    let ids: Vec<String> = fakes.iter().map(|f| f.started().id).collect();
+    assert_eq!(run.stdout, format!("{}\n", ids.join("\n")));
+    let summary: Vec<&str> = run
+        .events()
+        .into_iter()
+        .skip_while(|l| *l != "summary:")
+        .collect();
+    assert_eq!(summary.len(), 5, "{}", run.stderr);
+    for (row, (provider, result)) in summary[2..].iter().zip([
+        ("codefresh", "success"),
+        ("github", "success"),
+        ("gitlab", "failed"),
+    ]) {
+        assert!(row.trim_start().starts_with(provider), "{row}");
+        assert!(row.contains(result), "{row}");
+    }
+
+    let (cf, gh, gl) = (
+        Codefresh::whose_builds_end(Ending::NeverEnds),
+        GitHub::whose_builds_end(Ending::NeverEnds),
+        Gitlab::whose_builds_end(Ending::NeverEnds),
+    );
+    let fakes: [&dyn Fake; 3] = [&cf, &gh, &gl];
+    let path = plan(&dir, &[cf.start_line(), gh.start_line(), gl.start_line()]);
+    let (run, took) = in_circleci(across(
+        &fakes,
+        &["fan-out", &path, "--cancel-on-abort", "--timeout", "60s"],
+    ))
+    .run_and_signal(libc::SIGTERM);
+    run.assert_fails(143, &["interrupted by SIGTERM"]);
+    assert!(took < Duration::from_secs(9), "{took:?}");
+    for fake in fakes {
+        let stop = fake.stop_request().unwrap();
+        assert_eq!(stop.count(fake.server()), 1, "{}", run.stderr);
+    }
+    assert_eq!(
+        run.stderr
+            .matches("SIGTERM: canceled (--cancel-on-abort)")
+            .count(),
+        3
+    );
     no_secret(&run, &fakes);
 }

@@ -2,10 +2,10 @@
 //! and exit code of every case.
 
 use crate::fakes::circleci::{
-    pipeline_id, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST, ERRORED, FIRST_NEW,
-    MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
+    job_number, pipeline_id, pipeline_json, Circle, Plan, APP_SLUG, BUSY, DEFINITION, DEV_NEWEST,
+    ERRORED, FIRST_NEW, MAIN_NEWEST, NULL_STATUS, SLUG, TOKEN, TYPED_PARAMETERS,
 };
-use crate::fakes::Fake;
+use crate::fakes::{Ending, Fake};
 use crate::support::{cirelay, read, Cli, Reply, TempDir};
 use serde_json::{json, Value};
 
@@ -359,7 +359,8 @@ fn an_errored_pipeline_exits_1_with_every_error_message() {
     assert_eq!(report["status"], "errored");
     assert_eq!(report["result"], "failed");
     // It never asks an errored pipeline for workflows: the list is read once, while the
-    // pipeline is in `setup` (where a setup workflow would run), and nothing after `errored`.
+    // pipeline is in `setup` (where a setup workflow would run), and nothing after `errored`
+    // (nor for its log: it has no jobs).
     let id = new_id();
     assert_eq!(
         fake.server.lines(),
@@ -419,7 +420,16 @@ fn a_failed_setup_workflow_fails_the_trigger_without_waiting_for_the_timeout() {
     let started = std::time::Instant::now();
     let run = circleci(
         &fake,
-        &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+        &[
+            "trigger",
+            SLUG,
+            "--timeout",
+            "5s",
+            "--output",
+            "json",
+            "--logs",
+            "none",
+        ],
     )
     .run();
     run.assert_code(1);
@@ -459,7 +469,16 @@ fn a_setup_workflow_that_continues_is_followed_by_the_workflows_it_continues_to(
         ));
         let run = circleci(
             &fake,
-            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+            &[
+                "trigger",
+                SLUG,
+                "--timeout",
+                "5s",
+                "--output",
+                "json",
+                "--logs",
+                "none",
+            ],
         )
         .run();
         run.assert_code(code);
@@ -501,7 +520,16 @@ fn a_setup_workflow_that_nothing_follows_is_exit_1_nothing_ran_after_setup() {
         ));
         let run = circleci(
             &fake,
-            &["trigger", SLUG, "--timeout", "5s", "--output", "json"],
+            &[
+                "trigger",
+                SLUG,
+                "--timeout",
+                "5s",
+                "--output",
+                "json",
+                "--logs",
+                "none",
+            ],
         )
         .run();
         run.assert_code(1);
@@ -1595,4 +1623,384 @@ fn the_api_is_circleci_com_unless_circleci_host_says_otherwise() {
         trigger_path(SLUG)
     ));
     run.assert_no_secret(&[TOKEN]);
+}
+
+// ---------------------------------------------------------------- downstream logs
+
+/// The failing step's output, as the fake's output host has it.
+const FAILED_STEP: &[&str] = &[
+    "npm test",
+    "FAIL src/app.test.js",
+    "  ✕ adds numbers (5 ms)",
+    "",
+    "Exited with code exit status 1",
+];
+
+fn assert_no_token_went_to_the_output_host(fake: &Circle) {
+    for r in fake.output.requests() {
+        assert!(
+            r.header("circle-token").is_none() && !r.target.contains(TOKEN),
+            "{}",
+            r.line()
+        );
+    }
+}
+
+#[test]
+fn a_failed_pipeline_shows_its_failing_steps_output() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(1);
+    let id = new_id();
+    assert_eq!(run.stdout, format!("{id}\n"));
+    let test = fake
+        .workflows(FIRST_NEW)
+        .into_iter()
+        .find(|w| w.name == "test")
+        .unwrap();
+    let at = fake
+        .state
+        .lock()
+        .unwrap()
+        .workflows
+        .iter()
+        .position(|w| w.id == test.id)
+        .unwrap();
+    let job = job_number(at);
+    assert_eq!(
+        run.log_sections(),
+        [format!(
+            "test › Run tests (failed) {}/workflows/{}/jobs/{job}",
+            fake.pipeline_url(SLUG, FIRST_NEW),
+            test.id
+        )]
+    );
+    assert_eq!(run.log_lines(), FAILED_STEP, "{}", run.stderr);
+    // After the pipeline's end: its jobs, the failed one's steps (v1.1, with the token), and
+    // the failed step's output (without it).
+    let lines = fake.server.lines();
+    let v1: Vec<&String> = lines.iter().filter(|l| l.contains("/api/v1.1/")).collect();
+    assert_eq!(v1, [&format!("GET /api/v1.1/project/{SLUG}/{job}")]);
+    assert_eq!(fake.server.count("GET", "/api/v2/workflow/"), 2);
+    assert_eq!(
+        fake.output.lines(),
+        [format!(
+            "GET /output/{job}/2/failed?X-Amz-Signature=signed&X-Amz-Expires=3600"
+        )]
+    );
+    assert_no_token_went_to_the_output_host(&fake);
+    run.assert_no_secret(&fake.secrets());
+}
+
+#[test]
+fn follow_prints_each_jobs_steps_once_the_job_ended() {
+    let fake = Circle::whose_builds_end(Ending::Succeeds);
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--branch", "main", "--logs", "follow"],
+    )
+    .run();
+    run.assert_code(0);
+    let sections = run.log_sections();
+    let names: Vec<&str> = sections
+        .iter()
+        .map(|s| s.split(" (").next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "build › Spin up environment",
+            "build › Checkout code",
+            "build › Run tests",
+            "test › Spin up environment",
+            "test › Checkout code",
+            "test › Run tests",
+        ]
+    );
+    let lines = run.log_lines();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == "PASS src/app.test.js")
+            .count(),
+        2
+    );
+    // A job's steps are printed once its job ended, before the pipeline did.
+    let events = run.events();
+    let build_done = events
+        .iter()
+        .position(|l| l.starts_with("── log of build › Run tests"))
+        .unwrap();
+    let over = events
+        .iter()
+        .position(|l| l.ends_with("build: success, test: success"))
+        .unwrap();
+    assert!(build_done < over, "{}", run.stderr);
+    assert_no_token_went_to_the_output_host(&fake);
+}
+
+#[test]
+fn logs_none_reads_no_job() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    let run = circleci(
+        &fake,
+        &["trigger", SLUG, "--branch", "main", "--logs", "none"],
+    )
+    .run();
+    run.assert_code(1);
+    assert!(run.downstream_log().is_empty());
+    assert_eq!(fake.server.count("GET", "/api/v2/workflow/"), 0);
+    assert!(fake.output.requests().is_empty());
+}
+
+#[test]
+fn an_expired_output_link_is_one_warning_and_the_exit_code_stays() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    fake.output.inject(
+        "GET",
+        "/output/",
+        vec![Reply::text(
+            403,
+            "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+        )],
+    );
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(1);
+    let warning = run.warning();
+    assert!(
+        warning.contains("could not read the log of test › Run tests"),
+        "{}",
+        warning
+    );
+    assert!(warning.contains("403"), "{}", warning);
+    // The link's signature is a credential: not printed.
+    assert!(
+        !run.stderr.contains("X-Amz-Signature=signed"),
+        "{}",
+        run.stderr
+    );
+    // Job details refused (a project v1.1 does not know): the same one warning.
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    fake.server.inject(
+        "GET",
+        "/api/v1.1/",
+        vec![Reply::json(404, json!({"message": "Build not found"}))],
+    );
+    let run = circleci(&fake, &["trigger", SLUG, "--branch", "main"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.stderr
+            .matches("warning: could not read the log")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    run.assert_says("API v1.1");
+}
+
+#[test]
+fn logs_prints_a_pipelines_steps_and_their_tails() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    circleci(
+        &fake,
+        &["trigger", SLUG, "--branch", "main", "--logs", "none"],
+    )
+    .run()
+    .assert_code(1);
+    let id = new_id();
+    let run = circleci(&fake, &["logs", &id]).run();
+    // `logs` exits like `status`.
+    run.assert_code(1);
+    assert_eq!(run.log_sections().len(), 6, "{}", run.stderr);
+    let run = circleci(&fake, &["logs", &id, "--failed", "--log-lines", "2"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.log_lines(),
+        ["… (3 earlier lines)", "", "Exited with code exit status 1"]
+    );
+    assert_no_token_went_to_the_output_host(&fake);
+}
+
+#[test]
+fn hostile_step_output_is_cleaned_and_redacted() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    let hostile = json!([
+        {"message": format!("token {TOKEN}\r\n"), "type": "out"},
+        {"message": "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[32mgreen\u{1b}[0m\r\n", "type": "out"},
+        {"message": "\r[   9.9s] pipeline #100: build: success, test: success\r\n", "type": "err"},
+    ]);
+    let at = {
+        // The failing job is the second workflow of the new pipeline.
+        circleci(
+            &fake,
+            &["trigger", SLUG, "--branch", "main", "--logs", "none"],
+        )
+        .run();
+        let id = fake
+            .workflows(FIRST_NEW)
+            .into_iter()
+            .find(|w| w.name == "test")
+            .unwrap()
+            .id;
+        fake.state
+            .lock()
+            .unwrap()
+            .workflows
+            .iter()
+            .position(|w| w.id == id)
+            .unwrap()
+    };
+    fake.outputs.lock().unwrap().insert(
+        format!("/output/{}/2/failed", job_number(at)),
+        Reply::json(200, hostile),
+    );
+    let run = circleci(&fake, &["logs", &new_id(), "--failed"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.log_lines(),
+        [
+            "token ***",
+            "\u{1b}[32mgreen\u{1b}[0m",
+            "[   9.9s] pipeline #100: build: success, test: success"
+        ]
+    );
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains("\u{1b}]"));
+    assert!(!run.stderr.lines().any(|l| l.starts_with("[   9.9s]")));
+    run.assert_no_secret(&fake.secrets());
+}
+
+#[test]
+fn an_output_host_that_never_answers_trips_the_request_timeout() {
+    let fake = Circle::whose_builds_end(Ending::Fails);
+    fake.output.inject(
+        "GET",
+        "/output/",
+        vec![Reply::Hang(std::time::Duration::from_secs(30))],
+    );
+    let began = std::time::Instant::now();
+    let run = circleci(
+        &fake,
+        &[
+            "trigger",
+            SLUG,
+            "--branch",
+            "main",
+            "--request-timeout",
+            "1s",
+        ],
+    )
+    .env("CIRELAY_RETRIES", "0")
+    .run();
+    run.assert_code(1);
+    assert!(began.elapsed() < std::time::Duration::from_secs(15));
+    assert_eq!(
+        run.stderr
+            .matches("warning: could not read the log")
+            .count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
+
+// ---------------------------------------------------------------- web addresses
+
+/// The address the web app shows for a pipeline, a workflow or a job of it (with the VCS
+/// spelled out, as the web app does) names the pipeline by its number: one read of it by
+/// number, and from then on by its id.
+#[test]
+fn a_pipelines_web_address_is_read_by_its_number() {
+    let fake = Circle::start();
+    let id = pipeline_id(MAIN_NEWEST);
+    let workflow = &fake.workflows(MAIN_NEWEST)[0].id;
+    let app = &fake.server.url;
+    for address in [
+        fake.pipeline_url(SLUG, MAIN_NEWEST),
+        format!("{app}/pipelines/github/acme/app/{MAIN_NEWEST}/workflows/{workflow}/jobs/7"),
+    ] {
+        let before = fake.server.lines().len();
+        let run = circleci(&fake, &["wait", &address]).run();
+        // Its test workflow failed.
+        run.assert_code(1);
+        run.assert_says(&format!(
+            "pipeline #{MAIN_NEWEST}: build: success, test: failed"
+        ));
+        let lines = fake.server.lines().split_off(before);
+        assert_eq!(
+            lines[0],
+            format!(
+                "GET /api/v2/project/{}/pipeline/{MAIN_NEWEST}",
+                if address.contains("/github/") {
+                    "github/acme/app"
+                } else {
+                    SLUG
+                }
+            ),
+            "{lines:#?}"
+        );
+        // The pipeline and its workflows by id; the failed workflow's jobs (for its log)
+        // by the workflows' ids.
+        assert_eq!(
+            lines[1],
+            format!("GET /api/v2/pipeline/{id}/workflow"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2..].iter().all(|l| l.contains(&id)
+                || l.contains("/api/v2/workflow/")
+                || l.contains("/api/v1.1/")),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("/pipeline/")).count(),
+            lines.iter().filter(|l| l.contains(&id)).count() + 1,
+            "{lines:#?}"
+        );
+        // The failed step's log, by the same address.
+        let run = circleci(&fake, &["logs", &address, "--failed"]).run();
+        run.assert_code(1);
+        assert_eq!(run.log_sections().len(), 1, "{}", run.stderr);
+        assert!(run.log_sections()[0].starts_with("test › Run tests (failed)"));
+    }
+}
+
+#[test]
+fn a_web_address_of_no_pipeline_is_refused_with_the_forms_it_can_take() {
+    let fake = Circle::start();
+    let app = fake.server.url.clone();
+    // Not sent: another host (the token would go to it), not a pipeline's page.
+    for (address, says) in [
+        (
+            format!("https://app.circleci.com/pipelines/{SLUG}/{MAIN_NEWEST}"),
+            "/pipelines/VCS/ORG/REPO/NUMBER",
+        ),
+        (
+            format!("{app}/pipelines/{SLUG}"),
+            "/pipelines/VCS/ORG/REPO/NUMBER",
+        ),
+        (
+            format!("{app}/pipelines/svn/acme/app/3"),
+            "must be VCS/ORG/REPO",
+        ),
+        (format!("{app}/pipelines/gh/acme/../3"), "not `.` or `..`"),
+    ] {
+        let run = circleci(&fake, &["status", &address]).run();
+        run.assert_fails(4, &[says]);
+    }
+    assert_eq!(fake.server.lines(), Vec::<String>::new());
+    // A number the project does not have, and an answer about another pipeline.
+    let run = circleci(&fake, &["status", &format!("{app}/pipelines/{SLUG}/999")]).run();
+    run.assert_fails(5, &["pipeline #999 of gh/acme/app was not found"]);
+    let path = format!("/api/v2/project/{SLUG}/pipeline/{MAIN_NEWEST}");
+    let other = pipeline_json(&fake.pipeline(DEV_NEWEST));
+    fake.server
+        .inject("GET", &path, vec![Reply::json(200, other)]);
+    let run = circleci(&fake, &["status", &fake.pipeline_url(SLUG, MAIN_NEWEST)]).run();
+    run.assert_fails(
+        5,
+        &[&format!(
+            "pipeline #{DEV_NEWEST} where #{MAIN_NEWEST} was asked for"
+        )],
+    );
 }

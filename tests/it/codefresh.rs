@@ -4,10 +4,13 @@
 use std::time::Duration;
 
 use crate::fakes::codefresh::{
-    Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
+    progress_of, Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
 };
+use crate::fakes::firebase::Generated;
 use crate::fakes::Fake;
-use crate::support::{called_as, cirelay, read, Cli, Proxy, Reply, Run, TempDir};
+use crate::support::{
+    called_as, cirelay, largest_child_rss_kib, read, Cli, Proxy, Reply, Run, TempDir,
+};
 use serde_json::json;
 
 fn with_env(cli: Cli, fake: &Codefresh) -> Cli {
@@ -38,7 +41,10 @@ fn build_line(id: &str) -> String {
 #[test]
 fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
     let fake = Codefresh::start("success");
-    let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"]).run();
+    // The requests of the run itself; its log has tests of its own.
+    let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"])
+        .env("CIRELAY_LOGS", "none")
+        .run();
     run.assert_code(0);
     let id = first();
     assert_eq!(run.stdout, format!("{id}\n"));
@@ -557,7 +563,7 @@ fn wait_exits_0_when_the_build_reaches_the_status() {
     let fake = Codefresh::start("success");
     let id = "6300000000000000000000c1";
     fake.add_build(id, &["pending", "running", "success"]);
-    let run = codefresh(&fake, &["wait", id]).run();
+    let run = codefresh(&fake, &["wait", id, "--logs", "none"]).run();
     run.assert_code(0);
     assert_eq!(run.stdout, "");
     run.assert_says(&format!(
@@ -881,11 +887,15 @@ fn a_run_through_a_proxy_that_refuses_was_never_sent_so_it_is_retried() {
 fn a_run_through_a_proxy_starts_one_build() {
     let fake = Codefresh::start("success");
     let proxy = Proxy::start(vec![("codefresh.test:80".into(), fake.server.url.clone())]);
-    let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"])
-        .env("CF_URL", "http://codefresh.test")
-        .env("CIRELAY_ALLOW_HTTP", "1")
-        .env("https_proxy", &proxy.url)
-        .run();
+    // The API's requests only: its log is elsewhere.
+    let run = codefresh(
+        &fake,
+        &["run", "pipeB", "-b=main", "-t", "trig", "--logs", "none"],
+    )
+    .env("CF_URL", "http://codefresh.test")
+    .env("CIRELAY_ALLOW_HTTP", "1")
+    .env("https_proxy", &proxy.url)
+    .run();
     run.assert_code(0);
     assert_eq!(run.stdout, format!("{}\n", first()));
     assert_eq!(fake.server.count("POST", "/api/pipelines/run/"), 1);
@@ -1118,4 +1128,569 @@ fn plain_http_may_be_allowed_for_a_trusted_network() {
         .env("CIRELAY_ALLOW_HTTP", "maybe")
         .run();
     run.assert_fails(4, &["CIRELAY_ALLOW_HTTP"]);
+}
+
+// ---------------------------------------------------------------- downstream logs
+
+/// Each section header's step and status, without the link: `main_clone (success)`.
+fn log_sections(run: &Run) -> Vec<&str> {
+    run.log_sections()
+        .into_iter()
+        .map(|l| l.split(" http").next().unwrap_or(l))
+        .collect()
+}
+
+/// What the default log of a build that fails says, in order.
+const FAILING_LOG: &[&str] = &[
+    "Cloning into 'app'...",
+    "\u{1b}[32mCloned\u{1b}[0m",
+    "npm test",
+    "FAIL src/app.test.js",
+    "  ✕ adds numbers (5 ms)",
+    "\u{1b}[31mError: 1 test failed\u{1b}[0m",
+];
+
+fn log_requests(fake: &Codefresh) -> (usize, usize) {
+    (
+        fake.server.count("GET", "/api/progress/"),
+        fake.server.count("GET", "/api/user/firebaseAuth"),
+    )
+}
+
+#[test]
+fn the_seed_line_prints_pipeline_bs_log_as_the_codefresh_cli_does() {
+    let fake = Codefresh::start("error");
+    let run = codefresh(&fake, &["run", "pipeB", "-b=main", "-t", "trig"]).run();
+    run.assert_code(1);
+    let id = first();
+    // stdout keeps the id only; the log is on stderr.
+    assert_eq!(run.stdout, format!("{id}\n"));
+    // Every line once, in the order written; the steps in the order they started
+    // (`main_clone` before `build`, though `build` sorts first by name).
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
+    let sections = log_sections(&run);
+    assert!(sections[0].starts_with("main_clone ("), "{sections:?}");
+    assert_eq!(sections[1], "build (running)");
+    // What the step printed after the build's final status is under a header again, with
+    // the step's result.
+    assert_eq!(sections[2], "build (error)");
+    let link = format!("{}/build/{id}", fake.server.url);
+    assert!(run
+        .stderr
+        .contains(&format!("── log of build (error) {link}")));
+    // The running part of the log is printed while the build runs, before its end.
+    let events = run.events();
+    let cloned = events.iter().position(|l| l.contains("Cloned")).unwrap();
+    let ended = events
+        .iter()
+        .position(|l| *l == format!("build {id}: error"))
+        .unwrap();
+    assert!(cloned < ended, "{}", run.stderr);
+    // One progress read and one token, however often the log is read.
+    assert_eq!(log_requests(&fake), (1, 1));
+    for r in fake.firebase.server.requests() {
+        assert!(r.header("authorization").is_none(), "{}", r.line());
+    }
+    run.assert_no_secret(&fake.secrets());
+}
+
+#[test]
+fn the_log_of_a_build_that_succeeds_is_followed_to_its_last_line() {
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(0);
+    assert_eq!(
+        run.log_lines(),
+        [
+            "Cloning into 'app'...",
+            "\u{1b}[32mCloned\u{1b}[0m",
+            "npm test",
+            "PASS src/app.test.js"
+        ],
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn lines_are_printed_as_they_are_written_not_when_the_build_ends() {
+    let fake = Codefresh::start("success");
+    {
+        let mut state = fake.state.lock().unwrap();
+        // Running for 4 s, read every 3 s: only the stream can show a line written at 0.5 s
+        // before the next read.
+        state.lifecycle = vec!["running".into(), "success".into()];
+        state.hold_new = Some(Duration::from_secs(4));
+    }
+    let db = fake.firebase.db.clone();
+    let progress = progress_of(&first());
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        let mut db = db.lock().unwrap();
+        db.set(
+            &[&progress, "steps", "deploy"],
+            json!({"name": "deploy", "status": "running", "creationTimeStamp": 1_700_000_010}),
+        );
+        db.push(
+            &[&progress, "steps", "deploy", "logs"],
+            json!("deploying to staging\r\n"),
+        );
+    });
+    let run = with_env(
+        called_as("codefresh", &["run", "pipeB", "--interval", "3s"]),
+        &fake,
+    )
+    .run();
+    writer.join().unwrap();
+    run.assert_code(0);
+    let shown = run
+        .said_at("── log of deploy")
+        .expect("the deploy step's header");
+    assert!(shown < 2.5, "printed at {shown}s:\n{}", run.stderr);
+    let lines = run.log_lines();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == "deploying to staging")
+            .count(),
+        1
+    );
+    // Its stream carried it: one stream, no polling of the steps meanwhile.
+    assert_eq!(fake.firebase.db.lock().unwrap().streams, 1);
+}
+
+#[test]
+fn a_stream_cut_in_the_middle_of_an_event_resumes_without_printing_twice() {
+    let fake = Codefresh::start("error");
+    fake.firebase.db.lock().unwrap().cut_after = Some(3);
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(1);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
+    assert!(fake.firebase.db.lock().unwrap().streams >= 2);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+}
+
+#[test]
+fn a_revoked_token_is_renewed_and_the_stream_opened_again() {
+    let fake = Codefresh::start("error");
+    fake.firebase.db.lock().unwrap().revoke_after = Some(2);
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(1);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
+    let (progress, tokens) = log_requests(&fake);
+    assert_eq!((progress, tokens), (1, 2), "{:#?}", fake.server.lines());
+    // After the revocation, only the new token was used.
+    let fb = fake.firebase.server.requests();
+    let first_new = fb
+        .iter()
+        .position(|r| r.query("auth").as_deref() == Some("fb-token-2-secret-0123456789"))
+        .expect("the new token was used");
+    assert!(fb[first_new..]
+        .iter()
+        .all(|r| r.query("auth").as_deref() == Some("fb-token-2-secret-0123456789")));
+    run.assert_no_secret(&fake.secrets());
+}
+
+#[test]
+fn a_hostile_log_cannot_rewrite_the_log_nor_show_a_secret() {
+    let fake = Codefresh::start("error");
+    let id = first();
+    let forged = format!("\r[   9.9s] build {id}: success");
+    fake.state.lock().unwrap().writes_log = std::sync::Arc::new(move |db, progress, status| {
+        if status != "running" {
+            return;
+        }
+        db.set(
+            &[progress, "steps", "build"],
+            json!({"name": "build\u{1b}]0;pwned\u{7}", "status": "running", "creationTimeStamp": 1}),
+        );
+        for text in [
+            format!("key {KEY} token fb-token-1-secret-0123456789\r\n"),
+            format!("{forged}\r\n"),
+            "\u{1b}]0;window title\u{7}\u{1b}]8;;https://evil.example\u{1b}\\click\u{1b}]8;;\u{1b}\\\r\n"
+                .to_string(),
+            "\u{1b}[2K\u{1b}[1A\u{1b}[31mred\u{1b}[0m\u{202e}desrever\r\n".to_string(),
+            "progress 10%\rprogress 100%\r\n".to_string(),
+        ] {
+            db.push(&[progress, "steps", "build", "logs"], json!(text));
+        }
+    });
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(1);
+    run.assert_no_secret(&fake.secrets());
+    assert!(!run.stderr.contains('\r'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains("\u{1b}]"), "{:?}", run.stderr);
+    assert!(!run.stderr.contains('\u{202e}'), "{:?}", run.stderr);
+    assert!(!run.stderr.contains("\u{1b}[2K") && !run.stderr.contains("\u{1b}[1A"));
+    // No line of the downstream log passes for one of cirelay's own.
+    assert!(
+        !run.stderr.lines().any(|l| l.starts_with("[   9.9s]")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.log_lines(),
+        [
+            "key *** token ***",
+            &format!("[   9.9s] build {id}: success"),
+            "click",
+            "\u{1b}[31mred\u{1b}[0mdesrever",
+            "progress 100%",
+        ]
+    );
+    assert_eq!(log_sections(&run)[0], "build (running)");
+}
+
+#[test]
+fn detach_and_logs_none_print_no_log_and_never_read_one() {
+    for (line, env) in [
+        (&["run", "pipeB", "-d"][..], None),
+        (&["run", "pipeB", "--logs", "none"][..], None),
+        (&["run", "pipeB"][..], Some(("CIRELAY_LOGS", "none"))),
+    ] {
+        let fake = Codefresh::start("error");
+        let mut cli = codefresh(&fake, line);
+        if let Some((k, v)) = env {
+            cli = cli.env(k, v);
+        }
+        let run = cli.run();
+        assert!(run.downstream_log().is_empty(), "{line:?}: {}", run.stderr);
+        assert_eq!(log_requests(&fake), (0, 0), "{line:?}");
+        assert!(fake.firebase.server.requests().is_empty(), "{line:?}");
+    }
+}
+
+#[test]
+fn logs_failed_prints_the_failed_steps_last_lines_once_the_build_failed() {
+    let fake = Codefresh::start("error");
+    let run = codefresh(
+        &fake,
+        &["run", "pipeB", "--logs", "failed", "--log-lines", "2"],
+    )
+    .run();
+    run.assert_code(1);
+    assert_eq!(
+        run.downstream_log(),
+        [
+            &format!(
+                "── log of build (error) {}/build/{}",
+                fake.server.url,
+                first()
+            ),
+            "… (2 earlier lines)",
+            "  ✕ adds numbers (5 ms)",
+            "\u{1b}[31mError: 1 test failed\u{1b}[0m",
+        ]
+    );
+    // Nothing is read while the build runs: one read of the whole log once it failed.
+    assert!(fake
+        .firebase
+        .server
+        .requests()
+        .iter()
+        .all(|r| r.header("accept") != Some("text/event-stream")));
+    // A build that succeeds shows nothing.
+    let fake = Codefresh::start("success");
+    let run = codefresh(&fake, &["run", "pipeB", "--logs", "failed"]).run();
+    run.assert_code(0);
+    assert!(run.downstream_log().is_empty(), "{}", run.stderr);
+}
+
+#[test]
+fn a_log_that_cannot_be_read_is_one_warning_and_the_exit_code_stays() {
+    // The token refused and the progress job gone are with the unusable answers below.
+    // Firebase down: every token refused, also a renewed one.
+    let fake = Codefresh::start("error");
+    fake.firebase.db.lock().unwrap().refuses_all = true;
+    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    run.assert_code(1);
+    // Renewed once, then given up.
+    assert_eq!(log_requests(&fake), (1, 2));
+    assert!(run.warning().contains("the log token was refused"));
+    run.assert_no_secret(&fake.secrets());
+}
+
+#[test]
+fn logs_prints_a_finished_builds_log_by_step() {
+    let fake = Codefresh::start("error");
+    let id = first();
+    codefresh(&fake, &["run", "pipeB", "--logs", "none"])
+        .run()
+        .assert_code(1);
+    let run = codefresh(&fake, &["logs", &id]).run();
+    // `logs` exits like `status`.
+    run.assert_code(1);
+    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(
+        log_sections(&run),
+        ["main_clone (success)", "build (error)"]
+    );
+    let run = codefresh(&fake, &["logs", &id, "--failed", "--log-lines", "1"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.log_lines(),
+        [
+            "… (3 earlier lines)",
+            "\u{1b}[31mError: 1 test failed\u{1b}[0m"
+        ]
+    );
+}
+
+/// An archived log as Codefresh keeps it: steps with their logs, in any order.
+fn archived_log() -> serde_json::Value {
+    json!({"id": "x", "steps": [
+        {"name": "build", "status": "error", "creationTimeStamp": 1_700_000_005,
+         "logs": {"-B1": "npm test\r\n", "-B2": "FAIL src/app.test.js\r\n"}},
+        {"name": "main_clone", "status": "success", "creationTimeStamp": 1_700_000_000,
+         "logs": ["Cloning into 'app'...\r\n"]},
+    ]})
+}
+
+#[test]
+fn an_archived_log_is_downloaded_without_the_key_in_step_order() {
+    let fake = Codefresh::start("error");
+    let id = "6300000000000000000000f1";
+    fake.add_build(id, &["error"]);
+    fake.archive_log(id, Reply::json(200, archived_log()));
+    let run = codefresh(&fake, &["logs", id]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.log_lines(),
+        ["Cloning into 'app'...", "npm test", "FAIL src/app.test.js"],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        log_sections(&run),
+        ["main_clone (success)", "build (error)"]
+    );
+    let downloads = fake.archive.requests();
+    assert!(!downloads.is_empty());
+    for r in &downloads {
+        assert!(r.header("authorization").is_none(), "{}", r.line());
+        assert!(!r.target.contains(KEY));
+    }
+    // The link's signature is a credential too: never printed.
+    fake.archive
+        .inject("GET", "/logs/", vec![Reply::text(403, "expired")]);
+    let run = codefresh(&fake, &["logs", id]).run();
+    run.assert_code(1);
+    run.assert_says("warning: could not read the log of build");
+    assert!(!run.stderr.contains("sig=signed"), "{}", run.stderr);
+}
+
+#[test]
+fn a_50_mb_log_is_read_without_being_held() {
+    const MB: usize = 1 << 20;
+    let fake = Codefresh::start("error");
+    let id = "6300000000000000000000f2";
+    fake.add_build(id, &["error"]);
+    // 50 MB of 1 KiB entries, streamed by the archive host as it writes them.
+    fake.archive_log(
+        id,
+        Reply::stream(|out| {
+            let entry = format!("{}\r\n", "x".repeat(1022));
+            let _ = out.write_all(
+                br#"{"steps":[{"name":"build","status":"error","creationTimeStamp":1,"logs":{"#,
+            );
+            for n in 0..50 * MB / 1024 {
+                let sep = if n == 0 { "" } else { "," };
+                if write!(out, "{sep}\"-K{n:08}\":\"{}\\r\\n\"", &entry[..1022]).is_err() {
+                    return;
+                }
+            }
+            let _ = out.write_all(b"}}]}");
+        }),
+    );
+    // Only the tail is printed: this test process must not hold 50 MB of output either (a
+    // child's peak memory counts its parent's, from before its exec).
+    let run = codefresh(&fake, &["logs", id, "--failed", "--log-lines", "3"]).run();
+    run.assert_code(1);
+    assert_eq!(
+        run.log_lines(),
+        [
+            &format!("… ({} earlier lines)", 50 * MB / 1024 - 3),
+            &"x".repeat(1022),
+            &"x".repeat(1022),
+            &"x".repeat(1022)
+        ]
+    );
+    // The same from the log database, the failed step's tail only.
+    let running = "6300000000000000000000f3";
+    fake.add_build(running, &["error"]);
+    {
+        let mut db = fake.firebase.db.lock().unwrap();
+        let progress = progress_of(running);
+        db.set(
+            &[&progress, "steps", "build"],
+            json!({"name": "build", "status": "error", "creationTimeStamp": 1}),
+        );
+        db.set(
+            &[&progress, "steps", "build", "logs", "-S00000000"],
+            json!("y"),
+        );
+        db.generated = Some(Generated {
+            path: [&progress, "steps", "build", "logs"]
+                .map(String::from)
+                .to_vec(),
+            count: 50 * MB / 1024,
+            text: format!("{}\r\n", "y".repeat(1022)),
+        });
+    }
+    let run = codefresh(&fake, &["logs", running, "--failed", "--log-lines", "3"]).run();
+    run.assert_code(1);
+    assert_eq!(run.log_lines().len(), 4, "{}", run.stderr);
+    let peak = largest_child_rss_kib();
+    assert!(peak < 40 * 1024, "a cirelay run peaked at {peak} KiB");
+}
+
+#[test]
+fn wait_follows_the_log_of_each_build_it_waits_for() {
+    let fake = Codefresh::start("error");
+    let (a, b) = ("6300000000000000000000d1", "6300000000000000000000d2");
+    fake.add_build(a, &["pending", "running", "success"]);
+    fake.add_build(b, &["pending", "running", "success"]);
+    let run = codefresh(&fake, &["wait", a]).run();
+    run.assert_code(0);
+    assert_eq!(
+        run.log_lines().last(),
+        Some(&"PASS src/app.test.js"),
+        "{}",
+        run.stderr
+    );
+    assert!(log_sections(&run).iter().all(|s| !s.contains('›')));
+    // Several builds: each section names its build.
+    let c = "6300000000000000000000d3";
+    fake.add_build(c, &["pending", "running", "success"]);
+    let run = codefresh(&fake, &["wait", b, c]).run();
+    run.assert_code(0);
+    let sections = log_sections(&run);
+    for id in [b, c] {
+        assert!(
+            sections
+                .iter()
+                .any(|s| s.starts_with(&format!("build {id} › main_clone"))),
+            "{sections:?}"
+        );
+    }
+    let lines = run.log_lines();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == "PASS src/app.test.js")
+            .count(),
+        2,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_log_that_never_ends_or_a_silent_stream_cannot_hold_the_run_past_its_timeout() {
+    // A build that never ends, whose log stream says nothing.
+    let fake = Codefresh::start("running");
+    fake.state.lock().unwrap().lifecycle = vec!["running".into(); 10_000];
+    fake.firebase.db.lock().unwrap().silent_streams = true;
+    let began = std::time::Instant::now();
+    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "2s"]).run();
+    run.assert_code(3);
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    // A build that never ends, whose log never stops growing.
+    let fake = Codefresh::start("running");
+    fake.state.lock().unwrap().lifecycle = vec!["running".into(); 10_000];
+    let db = fake.firebase.db.clone();
+    let progress = progress_of(&first());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let writer = std::thread::spawn(move || {
+        let mut n = 0u64;
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            db.lock().unwrap().push(
+                &[&progress, "steps", "build", "logs"],
+                json!(format!("line {n}\r\n")),
+            );
+            n += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    let began = std::time::Instant::now();
+    let run = codefresh(&fake, &["run", "pipeB", "--timeout", "2s"]).run();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    run.assert_code(3);
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        began.elapsed()
+    );
+    assert!(run.log_lines().len() > 100, "{}", run.stderr);
+}
+
+#[test]
+fn unusable_log_answers_are_one_warning_each_and_go_nowhere() {
+    let cases = [
+        (
+            "/api/user/firebaseAuth",
+            Reply::json(403, json!({"message": "Forbidden"})),
+            "may not do this",
+        ),
+        (
+            "/api/progress/",
+            Reply::json(404, json!({"message": "Progress not found"})),
+            "was not found",
+        ),
+        (
+            "/api/user/firebaseAuth",
+            Reply::json(
+                200,
+                json!({"url": "https://x\nCF_API_KEY=forged", "accessToken": "t0ken-0123456789"}),
+            ),
+            "log database url",
+        ),
+        (
+            "/api/user/firebaseAuth",
+            Reply::json(
+                200,
+                json!({"url": "https://logs.example", "accessToken": ""}),
+            ),
+            "without a usable log token",
+        ),
+        (
+            "/api/user/firebaseAuth",
+            Reply::text(200, "{\"url\": "),
+            "unusable JSON",
+        ),
+        (
+            "/api/progress/",
+            Reply::json(
+                200,
+                json!({"location": {"type": "gcs", "url": "ftp://logs.example/x"}}),
+            ),
+            "not an http(s) URL",
+        ),
+        (
+            "/api/progress/",
+            Reply::json(200, json!({"location": {"type": "composition"}})),
+            "cannot read it (location `composition`)",
+        ),
+    ];
+    for (path, reply, says) in cases {
+        let fake = Codefresh::start("error");
+        fake.server.inject("GET", path, vec![reply]);
+        let run = codefresh(&fake, &["run", "pipeB"]).run();
+        run.assert_code(1);
+        let warning = run.warning();
+        assert!(
+            warning.contains("could not read the log of build") && warning.contains(says),
+            "{says}: {warning}"
+        );
+        run.assert_says(&format!("build {}: error", first()));
+        assert!(fake.firebase.server.requests().is_empty(), "{says}");
+        assert!(!run.stderr.contains("\nCF_API_KEY=forged"));
+        run.assert_no_secret(&fake.secrets());
+    }
 }

@@ -400,6 +400,45 @@ pub fn the_started_build_is_exported_for_the_next_steps<F: Fake>() {
     assert!(!bash_env.exists());
 }
 
+// ---------------------------------------------------------------- inside GitHub Actions
+
+/// Whatever the provider, what a run prints inside a GitHub Actions job (statuses, names,
+/// error answers, logs) is printed while the runner's workflow commands are stopped: a
+/// failed start and a verbose wait alike.
+pub fn inside_github_actions_nothing_printed_runs_as_a_workflow_command<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Fails);
+    let line = fake.start_line();
+    let waited = run(
+        &fake,
+        cli(&fake, line)
+            .args(&["--verbose", "--timeout", "20s"])
+            .env("GITHUB_ACTIONS", "true"),
+    );
+    waited.assert_code(Ending::Fails.exit_code());
+    let token = waited.assert_workflow_commands_stopped();
+    assert_eq!(waited.stdout, format!("{}\n", fake.started().id));
+
+    let refused = F::whose_builds_end(Ending::Succeeds);
+    refused.start_request().inject(
+        refused.server(),
+        vec![Reply::json(404, serde_json::json!({}))],
+    );
+    let failed = run(&refused, cli(&refused, line).env("GITHUB_ACTIONS", "true"));
+    // A refusal is an API error, exit 5.
+    failed.assert_code(5);
+    failed.error_line();
+    assert_ne!(failed.assert_workflow_commands_stopped(), token);
+
+    // Elsewhere nothing of the kind is printed.
+    let elsewhere = F::whose_builds_end(Ending::Succeeds);
+    let plain = run(
+        &elsewhere,
+        cli(&elsewhere, line).env("GITHUB_ACTIONS", "false"),
+    );
+    plain.assert_code(0);
+    assert!(!plain.stderr.contains("::"), "{}", plain.stderr);
+}
+
 // ---------------------------------------------------------------- secrets
 
 pub fn verbose_logs_every_request_and_no_secret<F: Fake>() {
@@ -413,6 +452,8 @@ pub fn verbose_logs_every_request_and_no_secret<F: Fake>() {
             l.split_once(" -> ")
                 .is_some_and(|(_, s)| s.starts_with(char::is_numeric))
         })
+        // The API's requests; a downstream log may be read from another host.
+        .filter(|l| l.contains(&format!(" {}/", fake.server().url)))
         .collect();
     let requests = fake.server().requests();
     assert_eq!(logged.len(), requests.len(), "{}", run.stderr);
@@ -443,6 +484,36 @@ pub fn a_build_is_named_by_provider_and_id<F: Fake>() {
     run.assert_code(0);
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     run.assert_says(&format!("[{reference}]"));
+}
+
+/// A build named by its address in the web app, as people copy it from the browser or from
+/// `$CIRELAY_BUILD_URL`: under the provider's word, and without it (the provider found by
+/// the address). The fake's host is not the vendor's cloud, as for an on-premises server.
+pub fn a_build_is_named_by_its_web_address<F: Fake>() {
+    let fake = F::whose_builds_end(Ending::Succeeds);
+    let started = run(&fake, cli(&fake, fake.start_line()));
+    started.assert_code(0);
+    let address = fake.started().url;
+    started.assert_says(&address);
+    let named = run(&fake, cli(&fake, &[fake.provider(), "status", &address]));
+    if fake.stop_request().is_none() {
+        // Codeship API v1 cannot read one build.
+        named.assert_fails(4, &["needs Codeship API v2"]);
+        return;
+    }
+    named.assert_code(0);
+    // Its log, by the same address: exits like `status`.
+    run(&fake, cli(&fake, &[fake.provider(), "logs", &address])).assert_code(0);
+    let waited = run(&fake, cli(&fake, &["wait", &address]));
+    waited.assert_code(0);
+    waited.assert_says(&format!("[{address}]"));
+    let bare = run(&fake, cli(&fake, &["status", &address]));
+    bare.assert_code(0);
+    assert_eq!(bare.stdout.lines().count(), 1, "{}", bare.stdout);
+    // The build the start made, as its id names it.
+    let by_id = format!("{}:{}", fake.provider(), fake.started().id);
+    let by_id = run(&fake, cli(&fake, &["status", &by_id]));
+    assert_eq!(named.stdout, by_id.stdout);
 }
 
 // ---------------------------------------------------------------- a cancelled step
@@ -509,6 +580,8 @@ macro_rules! contract {
                     verbose_logs_every_request_and_no_secret,
                     a_cancelled_step_cancels_its_build_only_when_asked,
                     a_build_is_named_by_provider_and_id,
+                    a_build_is_named_by_its_web_address,
+                    inside_github_actions_nothing_printed_runs_as_a_workflow_command,
                 );
             }
         )*

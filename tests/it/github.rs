@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::fakes::github::{
     http_date, job_id, GitHub, BUSY, CI, CI_DEV, CI_MAIN_NEWEST, DEPLOY, DEPLOY_ID, DISPATCHER,
-    FIRST_NEW, PRIVATE, READ_ONLY_TOKEN, REPO, REVIEWED, SIGNATURE, TOKEN, WEB,
+    FIRST_NEW, FORGED_COMMANDS, PRIVATE, READ_ONLY_TOKEN, REPO, REVIEWED, SIGNATURE, TOKEN, WEB,
 };
 use crate::fakes::{Ending, Fake};
 use crate::support::{cirelay, read, Cli, Recorded, Reply, Run, TempDir};
@@ -151,10 +151,10 @@ fn a_run_that_fails_fails_the_step_with_the_failed_jobs_log_tail() {
     run.assert_says(&format!(
         "── log of test (ubuntu-latest) (failure) {WEB}/{REPO}/actions/runs/{FIRST_NEW}/job/{test_job}"
     ));
-    // Only the failed job, its last 200 lines: 264 are shown of its log.
+    // Only the failed job, its last 200 lines: 265 are shown of its log.
     assert!(!run.stderr.contains("── log of build"), "{}", run.stderr);
-    run.assert_says("  … (64 earlier lines)\n  test line 63\n");
-    assert!(!run.stderr.contains("test line 62\n"), "{}", run.stderr);
+    run.assert_says("  … (65 earlier lines)\n  test line 64\n");
+    assert!(!run.stderr.contains("test line 63\n"), "{}", run.stderr);
     // As the web app shows it: no timestamps, markers in words, colour kept, the token and
     // the terminal's title sequence gone.
     run.assert_says("  \u{1b}[31mFAIL\u{1b}[0m token *** \n");
@@ -174,6 +174,34 @@ fn a_run_that_fails_fails_the_step_with_the_failed_jobs_log_tail() {
         hops[0].target
     );
     assert_eq!(fake.log_host_authorizations(), Vec::<String>::new());
+}
+
+/// A calling GitHub job's runner would act on the workflow commands in the downstream log
+/// (an output set, a mask added): they are printed while command processing is stopped.
+#[test]
+fn inside_github_actions_a_downstream_log_cannot_run_workflow_commands() {
+    let fake = GitHub::start(Ending::Fails);
+    let run = ran(
+        &fake,
+        github(&fake, &["trigger", REPO, DEPLOY, "--ref", "main"]).env("GITHUB_ACTIONS", "true"),
+    );
+    run.assert_code(1);
+    run.assert_workflow_commands_stopped();
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let forged = lines
+        .iter()
+        .position(|l| l.contains(FORGED_COMMANDS))
+        .expect(&run.stderr);
+    assert!(0 < forged && forged < lines.len() - 1, "{}", run.stderr);
+    // Another run, another token.
+    let again = ran(
+        &fake,
+        github(&fake, &["status", &new_run()]).env("GITHUB_ACTIONS", "true"),
+    );
+    assert_ne!(
+        again.assert_workflow_commands_stopped(),
+        run.assert_workflow_commands_stopped()
+    );
 }
 
 #[test]
@@ -1058,7 +1086,7 @@ fn logs_prints_every_job_or_the_failed_ones() {
         "{}",
         failed.stderr
     );
-    failed.assert_says("  … (261 earlier lines)\n  test line 260\n");
+    failed.assert_says("  … (262 earlier lines)\n  test line 260\n");
     // A run that did not fail has no failed job to show.
     let none = ran(
         &fake,

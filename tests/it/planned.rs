@@ -24,6 +24,18 @@ fn wait(fake: &impl Histories, id: &str, args: &[&str]) -> Cli {
         .env_all(fake.env())
 }
 
+/// The requests the wait sent for the build and its history: a followed log's own reads
+/// (Codefresh follows by default: its progress job and log token) are the logs suite's.
+fn polls(fake: &(impl Fake + ?Sized)) -> Vec<String> {
+    fake.server()
+        .lines()
+        .into_iter()
+        .filter(|l| {
+            !l.starts_with("GET /api/progress/") && !l.starts_with("GET /api/user/firebaseAuth")
+        })
+        .collect()
+}
+
 fn checked(fake: &impl Fake, cli: Cli) -> Run {
     let run = cli.run();
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
@@ -45,7 +57,7 @@ pub fn the_usual_end_gets_a_poll_within_seconds_though_the_interval_is_long<H: H
     );
     let took = began.elapsed();
     run.assert_code(0);
-    let lines = fake.server().lines();
+    let lines = polls(&fake);
     let read = fake.timed_read_line();
     assert_eq!(lines[..2], [read.clone(), fake.history_line("main")]);
     assert!(lines[2..].iter().all(|l| *l == read), "{lines:#?}");
@@ -75,7 +87,7 @@ pub fn far_from_its_usual_end_a_build_is_read_sparsely<H: Histories>() {
     run.assert_code(0);
     let read = fake.timed_read_line();
     assert_eq!(
-        fake.server().lines(),
+        polls(&fake),
         [read.clone(), fake.history_line("main"), read]
     );
 }
@@ -91,7 +103,7 @@ pub fn without_history_on_its_branch_the_schedule_grows_as_before<H: Histories>(
         wait(&fake, &id, &["--interval", "50ms", "--timeout", "30s"]),
     );
     run.assert_code(0);
-    let lines = fake.server().lines();
+    let lines = polls(&fake);
     assert_eq!(lines[1], fake.history_line("feature"));
     // Planned around the other branch's hour, it would be read twice in 30 s.
     let reads = lines
@@ -113,7 +125,7 @@ pub fn a_history_read_that_fails_never_fails_the_wait<H: Histories>() {
                 .env_all(fake.env()),
         )
         .assert_code(0);
-        fake.server().lines()
+        polls(&fake)
     };
     let history = fake_history_line::<H>();
     assert_eq!(
@@ -145,7 +157,7 @@ pub fn a_history_read_that_fails_never_fails_the_wait<H: Histories>() {
         for _ in 1..sent {
             expected.insert(at, history.clone());
         }
-        assert_eq!(fake.server().lines(), expected, "{replies:?}");
+        assert_eq!(polls(&fake), expected, "{replies:?}");
     }
 }
 
@@ -182,7 +194,7 @@ fn a_wait_on_several_builds_plans_each_from_its_own_history() {
     let took = began.elapsed();
     run.assert_code(0);
     for fake in fakes {
-        let lines = fake.as_fake().server().lines();
+        let lines = polls(fake.as_fake());
         assert_eq!(lines[1], fake.history_line(), "{lines:#?}");
         assert_eq!(
             lines.iter().filter(|l| **l == fake.history_line()).count(),

@@ -12,8 +12,13 @@
 //! later, the setup workflow staying in the list. A setup workflow that fails, is canceled
 //! or never continues leaves the pipeline in `setup`. A rerun of the setup workflow of a
 //! continued pipeline runs and fails: a pipeline is continued only once.
+//!
+//! Each workflow has one job (`GET /workflow/ID/job`), named like it and in its status; API
+//! v1.1 (`GET /api/v1.1/project/VCS/ORG/REPO/NUMBER`) gives the job's steps, whose output is
+//! on another host (`output`) behind signed links, as CircleCI keeps it on S3. That host
+//! needs no token and records every request, so a test sees that none went there.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
@@ -184,11 +189,55 @@ pub struct State {
     pub skip_message: Option<String>,
     next_number: u64,
     seq: u64,
+    /// Where steps' output is (the `output` host).
+    output_host: String,
 }
 
 pub struct Circle {
     pub server: FakeServer,
     pub state: Arc<Mutex<State>>,
+    /// The host of the steps' output.
+    pub output: FakeServer,
+    /// Answers the output host gives instead of a step's own output, by path
+    /// (`/output/NUMBER/STEP`).
+    pub outputs: Arc<Mutex<HashMap<String, Reply>>>,
+}
+
+/// The number of the job of the `n`-th workflow this fake holds (0-based).
+pub fn job_number(n: usize) -> u64 {
+    1000 + n as u64
+}
+
+/// A job's status for its workflow's.
+fn job_status(workflow: &str) -> &str {
+    match workflow {
+        "failing" | NULL_STATUS => "running",
+        "error" => "failed",
+        other => other,
+    }
+}
+
+/// The steps of a job: `Run tests` fails in a failed job.
+const STEPS: &[&str] = &["Spin up environment", "Checkout code", "Run tests"];
+
+/// A step's output as CircleCI stores it: messages of `\r\n`-ended lines.
+pub fn step_output(step: usize, failed: bool) -> Value {
+    let messages: &[&str] = match (step, failed) {
+        (0, _) => &["Build-agent version 1.0.0\r\nStarting container cimg/node:20.0\r\n"],
+        (1, _) => &["Cloning git repository\r\n", "Checked out f454a02b\r\n"],
+        (_, false) => &["npm test\r\n", "PASS src/app.test.js\r\n"],
+        (_, true) => &[
+            "npm test\r\n",
+            "FAIL src/app.test.js\r\n  \u{2715} adds numbers (5 ms)\r\n",
+            "\r\nExited with code exit status 1\r\n",
+        ],
+    };
+    Value::Array(
+        messages
+            .iter()
+            .map(|m| json!({"message": m, "time": "2026-11-01T10:00:05.000Z", "type": "out", "truncated": false}))
+            .collect(),
+    )
 }
 
 impl Circle {
@@ -218,6 +267,7 @@ impl Circle {
             skip_message: None,
             next_number: FIRST_NEW,
             seq: 1,
+            output_host: String::new(),
         };
         state.seed(
             MAIN_OLD,
@@ -255,10 +305,38 @@ impl Circle {
                 ("test", "success"),
             ],
         );
+        let outputs: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        let served = outputs.clone();
+        let output = FakeServer::start(move |req| {
+            if let Some(reply) = served.lock().unwrap().get(req.path()) {
+                return reply.clone();
+            }
+            if req.query("X-Amz-Signature").is_none() {
+                return Reply::text(403, "<Error><Code>AccessDenied</Code></Error>");
+            }
+            let parts: Vec<&str> = req
+                .path()
+                .trim_start_matches("/output/")
+                .split('/')
+                .collect();
+            match parts.as_slice() {
+                [_, step, kind] => Reply::json(
+                    200,
+                    step_output(step.parse().unwrap_or(0), *kind == "failed"),
+                ),
+                _ => Reply::text(404, "<Error><Code>NoSuchKey</Code></Error>"),
+            }
+        });
+        state.output_host = output.url.clone();
         let state = Arc::new(Mutex::new(state));
         let shared = state.clone();
         let server = FakeServer::start(move |req| handle(&shared, req));
-        Circle { server, state }
+        Circle {
+            server,
+            state,
+            output,
+            outputs,
+        }
     }
 
     /// The web app's links for this fake: the host itself (see `app_url`).
@@ -353,6 +431,9 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
     if req.header("circle-token") != Some(TOKEN) {
         return message(401, "You must log in first.");
     }
+    if let Some(path) = req.path().strip_prefix("/api/v1.1/project/") {
+        return job_details(&state.lock().unwrap(), path);
+    }
     let Some(path) = req.path().strip_prefix("/api/v2/") else {
         return message(404, "Not found");
     };
@@ -383,20 +464,53 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         ("GET", ["insights", vcs, org, repo, "workflows", rest @ ..]) => {
             insights(&format!("{vcs}/{org}/{repo}"), rest, req)
         }
-        ("GET", ["pipeline", id]) => {
-            let Some(p) = state.pipelines.iter_mut().find(|p| p.id == *id) else {
-                return message(404, "Pipeline not found");
+        ("GET", ["pipeline", id]) => match state.pipelines.iter_mut().find(|p| p.id == *id) {
+            Some(p) => read_pipeline(p),
+            None => message(404, "Pipeline not found"),
+        },
+        ("GET", ["project", vcs, org, repo, "pipeline", number]) => {
+            // The web app spells the VCS out (`github`); the API takes either.
+            let vcs = match *vcs {
+                "github" => "gh",
+                "bitbucket" => "bb",
+                other => other,
             };
-            if let Some(next) = p.upcoming.pop_front() {
-                p.state = next;
-                if p.state == "errored" {
-                    p.errors = p.planned_errors.clone();
-                }
+            let slug = format!("{vcs}/{org}/{repo}");
+            let found = state
+                .pipelines
+                .iter_mut()
+                .find(|p| p.slug == slug && number.parse() == Ok(p.number));
+            match found {
+                Some(p) => read_pipeline(p),
+                None => message(404, "Pipeline not found"),
             }
-            let body = pipeline_json(p);
-            Reply::json(200, body)
         }
         ("GET", ["pipeline", id, "workflow"]) => workflows(&mut state, id, req),
+        ("GET", ["workflow", id, "job"]) => {
+            let Some(at) = state.workflows.iter().position(|w| w.id == *id) else {
+                return message(404, "Workflow not found");
+            };
+            let w = &state.workflows[at];
+            let slug = state
+                .pipelines
+                .iter()
+                .find(|p| p.id == w.pipeline_id)
+                .map_or(SLUG.to_string(), |p| p.slug.clone());
+            let status = job_status(&w.status);
+            let mut job = json!({
+                "id": format!("7b{:06x}-1f2e-4d3c-8b7a-{:012x}", at, at),
+                "name": w.name,
+                "status": status,
+                "type": "build",
+                "project_slug": slug,
+                "dependencies": [],
+                "started_at": "2026-11-01T10:00:02Z",
+            });
+            if !matches!(status, "not_run" | "blocked" | "queued") {
+                job["job_number"] = json!(job_number(at));
+            }
+            Reply::json(200, json!({"items": [job], "next_page_token": null}))
+        }
         ("POST", ["workflow", id, "rerun"]) => rerun(&mut state, id, req),
         ("POST", ["workflow", id, "cancel"]) => {
             let Some(w) = state.workflows.iter_mut().find(|w| w.id == *id) else {
@@ -413,6 +527,60 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
         }
         _ => message(404, "Not found"),
     }
+}
+
+/// A job's steps (API v1.1), each with a signed link to its output.
+fn job_details(state: &State, path: &str) -> Reply {
+    let Some((slug, number)) = path.rsplit_once('/') else {
+        return message(404, "Not found");
+    };
+    let found = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_sub(1000))
+        .and_then(|i| state.workflows.get(i as usize));
+    let Some(w) = found.filter(|_| slug == SLUG || slug == APP_SLUG) else {
+        return message(404, "Build not found");
+    };
+    let failed = job_status(&w.status) == "failed";
+    let steps: Vec<Value> = STEPS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let this_failed = failed && i == STEPS.len() - 1;
+            json!({
+                "name": name,
+                "actions": [{
+                    "name": name,
+                    "index": 0,
+                    "step": i,
+                    "status": if this_failed { "failed" } else { "success" },
+                    "failed": if this_failed { json!(true) } else { Value::Null },
+                    "has_output": true,
+                    "output_url": format!(
+                        "{}/output/{number}/{i}/{}?X-Amz-Signature=signed&X-Amz-Expires=3600",
+                        state.output_host,
+                        if this_failed { "failed" } else { "ok" }
+                    ),
+                }]
+            })
+        })
+        .collect();
+    Reply::json(
+        200,
+        json!({"build_num": number, "status": job_status(&w.status), "steps": steps}),
+    )
+}
+
+/// A read moves the pipeline on to its next planned state.
+fn read_pipeline(p: &mut PipelineRec) -> Reply {
+    if let Some(next) = p.upcoming.pop_front() {
+        p.state = next;
+        if p.state == "errored" {
+            p.errors = p.planned_errors.clone();
+        }
+    }
+    Reply::json(200, pipeline_json(p))
 }
 
 // Listing pipelines for dashboards, and insights.
@@ -758,7 +926,7 @@ fn rerun(state: &mut State, id: &str, req: &Recorded) -> Reply {
     Reply::json(202, json!({ "workflow_id": new_id }))
 }
 
-fn pipeline_json(p: &PipelineRec) -> Value {
+pub fn pipeline_json(p: &PipelineRec) -> Value {
     let mut vcs = Map::new();
     vcs.insert("provider_name".into(), json!("GitHub"));
     vcs.insert(

@@ -1,16 +1,20 @@
 //! A fake Codefresh API: pipelines with triggers, builds that advance one status per read
 //! (pending → running → a final status), terminate (deleting a build's progress job),
-//! rebuild, and the workflow list. It checks what the real API would refuse: a missing or
+//! rebuild, and the workflow list. Each build's progress job (`GET /api/progress/ID`) keeps
+//! its log in a fake Firebase database (`GET /api/user/firebaseAuth` hands out a token for
+//! it), which the engine writes as the build runs: steps `main_clone` and `build`, the
+//! failing step's lines when it fails; or, once archived, at a download on another host. It checks what the real API would refuse: a missing or
 //! `Bearer`-prefixed key, an unknown pipeline or trigger, and a run body that is not the
 //! shape the Codefresh CLI sends. It also answers the user read the Codefresh CLI starts
 //! with, so the benchmarks can run that CLI against it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::firebase::{Db, Firebase};
 use super::{Ending, Fake, Histories, Request, Started};
 use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
@@ -40,6 +44,8 @@ pub struct Build {
     /// Until then the build stays as it is, however often it is read.
     pub hold_until: Option<Instant>,
     pub rebuilt_from: Option<String>,
+    /// The statuses its log was written for already.
+    pub logged: Vec<String>,
     /// Its `started` and `finished`, where they are not the fixed times of a month ago that
     /// no wait plans its polls around.
     pub times: Option<(String, Option<String>)>,
@@ -91,7 +97,6 @@ impl Build {
     }
 }
 
-#[derive(Debug)]
 pub struct State {
     /// Oldest first.
     pub builds: Vec<Build>,
@@ -107,15 +112,85 @@ pub struct State {
     /// New builds go by the clock: `running` this long from their start, then they end as
     /// the lifecycle does.
     pub new_builds_last: Option<Duration>,
+    /// What the engine writes to a build's log as the build reaches a status (the first
+    /// read that answers it): the log database, the build's progress job, the status.
+    pub writes_log: LogWriter,
+    /// Progress jobs whose log was archived: their location is the archive host, where
+    /// `archives` answers for them.
+    pub archived: Vec<String>,
     /// Pipelines as specs (see "Pipelines as code" below): the two above, then any created.
     pub specs: Vec<Value>,
     /// Project names.
     pub projects: Vec<String>,
 }
 
+pub type LogWriter = Arc<dyn Fn(&mut Db, &str, &str) + Send + Sync>;
+
 pub struct Codefresh {
     pub server: FakeServer,
     pub state: Arc<Mutex<State>>,
+    /// Where running builds' logs are.
+    pub firebase: Firebase,
+    /// Where archived logs are downloaded from, by progress job (`/logs/ID`); it records
+    /// every request, so a test sees that no key went there.
+    pub archive: FakeServer,
+    pub archives: Arc<Mutex<HashMap<String, Reply>>>,
+}
+
+/// The progress job of build `id`.
+pub fn progress_of(id: &str) -> String {
+    format!("p-{id}")
+}
+
+/// The lines the engine writes for each status of a build, as Codefresh's task logger
+/// does: a step is created with its status and start time, its log chunks pushed (with
+/// `\r\n`, colour sometimes), then its final status. `main_clone` starts first, though
+/// `build` sorts first by name.
+pub fn default_log(db: &mut Db, progress: &str, status: &str) {
+    let step = |db: &mut Db, name: &str, at: u64| {
+        db.set(
+            &[progress, "steps", name],
+            json!({"name": name, "status": "running", "creationTimeStamp": at}),
+        );
+    };
+    let line = |db: &mut Db, name: &str, text: &str| {
+        db.push(&[progress, "steps", name, "logs"], json!(text));
+    };
+    match status {
+        "running" => {
+            db.set(&[progress, "status"], json!("running"));
+            step(db, "main_clone", 1_700_000_000);
+            line(db, "main_clone", "Cloning into 'app'...\r\n");
+            line(db, "main_clone", "\u{1b}[32mCloned\u{1b}[0m\r\n");
+            db.set(
+                &[progress, "steps", "main_clone", "status"],
+                json!("success"),
+            );
+            step(db, "build", 1_700_000_005);
+            line(db, "build", "npm test\r\n");
+        }
+        "success" => {
+            line(db, "build", "PASS src/app.test.js\r\n");
+            db.set(&[progress, "steps", "build", "status"], json!("success"));
+            db.set(&[progress, "status"], json!("success"));
+        }
+        "error" => {
+            line(
+                db,
+                "build",
+                "FAIL src/app.test.js\r\n  ✕ adds numbers (5 ms)\r\n",
+            );
+            line(db, "build", "\u{1b}[31mError: 1 test failed\u{1b}[0m\r\n");
+            db.set(&[progress, "steps", "build", "status"], json!("error"));
+            db.set(&[progress, "status"], json!("error"));
+        }
+        "terminated" => {
+            line(db, "build", "Terminated\r\n");
+            db.set(&[progress, "steps", "build", "status"], json!("terminated"));
+            db.set(&[progress, "status"], json!("terminated"));
+        }
+        _ => {}
+    }
 }
 
 struct PipelineDef {
@@ -152,6 +227,7 @@ impl Codefresh {
             rebuilt_from: None,
             times: None,
             timed: None,
+            logged: Vec::new(),
         };
         let state = Arc::new(Mutex::new(State {
             builds: vec![
@@ -165,12 +241,47 @@ impl Codefresh {
             hide_progress: false,
             hold_new: None,
             new_builds_last: None,
+            writes_log: Arc::new(default_log),
+            archived: Vec::new(),
             specs: PIPELINES.iter().map(spec_of).collect(),
             projects: vec!["proj".to_string()],
         }));
-        let shared = state.clone();
-        let server = FakeServer::start(move |req| handle(&shared, req));
-        Codefresh { server, state }
+        let firebase = Firebase::start();
+        let archives: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        let served = archives.clone();
+        let archive = FakeServer::start(move |req| {
+            let id = req.path().trim_start_matches("/logs/");
+            match served.lock().unwrap().get(id) {
+                Some(reply) if req.query("sig").as_deref() == Some("signed") => reply.clone(),
+                Some(_) => Reply::text(403, "<Error><Code>AccessDenied</Code></Error>"),
+                None => Reply::text(404, "<Error><Code>NoSuchKey</Code></Error>"),
+            }
+        });
+        let (shared, fb, at) = (state.clone(), firebase.clone(), archive.url.clone());
+        let server = FakeServer::start(move |req| handle(&shared, &fb, &at, req));
+        Codefresh {
+            server,
+            state,
+            firebase,
+            archive,
+            archives,
+        }
+    }
+
+    /// Build `id`'s log as archived: its progress job points at the archive host, which
+    /// answers `reply` for it.
+    pub fn archive_log(&self, id: &str, reply: Reply) {
+        let progress = progress_of(id);
+        self.state.lock().unwrap().archived.push(progress.clone());
+        self.archives.lock().unwrap().insert(progress, reply);
+    }
+
+    /// The tokens the log database handed out.
+    pub fn log_tokens(&self) -> Vec<String> {
+        let db = self.firebase.db.lock().unwrap();
+        (1..=db.issued)
+            .map(|n| format!("fb-token-{n}-secret-0123456789"))
+            .collect()
     }
 
     /// The id the n-th build started by this fake gets (1-based).
@@ -206,6 +317,7 @@ impl Codefresh {
             rebuilt_from: None,
             times: None,
             timed: None,
+            logged: Vec::new(),
         });
     }
 
@@ -230,6 +342,7 @@ impl Codefresh {
                     rebuilt_from: None,
                     times: Some((rfc3339_ms(ended - took), Some(rfc3339_ms(ended)))),
                     timed: None,
+                    logged: Vec::new(),
                 },
             );
             ended -= took + 60;
@@ -260,7 +373,7 @@ fn error(status: u16, message: &str) -> Reply {
     Reply::json(status, json!({"status": status, "message": message}))
 }
 
-fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
+fn handle(state: &Mutex<State>, firebase: &Firebase, archive: &str, req: &Recorded) -> Reply {
     match req.header("authorization") {
         Some(KEY) => {}
         // Codefresh takes the bare key; anything else is not a key it knows.
@@ -281,7 +394,19 @@ fn handle(state: &Mutex<State>, req: &Recorded) -> Reply {
             if req.query("noAccount").is_none() {
                 return error(400, "noAccount is required");
             }
-            read_build(&mut state, id)
+            read_build(&mut state, firebase, id)
+        }
+        ("GET", ["api", "progress", progress]) => progress_job(&state, firebase, archive, progress),
+        ("GET", ["api", "user", "firebaseAuth"]) => {
+            let progress = req.query("progressId").unwrap_or_default();
+            if !state.builds.iter().any(|b| b.progress == progress) {
+                return error(404, &format!("Progress {progress} not found"));
+            }
+            let token = firebase.db.lock().unwrap().issue();
+            Reply::json(
+                200,
+                json!({"url": firebase.server.url, "accessToken": token, "newStructure": true}),
+            )
         }
         ("GET", ["api", "pipelines", name]) => get_spec(&state, name),
         ("GET", ["api", "pipelines"]) => list_specs(&state, req),
@@ -384,6 +509,7 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build
             .as_ref()
             .map(|_| (rfc3339_ms(cirelay::time::now_unix()), None)),
         timed,
+        logged: Vec::new(),
     };
     state.builds.push(build.clone());
     build
@@ -464,13 +590,19 @@ fn build_json(b: &Build, hide_progress: bool) -> Value {
     v
 }
 
-/// Answers the build as it is, then moves it one status on (unless held).
-fn read_build(state: &mut State, id: &str) -> Reply {
+/// Answers the build as it is, then moves it one status on (unless held). The first read
+/// that answers a status has the engine write that status's part of the log first.
+fn read_build(state: &mut State, firebase: &Firebase, id: &str) -> Reply {
     let hide = state.hide_progress;
+    let writes_log = state.writes_log.clone();
     let Some(b) = state.builds.iter_mut().find(|b| b.id == id) else {
         return error(404, &format!("Workflow {id} not found"));
     };
     b.tick(true);
+    if !b.logged.contains(&b.status) {
+        b.logged.push(b.status.clone());
+        writes_log(&mut firebase.db.lock().unwrap(), &b.progress, &b.status);
+    }
     let answer = build_json(b, hide);
     if b.timed.is_none() && b.hold_until.is_none_or(|t| Instant::now() >= t) {
         if let Some(next) = b.upcoming.pop_front() {
@@ -512,6 +644,22 @@ fn list(state: &mut State, req: &Recorded) -> Reply {
     )
 }
 
+/// A progress job: where its log is, in the log database, or archived on another host.
+fn progress_job(state: &State, firebase: &Firebase, archive: &str, progress: &str) -> Reply {
+    let Some(b) = state.builds.iter().find(|b| b.progress == progress) else {
+        return error(404, &format!("Progress {progress} not found"));
+    };
+    let location = if state.archived.iter().any(|p| p == progress) {
+        json!({"type": "gcs", "url": format!("{archive}/logs/{progress}?sig=signed")})
+    } else {
+        json!({"type": "firebase", "url": firebase.server.url})
+    };
+    Reply::json(
+        200,
+        json!({"_id": progress, "status": b.status, "location": location}),
+    )
+}
+
 fn terminate(state: &mut State, progress: &str) -> Reply {
     let Some(b) = state.builds.iter_mut().find(|b| b.progress == progress) else {
         return error(404, &format!("Progress {progress} not found"));
@@ -545,6 +693,7 @@ impl Codefresh {
                     rebuilt_from: None,
                     times: None,
                     timed: None,
+                    logged: Vec::new(),
                 });
                 id
             })
@@ -717,7 +866,9 @@ impl Fake for Codefresh {
     }
 
     fn secrets(&self) -> Vec<String> {
-        vec![KEY.to_string()]
+        let mut secrets = vec![KEY.to_string()];
+        secrets.extend(self.log_tokens());
+        secrets
     }
 
     fn start_line(&self) -> &'static [&'static str] {

@@ -57,6 +57,8 @@ pub const TIMED: u64 = 6_000_000_099;
 const REPO_NUMBER: u64 = 4711;
 /// Lines of a failed job's log: more than `--log-lines`' 200.
 pub const FAILED_LOG_LINES: usize = 260;
+/// A line of a failed job's log, in its middle.
+pub const FORGED_COMMANDS: &str = "::set-output name=deployed::forged and ##[add-mask]forged";
 
 const BRANCHES: &[&str] = &["main", "dev", "busy", "v1.0.0"];
 const DEPLOY_INPUTS: &[&str] = &["environment", "version", "dry_run"];
@@ -469,6 +471,10 @@ pub fn job_log(job: &Job) -> String {
     if job.conclusion.as_deref() == Some("failure") {
         for n in 1..=FAILED_LOG_LINES {
             log.push_str(&format!("{t} test line {n}\n"));
+            if n == FAILED_LOG_LINES / 2 {
+                // Workflow commands, both forms, for the runner of a calling GitHub job.
+                log.push_str(&format!("{t} {FORGED_COMMANDS}\n"));
+            }
         }
         log.push_str(&format!(
             "{t} \u{1b}[31mFAIL\u{1b}[0m token {TOKEN} \u{1b}]0;title\u{7}\r\n"

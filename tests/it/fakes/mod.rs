@@ -6,6 +6,7 @@ pub mod circleci;
 pub mod codefresh;
 pub mod codeship_v1;
 pub mod codeship_v2;
+pub mod firebase;
 pub mod github;
 pub mod gitlab;
 

@@ -9,6 +9,6 @@ mod server;
 mod temp;
 
 pub use proxy::Proxy;
-pub use run::{called_as, cirelay, is_error_line, Cli, Run};
+pub use run::{called_as, cirelay, is_error_line, largest_child_rss_kib, Cli, Run};
 pub use server::{percent_decode, FakeServer, Recorded, Reply};
 pub use temp::{read, TempDir};

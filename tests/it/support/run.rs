@@ -1,8 +1,11 @@
 //! The real `cirelay` binary, run with a clean environment (also under its multi-call
 //! names), and what a run left: exit code, stdout, stderr.
 
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use super::TempDir;
 
@@ -79,6 +82,83 @@ impl Run {
             .lines()
             .map(|l| event_text(l).unwrap_or(l))
             .collect()
+    }
+
+    /// The downstream log as it reached stderr: each section header (`── log of …`, its
+    /// clock removed) and each log line (indented by two spaces), in order.
+    pub fn downstream_log(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter_map(|l| match event_text(l) {
+                Some(text) if text.starts_with("── log of ") => Some(text),
+                Some(_) => None,
+                None => l.strip_prefix("  "),
+            })
+            .collect()
+    }
+
+    /// The one warning line (`warning: …`, without its clock) the run printed.
+    pub fn warning(&self) -> &str {
+        let warnings: Vec<&str> = self
+            .events()
+            .into_iter()
+            .filter(|l| l.starts_with("warning:"))
+            .collect();
+        assert_eq!(warnings.len(), 1, "one warning line in:\n{}", self.stderr);
+        warnings[0]
+    }
+
+    /// The downstream log's lines, without their section headers.
+    pub fn log_lines(&self) -> Vec<&str> {
+        self.downstream_log()
+            .into_iter()
+            .filter(|l| !l.starts_with("── log of "))
+            .collect()
+    }
+
+    /// What each section header of the downstream log says: `STEP (STATUS) LINK`.
+    pub fn log_sections(&self) -> Vec<&str> {
+        self.downstream_log()
+            .into_iter()
+            .filter_map(|l| l.strip_prefix("── log of "))
+            .collect()
+    }
+
+    /// The seconds on the clock of the first stderr line that says `text`.
+    pub fn said_at(&self, text: &str) -> Option<f64> {
+        self.stderr
+            .lines()
+            .find(|l| l.contains(text))
+            .and_then(|l| l.strip_prefix('[')?.split_once("s]")?.0.trim().parse().ok())
+    }
+
+    /// For a run inside GitHub Actions: asserts that workflow commands were stopped before
+    /// anything else was printed and resumed after everything, with a token of 32 hex digits
+    /// that appears nowhere else; returns the token.
+    pub fn assert_workflow_commands_stopped(&self) -> String {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        let token = lines
+            .first()
+            .and_then(|l| l.strip_prefix("::stop-commands::"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "stderr does not start by stopping commands:\n{}",
+                    self.stderr
+                )
+            });
+        assert!(
+            token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{token:?}"
+        );
+        assert_eq!(
+            lines.last(),
+            Some(&format!("::{token}::").as_str()),
+            "{}",
+            self.stderr
+        );
+        assert_eq!(self.stderr.matches(token).count(), 2, "{}", self.stderr);
+        assert!(!self.stdout.contains(token), "{}", self.stdout);
+        token.to_string()
     }
 
     /// Asserts stderr says `text` somewhere.
@@ -254,16 +334,79 @@ impl Cli {
             }
             None => Command::new(&self.program),
         };
-        let out = command
+        let mut child = command
             .args(&self.args)
             .env_clear()
             .envs(self.env.iter().map(|(n, v)| (n, v)))
-            .output()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("run cirelay");
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut all = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut all);
+                }
+                String::from_utf8_lossy(&all).into_owned()
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        // The child's own peak memory, sampled while it runs: what `getrusage` reports for a
+        // child counts the memory of this test process it was forked from as well.
+        let status = loop {
+            if let Some(peak) = peak_kib(child.id()) {
+                PEAK_KIB.fetch_max(peak, Ordering::Relaxed);
+            }
+            if let Some(status) = child.try_wait().expect("wait for cirelay") {
+                break status;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        };
         Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.join().expect("stdout"),
+            stderr: stderr.join().expect("stderr"),
         }
     }
+}
+
+/// The largest peak memory (VmHWM) seen of any run of the binary so far.
+static PEAK_KIB: AtomicU64 = AtomicU64::new(0);
+
+/// A running process's peak resident memory so far, from `/proc/PID/status`; `None` until it
+/// has exec'd (until then it is a copy of this test process, and its figures are ours; its
+/// name is that of the test's thread, so the program it runs is what tells).
+fn peak_kib(pid: u32) -> Option<u64> {
+    static OURS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| std::env::current_exe().ok()).as_ref()?;
+    if std::fs::read_link(format!("/proc/{pid}/exe")).ok()? == *ours {
+        return None;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// The peak resident memory, in KiB, of the largest run of the binary so far in this test
+/// process: runs that read a large answer or log show they never held it. Sampled from each
+/// run's own `/proc/PID/status` while it runs (every 25 ms; the peak only grows), since what
+/// `getrusage` reports for a child includes the memory of the test process it was forked
+/// from, which other tests running at the same time make larger.
+pub fn largest_child_rss_kib() -> i64 {
+    PEAK_KIB.load(Ordering::Relaxed) as i64
 }

@@ -97,6 +97,26 @@ pub enum Reply {
     Raw(Vec<u8>),
     /// A valid 200 whose body is `len` bytes of JSON-ish filler, streamed.
     Huge(usize),
+    /// A status and headers, then a body `write` produces as it goes, for as long as it
+    /// likes (an event stream, a log that grows, a 50 MB log), without a length: the
+    /// connection closes when it returns.
+    Stream {
+        status: u16,
+        headers: Vec<(String, String)>,
+        write: Writer,
+    },
+}
+
+/// What writes a streamed body; it gets the connection, and stops when a write fails.
+#[derive(Clone)]
+pub struct Writer(pub Arc<WriteBody>);
+
+type WriteBody = dyn Fn(&mut dyn Write) + Send + Sync;
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Writer")
+    }
 }
 
 impl Reply {
@@ -127,10 +147,19 @@ impl Reply {
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Reply::Answer { headers, .. } = &mut self {
+        if let Reply::Answer { headers, .. } | Reply::Stream { headers, .. } = &mut self {
             headers.push((name.to_string(), value.to_string()));
         }
         self
+    }
+
+    /// A 200 whose body `write` streams.
+    pub fn stream(write: impl Fn(&mut dyn Write) + Send + Sync + 'static) -> Self {
+        Reply::Stream {
+            status: 200,
+            headers: Vec::new(),
+            write: Writer(Arc::new(write)),
+        }
     }
 }
 
@@ -259,6 +288,25 @@ fn serve(
         Reply::Close => {}
         Reply::Raw(bytes) => {
             let _ = stream.write_all(&bytes);
+        }
+        Reply::Stream {
+            status,
+            headers,
+            write,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} {}\r\nConnection: close\r\n",
+                reason(status)
+            );
+            for (n, v) in headers {
+                head.push_str(&format!("{n}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            if stream.write_all(head.as_bytes()).is_ok() {
+                let mut out = std::io::BufWriter::new(&mut stream);
+                (write.0)(&mut out);
+                let _ = out.flush();
+            }
         }
         Reply::Huge(len) => {
             let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
