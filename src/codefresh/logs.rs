@@ -59,6 +59,9 @@ pub struct BuildLog<'a> {
     reconnects: u32,
     /// The step whose lines were printed last: another step's line gets a header first.
     current: Option<String>,
+    /// The stream said the build's status is final: the wait reads the build now rather
+    /// than at its next planned poll (the API stays the authority on the result).
+    ended: bool,
 }
 
 enum Source {
@@ -74,6 +77,8 @@ enum Live {
     On {
         events: Events,
         heard: Instant,
+        /// The token's renewals when the stream was opened with it.
+        token: u32,
     },
     /// The stream cannot be used: the log is read by polling.
     Off,
@@ -97,6 +102,7 @@ impl<'a> BuildLog<'a> {
             live: Live::Idle,
             reconnects: 0,
             current: None,
+            ended: false,
         }
     }
 
@@ -117,6 +123,7 @@ impl<'a> BuildLog<'a> {
                     fb: Firebase::new(&auth, &progress),
                     progress,
                     limit: firebase::BATCH,
+                    renewals: 0,
                 })
             }
             (_, Some(url)) => {
@@ -210,9 +217,16 @@ impl<'a> BuildLog<'a> {
             Event::Change(change) => change,
             Event::KeepAlive => return Ok(()),
             Event::AuthRevoked => {
-                // The token expired: a new one, and the stream opened again with it.
+                // The token expired: a new one, and the stream opened again with it; unless
+                // a query it refused meanwhile has already had it renewed.
+                let token = match &self.live {
+                    Live::On { token, .. } => Some(*token),
+                    _ => None,
+                };
                 if let Source::Firebase(db) = &mut self.source {
-                    db.renew(ctx, self.api)?;
+                    if token.is_none_or(|t| t == db.renewals) {
+                        db.renew(ctx, self.api)?;
+                    }
                 }
                 return self.reconnect_later();
             }
@@ -261,7 +275,9 @@ impl<'a> BuildLog<'a> {
                 }
             }
             Change::Everything => self.steps.resync = true,
-            Change::BuildStatus(_) => {}
+            Change::BuildStatus(status) => {
+                self.ended = super::api::state_of(&status).is_finished();
+            }
         }
         Ok(())
     }
@@ -287,6 +303,7 @@ impl<'a> BuildLog<'a> {
             Some(events) => Live::On {
                 events,
                 heard: Instant::now(),
+                token: db.renewals,
             },
             None => Live::Off,
         };
@@ -423,7 +440,7 @@ impl Logs for BuildLog<'_> {
             }
             let left = until.saturating_duration_since(Instant::now());
             let message = match &self.live {
-                Live::On { events, heard } if streams => {
+                Live::On { events, heard, .. } if streams => {
                     if heard.elapsed() > SILENCE {
                         self.reconnect_later()?;
                         continue;
@@ -444,7 +461,8 @@ impl Logs for BuildLog<'_> {
             };
             self.apply(ctx, out, message)?;
             self.drain(ctx, out)?;
-            if Instant::now() >= until {
+            // Once: if the API does not say so yet, the schedule goes on as planned.
+            if std::mem::take(&mut self.ended) || Instant::now() >= until {
                 return Ok(());
             }
         }
@@ -619,12 +637,15 @@ struct Db {
     progress: String,
     /// Entries asked for per query.
     limit: usize,
+    /// How often the token was renewed.
+    renewals: u32,
 }
 
 impl Db {
     fn renew(&mut self, ctx: &Ctx, api: &Api) -> Result<()> {
         let auth = api.firebase_auth(ctx, &self.progress)?;
         self.fb = Firebase::new(&auth, &self.progress);
+        self.renewals += 1;
         Ok(())
     }
 

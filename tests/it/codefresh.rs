@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use crate::fakes::codefresh::{
-    progress_of, Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID, PROJECT_PIPELINE_ID,
+    default_log, progress_of, Codefresh, KEY, NEWEST_ANY, NEWEST_MAIN, PIPELINE_ID,
+    PROJECT_PIPELINE_ID,
 };
 use crate::fakes::firebase::Generated;
 use crate::fakes::Fake;
@@ -1259,13 +1260,96 @@ fn lines_are_printed_as_they_are_written_not_when_the_build_ends() {
     assert_eq!(fake.firebase.db.lock().unwrap().streams, 1);
 }
 
+/// The log stream carries the build's own status: when it says the build ended, the build
+/// is read at once instead of at the next poll, `--interval 30s` away.
+#[test]
+fn the_end_the_log_stream_carries_is_noticed_without_waiting_for_the_next_poll() {
+    let fake = Codefresh::start("success");
+    let id = Codefresh::new_id(0xe0);
+    fake.add_build(&id, &["running"]);
+    let (state, db) = (fake.state.clone(), fake.firebase.db.clone());
+    let progress = progress_of(&id);
+    let ends = {
+        let id = id.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            // The engine's order: the log's last lines and status, and the build's status.
+            {
+                let mut state = state.lock().unwrap();
+                let b = state.builds.iter_mut().find(|b| b.id == id).unwrap();
+                b.status = "success".into();
+                b.logged.push("success".into());
+            }
+            default_log(&mut db.lock().unwrap(), &progress, "success");
+        })
+    };
+    let began = std::time::Instant::now();
+    let run = with_env(
+        called_as("codefresh", &["wait", &id, "--interval", "30s"]),
+        &fake,
+    )
+    .run();
+    ends.join().unwrap();
+    run.assert_code(0);
+    let took = began.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}:\n{}",
+        run.stderr
+    );
+    assert_eq!(fake.server.count("GET", &Codefresh::build_target(&id)), 2);
+    assert_eq!(run.log_lines().last(), Some(&"PASS src/app.test.js"));
+}
+
+/// Runs `pipeB` with its build running until its log was streamed twice: once the first
+/// stream is open the engine writes `extra` lines to the `build` step, one by one, and
+/// once a second stream was opened (or after 10 s) it fails the build. So whatever the
+/// machine's load, the first stream ends while the build runs. Returns the run and the
+/// log lines expected.
+fn run_streamed_twice(fake: &Codefresh, extra: &[&'static str]) -> (Run, Vec<&'static str>) {
+    fake.state.lock().unwrap().lifecycle = vec!["running".into()];
+    let (state, db) = (fake.state.clone(), fake.firebase.db.clone());
+    let lines = extra.to_vec();
+    let engine = std::thread::spawn(move || {
+        let streams = |n: usize| {
+            let until = std::time::Instant::now() + Duration::from_secs(10);
+            while db.lock().unwrap().streams < n && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        let progress = progress_of(&first());
+        streams(1);
+        for line in lines {
+            std::thread::sleep(Duration::from_millis(20));
+            db.lock().unwrap().push(
+                &[&progress, "steps", "build", "logs"],
+                json!(format!("{line}\r\n")),
+            );
+        }
+        streams(2);
+        {
+            let mut state = state.lock().unwrap();
+            let b = state.builds.iter_mut().find(|b| b.id == first()).unwrap();
+            b.status = "error".into();
+            b.logged.push("error".into());
+        }
+        default_log(&mut db.lock().unwrap(), &progress, "error");
+    });
+    let run = codefresh(fake, &["run", "pipeB"]).run();
+    engine.join().unwrap();
+    let mut expected = FAILING_LOG.to_vec();
+    expected.splice(3..3, extra.iter().copied());
+    (run, expected)
+}
+
 #[test]
 fn a_stream_cut_in_the_middle_of_an_event_resumes_without_printing_twice() {
     let fake = Codefresh::start("error");
     fake.firebase.db.lock().unwrap().cut_after = Some(3);
-    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    let (run, expected) =
+        run_streamed_twice(&fake, &["step 1", "step 2", "step 3", "step 4", "step 5"]);
     run.assert_code(1);
-    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(run.log_lines(), expected, "{}", run.stderr);
     assert!(fake.firebase.db.lock().unwrap().streams >= 2);
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 }
@@ -1274,9 +1358,9 @@ fn a_stream_cut_in_the_middle_of_an_event_resumes_without_printing_twice() {
 fn a_revoked_token_is_renewed_and_the_stream_opened_again() {
     let fake = Codefresh::start("error");
     fake.firebase.db.lock().unwrap().revoke_after = Some(2);
-    let run = codefresh(&fake, &["run", "pipeB"]).run();
+    let (run, expected) = run_streamed_twice(&fake, &["step 1", "step 2", "step 3"]);
     run.assert_code(1);
-    assert_eq!(run.log_lines(), FAILING_LOG, "{}", run.stderr);
+    assert_eq!(run.log_lines(), expected, "{}", run.stderr);
     let (progress, tokens) = log_requests(&fake);
     assert_eq!((progress, tokens), (1, 2), "{:#?}", fake.server.lines());
     // After the revocation, only the new token was used.
