@@ -689,13 +689,24 @@ fn usual_end(
     build: &api::Build,
 ) -> Option<std::time::SystemTime> {
     let pipeline = build.pipeline_id.as_deref()?;
-    let recent = api
-        .recent_builds(ctx, pipeline, build.branch_name.as_deref(), HISTORY)
-        .ok()?;
-    let durations: Vec<u64> = recent
-        .iter()
-        .filter(|b| b.id() != Some(id) && state_of(&b.status) == BuildState::Success)
-        .filter_map(|b| crate::listing::duration_s(b.started.as_deref(), b.finished.as_deref()))
-        .collect();
-    crate::wait::expected_end(build.started.as_deref(), durations)
+    let branch = build.branch_name.as_deref();
+    let key = format!("codefresh {pipeline} {branch:?}");
+    let history = crate::wait::history_once(key, || {
+        let recent = api.recent_builds(ctx, pipeline, branch, HISTORY).ok()?;
+        Some(
+            recent
+                .iter()
+                .filter(|b| state_of(&b.status) == BuildState::Success)
+                .filter_map(|b| {
+                    let took =
+                        crate::listing::duration_s(b.started.as_deref(), b.finished.as_deref())?;
+                    Some((b.id()?.to_string(), took))
+                })
+                .collect(),
+        )
+    })?;
+    crate::wait::expected_end(
+        build.started.as_deref(),
+        crate::wait::durations_but(&history, id),
+    )
 }

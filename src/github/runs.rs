@@ -142,30 +142,40 @@ impl Watch for RunWatch<'_> {
         let run = self.last.as_ref()?;
         let workflow = run.workflow_id?.to_string();
         let branch = run.head_branch.as_deref()?;
-        let recent = self
-            .api
-            .runs(
-                ctx,
-                &self.run.repo,
-                Some(&workflow),
-                &[("branch", branch), ("status", "success")],
-                HISTORY,
+        let key = format!("github {} {workflow} {branch}", self.run.repo);
+        let history = wait::history_once(key, || {
+            let recent = self
+                .api
+                .runs(
+                    ctx,
+                    &self.run.repo,
+                    Some(&workflow),
+                    &[("branch", branch), ("status", "success")],
+                    HISTORY,
+                )
+                .ok()?;
+            // The filters are checked here too: a server may ignore one it does not know.
+            Some(
+                recent
+                    .iter()
+                    .filter(|r| {
+                        state(r) == BuildState::Success && r.head_branch.as_deref() == Some(branch)
+                    })
+                    .filter_map(|r| {
+                        let took = listing::duration_s(
+                            r.run_started_at.as_deref(),
+                            r.updated_at.as_deref(),
+                        )?;
+                        Some((r.id.to_string(), took))
+                    })
+                    .collect(),
             )
-            .ok()?;
-        // The filters are checked here too: a server may ignore one it does not know.
-        let durations: Vec<u64> = recent
-            .iter()
-            .filter(|r| {
-                r.id != self.run.id
-                    && state(r) == BuildState::Success
-                    && r.head_branch.as_deref() == Some(branch)
-            })
-            .filter_map(|r| {
-                listing::duration_s(r.run_started_at.as_deref(), r.updated_at.as_deref())
-            })
-            .collect();
+        })?;
         let began = run.run_started_at.as_deref().or(run.created_at.as_deref());
-        wait::expected_end(began, durations)
+        wait::expected_end(
+            began,
+            wait::durations_but(&history, &self.run.id.to_string()),
+        )
     }
 }
 

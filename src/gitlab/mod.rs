@@ -763,27 +763,31 @@ impl Watch for Reads<'_> {
         }
         let p = self.seen.as_ref()?;
         let git_ref = p.git_ref.as_deref()?;
-        let recent = self
-            .api
-            .pipelines(
-                ctx,
-                &self.reference.project,
-                Some(git_ref),
-                Some("success"),
-                HISTORY,
+        let project = &self.reference.project;
+        let key = format!("gitlab {} {git_ref}", project.segment());
+        let history = crate::wait::history_once(key, || {
+            let recent = self
+                .api
+                .pipelines(ctx, project, Some(git_ref), Some("success"), HISTORY)
+                .ok()?;
+            // The filters are checked here too: a server may ignore one it does not know.
+            Some(
+                recent
+                    .iter()
+                    .filter(|r| r.status == "success" && r.git_ref.as_deref() == Some(git_ref))
+                    .filter_map(|r| {
+                        let took =
+                            listing::duration_s(r.created_at.as_deref(), r.updated_at.as_deref())?;
+                        Some((r.id.to_string(), took))
+                    })
+                    .collect(),
             )
-            .ok()?;
-        // The filters are checked here too: a server may ignore one it does not know.
-        let durations: Vec<u64> = recent
-            .iter()
-            .filter(|r| {
-                r.id != self.reference.id
-                    && r.status == "success"
-                    && r.git_ref.as_deref() == Some(git_ref)
-            })
-            .filter_map(|r| listing::duration_s(r.created_at.as_deref(), r.updated_at.as_deref()))
-            .collect();
-        crate::wait::expected_end(p.created_at.as_deref(), durations)
+        })?;
+        let own = self.reference.id.to_string();
+        crate::wait::expected_end(
+            p.created_at.as_deref(),
+            crate::wait::durations_but(&history, &own),
+        )
     }
 }
 

@@ -8,7 +8,8 @@
 //! running this long from their start, then ending as the scenario says.
 //! `FAKE_CI_HISTORY_SECONDS=60,58,…` (codefresh, github, gitlab): earlier successful builds of
 //! the pipeline the scenario's start line runs (pipeB, deploy.yml, acme/app) on `main`, that
-//! took these durations: the history a wait plans its polls from.
+//! took these durations: the history a wait plans its polls from (with
+//! `FAKE_CI_BUILD_SECONDS`, the only one: GitLab's seeded success on main is left out).
 //!
 //! `fake-ci schedule [--interval SECONDS] MINUTES…` serves nothing: it replays the polling
 //! loop's schedule (`cirelay::wait::replay`, the shipped code on a clock of its own) for
@@ -152,6 +153,15 @@ fn main() {
         Some("circleci") => fakes::circleci::Circle::start().server.url,
         Some("gitlab") => {
             let fake = fakes::gitlab::Gitlab::start(&arg(1, "success"));
+            if std::env::var_os("FAKE_CI_BUILD_SECONDS").is_some() {
+                // The seeded pipeline that succeeded on main (five minutes, a month ago) is
+                // history a wait would plan from: builds by the clock have only the
+                // history FAKE_CI_HISTORY_SECONDS gives them, as on the other providers.
+                let mut state = fake.state.lock().unwrap();
+                state
+                    .pipelines
+                    .retain(|p| p.status != "success" || p.git_ref != "main");
+            }
             let lasts = timed(|d| fake.add_history("main", d));
             fake.state.lock().unwrap().new_pipelines_last = lasts;
             fake.server.url.clone()

@@ -165,9 +165,9 @@ fn fake_history_line<H: Histories>() -> String {
     H::whose_builds_end(Ending::Succeeds).history_line("main")
 }
 
-/// `cirelay wait REF…` plans each build's polls from its own history: three builds of
-/// three providers, each as long as its branch's builds usually are, all noticed within
-/// seconds at `--interval 30s`.
+/// `cirelay wait REF…` plans each build's polls from its own history: two builds of each
+/// of three providers, each as long as its branch's builds usually are, all noticed within
+/// seconds at `--interval 30s`; each pipeline's history is read once.
 #[test]
 fn a_wait_on_several_builds_plans_each_from_its_own_history() {
     let github = GitHub::whose_builds_end(Ending::Succeeds);
@@ -178,11 +178,14 @@ fn a_wait_on_several_builds_plans_each_from_its_own_history() {
     let mut cli = cirelay(&["wait"]);
     for (fake, lasts) in fakes.iter().zip([4, 5, 6]) {
         fake.history(lasts);
-        refs.push(format!(
-            "{}:{}",
-            fake.as_fake().provider(),
-            fake.timed(Duration::from_secs(lasts))
-        ));
+        // Two builds of the pipeline: its history is read for the first and used for both.
+        for _ in 0..2 {
+            refs.push(format!(
+                "{}:{}",
+                fake.as_fake().provider(),
+                fake.timed(Duration::from_secs(lasts))
+            ));
+        }
         cli = cli.env_all(fake.as_fake().env());
     }
     let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
@@ -195,10 +198,13 @@ fn a_wait_on_several_builds_plans_each_from_its_own_history() {
     run.assert_code(0);
     for fake in fakes {
         let lines = polls(fake.as_fake());
-        assert_eq!(lines[1], fake.history_line(), "{lines:#?}");
+        // After a first read of a build that is still going; once for both builds.
+        let at = lines.iter().position(|l| *l == fake.history_line());
+        assert!(at.is_some_and(|at| at >= 1), "{lines:#?}");
         assert_eq!(
             lines.iter().filter(|l| **l == fake.history_line()).count(),
-            1
+            1,
+            "{lines:#?}"
         );
         run.assert_no_secret(&fake.as_fake().secrets());
     }
