@@ -59,10 +59,18 @@ pub struct BuildLog<'a> {
     reconnects: u32,
     /// The step whose lines were printed last: another step's line gets a header first.
     current: Option<String>,
-    /// The stream said the build's status is final: the wait reads the build now rather
-    /// than at its next planned poll (the API stays the authority on the result).
-    ended: bool,
+    /// When the stream said the build's status is final: the wait reads the build at once
+    /// rather than at its next poll, and, while the API has not caught up, every
+    /// [`RECHECK`] for [`API_LAG`] (the API's answer stays the result).
+    ended_at: Option<Instant>,
+    /// The stream just said so: the pause ends now.
+    wake: bool,
 }
+
+/// How often a build the log stream says has ended is read again while the API still says
+/// it runs, and for how long at most.
+const RECHECK: Duration = Duration::from_secs(1);
+const API_LAG: Duration = Duration::from_secs(15);
 
 enum Source {
     /// The build has no progress job yet.
@@ -102,7 +110,8 @@ impl<'a> BuildLog<'a> {
             live: Live::Idle,
             reconnects: 0,
             current: None,
-            ended: false,
+            ended_at: None,
+            wake: false,
         }
     }
 
@@ -276,7 +285,12 @@ impl<'a> BuildLog<'a> {
             }
             Change::Everything => self.steps.resync = true,
             Change::BuildStatus(status) => {
-                self.ended = super::api::state_of(&status).is_finished();
+                if !super::api::state_of(&status).is_finished() {
+                    self.ended_at = None;
+                } else if self.ended_at.is_none() {
+                    self.ended_at = Some(Instant::now());
+                    self.wake = true;
+                }
             }
         }
         Ok(())
@@ -430,6 +444,10 @@ impl Logs for BuildLog<'_> {
     }
 
     fn stream(&mut self, ctx: &Ctx, out: &mut Printer, pause: Duration) -> Result<()> {
+        let pause = match self.ended_at {
+            Some(at) if at.elapsed() < API_LAG => pause.min(RECHECK),
+            _ => pause,
+        };
         let until = Instant::now() + pause;
         let streams = self.ready(ctx)? && matches!(self.source, Source::Firebase(_));
         loop {
@@ -461,8 +479,7 @@ impl Logs for BuildLog<'_> {
             };
             self.apply(ctx, out, message)?;
             self.drain(ctx, out)?;
-            // Once: if the API does not say so yet, the schedule goes on as planned.
-            if std::mem::take(&mut self.ended) || Instant::now() >= until {
+            if std::mem::take(&mut self.wake) || Instant::now() >= until {
                 return Ok(());
             }
         }
