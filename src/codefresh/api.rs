@@ -413,7 +413,7 @@ impl Api {
         branch: Option<&str>,
     ) -> Result<Option<Build>> {
         Ok(self
-            .recent_builds(ctx, pipeline_id, branch, 1)?
+            .recent_builds(ctx, pipeline_id, branch, None, 1)?
             .into_iter()
             .next())
     }
@@ -425,11 +425,15 @@ impl Api {
         ctx: &Ctx,
         pipeline_id: &str,
         branch: Option<&str>,
+        status: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Build>> {
         let mut url = self.url(&format!("/workflow?pipeline={}", encode(pipeline_id)));
         if let Some(branch) = branch {
             url.push_str(&format!("&branchName={}", encode(branch)));
+        }
+        if let Some(status) = status {
+            url.push_str(&format!("&status={}", encode(status)));
         }
         url.push_str(&format!("&limit={limit}"));
         let resp = ctx.http.send(&self.request(Request::get(url)))?;

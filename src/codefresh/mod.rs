@@ -692,7 +692,11 @@ fn usual_end(
     let branch = build.branch_name.as_deref();
     let key = format!("codefresh {pipeline} {branch:?}");
     let history = crate::wait::history_once(key, || {
-        let recent = api.recent_builds(ctx, pipeline, branch, HISTORY).ok()?;
+        // Only successes: running builds of the pipeline (a fan-out of it) would fill the
+        // page otherwise.
+        let recent = api
+            .recent_builds(ctx, pipeline, branch, Some("success"), HISTORY)
+            .ok()?;
         Some(
             recent
                 .iter()

@@ -56,7 +56,9 @@ fn the_seed_line_runs_pipeline_b_and_exits_by_its_result() {
         vec![
             run_target("pipeB"),
             build_line(&id),
-            format!("GET /api/workflow?pipeline={PIPELINE_ID}&branchName=main&limit=10"),
+            format!(
+                "GET /api/workflow?pipeline={PIPELINE_ID}&branchName=main&status=success&limit=10"
+            ),
             build_line(&id),
             build_line(&id)
         ]
@@ -577,7 +579,9 @@ fn wait_exits_0_when_the_build_reaches_the_status() {
         fake.server.lines(),
         vec![
             build_line(id),
-            format!("GET /api/workflow?pipeline={PIPELINE_ID}&branchName=main&limit=10"),
+            format!(
+                "GET /api/workflow?pipeline={PIPELINE_ID}&branchName=main&status=success&limit=10"
+            ),
             build_line(id),
             build_line(id)
         ]

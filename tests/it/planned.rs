@@ -113,6 +113,30 @@ pub fn without_history_on_its_branch_the_schedule_grows_as_before<H: Histories>(
     assert!(reads >= 3, "{lines:#?}");
 }
 
+/// A fan-out of the pipeline: eleven builds of it still running, newer than every success
+/// of its history, do not push that history off the one page read (only successes are
+/// asked for), so the wait is still planned.
+pub fn running_builds_of_the_pipeline_do_not_hide_its_history<H: Histories>() {
+    let fake = H::whose_builds_end(Ending::Succeeds);
+    fake.add_history("main", &[4, 5, 6, 5, 5]);
+    let id = fake.add_timed_build("main", Duration::from_secs(5));
+    for n in 1..=11 {
+        fake.add_other_build("main", n, Duration::from_secs(3600));
+    }
+    let began = Instant::now();
+    let run = checked(
+        &fake,
+        wait(&fake, &id, &["--interval", "30s", "--timeout", "60s"]),
+    );
+    let took = began.elapsed();
+    run.assert_code(0);
+    assert!(
+        took < Duration::from_secs(15),
+        "took {took:?}: {}",
+        run.stderr
+    );
+}
+
 /// The history is a nicety: a refused read of it is sent once and the wait goes on as
 /// without it; a rate limit on it is waited out like on any read, and then it is used.
 pub fn a_history_read_that_fails_never_fails_the_wait<H: Histories>() {
@@ -179,12 +203,9 @@ fn a_wait_on_several_builds_plans_each_from_its_own_history() {
     for (fake, lasts) in fakes.iter().zip([4, 5, 6]) {
         fake.history(lasts);
         // Two builds of the pipeline: its history is read for the first and used for both.
-        for _ in 0..2 {
-            refs.push(format!(
-                "{}:{}",
-                fake.as_fake().provider(),
-                fake.timed(Duration::from_secs(lasts))
-            ));
+        let lasts = Duration::from_secs(lasts);
+        for id in [fake.timed(lasts), fake.other(lasts)] {
+            refs.push(format!("{}:{id}", fake.as_fake().provider()));
         }
         cli = cli.env_all(fake.as_fake().env());
     }
@@ -220,6 +241,7 @@ trait HistoryFake {
     fn as_fake(&self) -> &dyn Fake;
     fn history(&self, usual: u64);
     fn timed(&self, lasts: Duration) -> String;
+    fn other(&self, lasts: Duration) -> String;
     fn history_line(&self) -> String;
 }
 
@@ -234,6 +256,10 @@ impl<H: Histories> HistoryFake for H {
 
     fn timed(&self, lasts: Duration) -> String {
         self.add_timed_build("main", lasts)
+    }
+
+    fn other(&self, lasts: Duration) -> String {
+        self.add_other_build("main", 1, lasts)
     }
 
     fn history_line(&self) -> String {
@@ -251,6 +277,7 @@ macro_rules! planned {
                     far_from_its_usual_end_a_build_is_read_sparsely,
                     without_history_on_its_branch_the_schedule_grows_as_before,
                     a_history_read_that_fails_never_fails_the_wait,
+                    running_builds_of_the_pipeline_do_not_hide_its_history,
                 );
             }
         )*

@@ -177,6 +177,10 @@ pub trait Histories: Fake {
     /// `cirelay wait`).
     fn add_timed_build(&self, branch: &str, lasts: std::time::Duration) -> String;
 
+    /// Another build like that one (the `n`th, from 1), newer than the rest; its id as
+    /// `add_timed_build` gives it.
+    fn add_other_build(&self, branch: &str, n: u64, lasts: std::time::Duration) -> String;
+
     /// The request line that reads that build.
     fn timed_read_line(&self) -> String;
 
