@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::firebase::{Db, Firebase};
-use super::{Ending, Fake, Histories, Request, Started};
+use super::{rfc3339_ms, Clock, Ending, Fake, Histories, Request, Started, Timed};
 use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const KEY: &str = "5f0c1d2e3a4b5c6d7e8f9a0b.cfkey-secret-0123456789abcdef";
@@ -53,46 +53,26 @@ pub struct Build {
     pub timed: Option<Timed>,
 }
 
-/// A build that goes by the clock: `lasts` from its start, then `final_status`. It starts
-/// when it is first read, unless it has already (`began`), and its `started` says so. It
-/// shows `pending` until its second read, `running` from then on (as a wait started with
-/// the build sees it).
-#[derive(Debug, Clone)]
-pub struct Timed {
-    pub lasts: Duration,
-    pub began: Option<Instant>,
-    pub final_status: String,
-    pub reads: u32,
-}
-
-fn rfc3339_ms(unix: u64) -> String {
-    cirelay::time::rfc3339_utc(unix).replace('Z', ".000Z")
-}
-
 impl Build {
-    /// Moves a timed build on to what the clock says; `start`: a read of it.
+    /// Moves a timed build on to what the clock says; `read`: a read of it.
     fn tick(&mut self, read: bool) {
         let Some(timed) = self.timed.as_mut() else {
             return;
         };
-        if read {
-            timed.reads += 1;
-        }
-        if timed.began.is_none() && read {
-            timed.began = Some(Instant::now());
+        if timed.tick(read) {
             self.times = Some((rfc3339_ms(cirelay::time::now_unix()), None));
         }
-        let (Some(began), Some((started, finished))) = (timed.began, self.times.as_mut()) else {
+        let Some((started, finished)) = self.times.as_mut() else {
             return;
         };
-        if began.elapsed() < timed.lasts {
-            if timed.reads >= 2 {
-                self.status = "running".into();
+        match timed.clock() {
+            Clock::Running => self.status = "running".into(),
+            Clock::Over if finished.is_none() => {
+                self.status = timed.ending.clone();
+                let from = cirelay::time::rfc3339(started).unwrap_or_default() as u64;
+                *finished = Some(rfc3339_ms(from + timed.lasts.as_secs()));
             }
-        } else if finished.is_none() {
-            self.status = timed.final_status.clone();
-            let from = cirelay::time::rfc3339(started).unwrap_or_default() as u64;
-            *finished = Some(rfc3339_ms(from + timed.lasts.as_secs()));
+            _ => {}
         }
     }
 }
@@ -356,12 +336,7 @@ impl Codefresh {
         let mut state = self.state.lock().unwrap();
         let b = state.builds.last_mut().unwrap();
         b.branch = branch.into();
-        b.timed = Some(Timed {
-            lasts,
-            began: None,
-            final_status: final_status.into(),
-            reads: 0,
-        });
+        b.timed = Some(Timed::new(lasts, None, final_status));
     }
 
     pub fn build_target(id: &str) -> String {
@@ -489,12 +464,10 @@ fn start_build(state: &mut State, pipeline: &PipelineDef, branch: &str) -> Build
     state.next += 1;
     let mut upcoming: VecDeque<String> = state.lifecycle.clone().into();
     let status = upcoming.pop_front().unwrap_or_else(|| "pending".into());
-    let timed = state.new_builds_last.map(|lasts| Timed {
-        lasts,
-        began: Some(Instant::now()),
-        final_status: upcoming.back().cloned().unwrap_or_else(|| "success".into()),
-        reads: 0,
-    });
+    let ending = upcoming.back().map_or("success", String::as_str);
+    let timed = state
+        .new_builds_last
+        .map(|lasts| Timed::new(lasts, Some(Instant::now()), ending));
     let build = Build {
         id: id.clone(),
         pipeline_id: pipeline.id.into(),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{Ending, Fake, Histories, Request, Started};
+use super::{Clock, Ending, Fake, Histories, Request, Started, Timed};
 use crate::support::{FakeServer, Recorded, Reply};
 
 pub const TOKEN: &str = "ghp_fakeGitHubToken0123456789abcdefXYZ";
@@ -100,43 +100,24 @@ pub struct Run {
     pub timed: Option<Timed>,
 }
 
-/// A run that goes by the clock: `lasts` from its start, then completed with `conclusion`.
-/// It starts when it is first read, unless it has started already (`began`), and then
-/// says so in its `created_at` and `run_started_at`. Until then, and at its first read, it
-/// shows `queued`; `in_progress` from the second read on (as a wait started with the run
-/// sees it).
-#[derive(Debug, Clone)]
-pub struct Timed {
-    pub lasts: Duration,
-    pub began: Option<Instant>,
-    pub conclusion: String,
-    pub reads: u32,
-}
-
 impl Run {
-    /// Moves a timed run on to what the clock says; `read`: a read of the run.
+    /// Moves a timed run on to what the clock says; `read`: a read of the run. Its
+    /// `created_at` says when it started.
     fn tick(&mut self, read: bool) {
         let Some(timed) = self.timed.as_mut() else {
             return;
         };
-        if read {
-            timed.reads += 1;
-            if timed.began.is_none() {
-                timed.began = Some(Instant::now());
-                self.created_at = cirelay::time::rfc3339_utc(now_unix());
-            }
+        if timed.tick(read) {
+            self.created_at = cirelay::time::rfc3339_utc(now_unix());
         }
-        let Some(began) = timed.began else {
-            return;
-        };
         let a = self.now.attempt;
-        if began.elapsed() < timed.lasts {
-            if timed.reads >= 2 {
-                self.now = shown(a, "in_progress", None);
+        match timed.clock() {
+            Clock::Running => self.now = shown(a, "in_progress", None),
+            Clock::Over => {
+                self.now = shown(a, "completed", Some(&timed.ending));
+                self.took = timed.lasts.as_secs();
             }
-        } else {
-            self.now = shown(a, "completed", Some(&timed.conclusion));
-            self.took = timed.lasts.as_secs();
+            Clock::Unstarted | Clock::Queued => {}
         }
     }
 }
@@ -362,12 +343,7 @@ impl GitHub {
     ) {
         let mut state = self.state.lock().unwrap();
         let mut run = seeded(id, workflow, 800, branch, "push", shown(1, "queued", None));
-        run.timed = Some(Timed {
-            lasts,
-            began: None,
-            conclusion: conclusion.into(),
-            reads: 0,
-        });
+        run.timed = Some(Timed::new(lasts, None, conclusion));
         state.runs.push(run);
     }
 
@@ -794,15 +770,13 @@ fn dispatch(state: &mut State, req: &Recorded, w: &str) -> Reply {
         actors.extend(state.also_dispatched_by.clone());
     }
     let mut first = None;
-    let timed = state.new_runs_last.map(|lasts| Timed {
-        lasts,
-        began: Some(Instant::now()),
-        conclusion: state
-            .plan
-            .last()
-            .and_then(|s| s.conclusion.clone())
-            .unwrap_or_else(|| "success".into()),
-        reads: 0,
+    let conclusion = state.plan.last().and_then(|s| s.conclusion.clone());
+    let timed = state.new_runs_last.map(|lasts| {
+        Timed::new(
+            lasts,
+            Some(Instant::now()),
+            conclusion.as_deref().unwrap_or("success"),
+        )
     });
     for actor in actors {
         let id = state.next_id;

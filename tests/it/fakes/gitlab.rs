@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{Ending, Fake, Histories, Request, Started};
+use super::{rfc3339_ms, Clock, Ending, Fake, Histories, Request, Started, Timed};
 use crate::support::{percent_decode, FakeServer, Recorded, Reply};
 
 pub const TOKEN: &str = "glpat-fake-access-token-0123456789";
@@ -77,48 +77,31 @@ pub struct Pipeline {
 const CREATED_AT: &str = "2026-11-01T10:00:00.000Z";
 const UPDATED_AT: &str = "2026-11-01T10:05:00.000Z";
 
-/// A pipeline that goes by the clock: `lasts` from its creation, then `final_status`. It is
-/// created when it is first read, unless it has been already (`began`), and its
-/// `created_at` says so. It shows `created` until its second read, `running` from then on
-/// (as a wait started with the pipeline sees it).
-#[derive(Debug, Clone)]
-pub struct Timed {
-    pub lasts: Duration,
-    pub began: Option<Instant>,
-    pub final_status: String,
-    pub reads: u32,
-}
-
-fn rfc3339_ms(unix: u64) -> String {
-    cirelay::time::rfc3339_utc(unix).replace('Z', ".000Z")
-}
-
 impl Pipeline {
-    /// Moves a timed pipeline on to what the clock says; `start`: a read of it.
+    /// Moves a timed pipeline on to what the clock says; `read`: a read of it. It is
+    /// created when it starts, and its `created_at` says so.
     fn tick(&mut self, read: bool) {
         let Some(timed) = self.timed.as_mut() else {
             return;
         };
-        if read {
-            timed.reads += 1;
-        }
-        if timed.began.is_none() && read {
-            timed.began = Some(Instant::now());
+        if timed.tick(read) {
             self.created_at = rfc3339_ms(cirelay::time::now_unix());
         }
-        let Some(began) = timed.began else {
-            return;
-        };
-        if began.elapsed() < timed.lasts {
-            if timed.reads >= 2 {
-                self.status = "running".into();
+        match timed.clock() {
+            Clock::Unstarted => {}
+            clock @ (Clock::Queued | Clock::Running) => {
+                if clock == Clock::Running {
+                    self.status = "running".into();
+                }
+                self.updated_at = self.created_at.clone();
             }
-            self.updated_at = self.created_at.clone();
-        } else if self.status != timed.final_status {
-            self.status = timed.final_status.clone();
-            let created = cirelay::time::rfc3339(&self.created_at).unwrap_or_default() as u64;
-            self.updated_at = rfc3339_ms(created + timed.lasts.as_secs());
-            self.finished_at = Some(self.updated_at.clone());
+            Clock::Over if self.status != timed.ending => {
+                self.status = timed.ending.clone();
+                let created = cirelay::time::rfc3339(&self.created_at).unwrap_or_default() as u64;
+                self.updated_at = rfc3339_ms(created + timed.lasts.as_secs());
+                self.finished_at = Some(self.updated_at.clone());
+            }
+            Clock::Over => {}
         }
     }
 }
@@ -335,12 +318,7 @@ impl Gitlab {
         self.add_pipeline(id, git_ref, &["created"], Vec::new());
         let mut state = self.state.lock().unwrap();
         let p = state.pipelines.last_mut().unwrap();
-        p.timed = Some(Timed {
-            lasts,
-            began: None,
-            final_status: final_status.into(),
-            reads: 0,
-        });
+        p.timed = Some(Timed::new(lasts, None, final_status));
     }
 
     pub fn job(id: u64, name: &str, status: &str, trace: &str, growth: &[&str]) -> Job {
@@ -589,12 +567,10 @@ fn new_pipeline(
     state.next_job += 2;
     let mut upcoming: VecDeque<String> = state.lifecycle.iter().cloned().collect();
     let status = upcoming.pop_front().unwrap_or_else(|| "created".into());
-    let timed = state.new_pipelines_last.map(|lasts| Timed {
-        lasts,
-        began: Some(Instant::now()),
-        final_status: upcoming.back().cloned().unwrap_or_else(|| "success".into()),
-        reads: 0,
-    });
+    let ending = upcoming.back().map_or("success", String::as_str);
+    let timed = state
+        .new_pipelines_last
+        .map(|lasts| Timed::new(lasts, Some(Instant::now()), ending));
     if timed.is_some() {
         upcoming.clear();
     }

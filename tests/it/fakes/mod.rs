@@ -10,6 +10,8 @@ pub mod firebase;
 pub mod github;
 pub mod gitlab;
 
+use std::time::{Duration, Instant};
+
 use crate::support::{FakeServer, Recorded, Reply};
 
 /// How the builds a fake starts (or restarts) end, as the step waiting on them sees it.
@@ -186,4 +188,63 @@ pub trait Histories: Fake {
 
     /// The request line that reads the history of `branch`.
     fn history_line(&self, branch: &str) -> String;
+}
+
+/// A build that goes by the clock: `lasts` from its start, then it ends as `ending` says (a
+/// final status, or GitHub's conclusion). It starts when it is first read, unless it already
+/// has (`began`: one a trigger started), and shows its first status until its second read,
+/// running from then on, as a wait started with the build sees it.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    pub lasts: Duration,
+    pub began: Option<Instant>,
+    pub ending: String,
+    pub reads: u32,
+}
+
+/// Where a [`Timed`] build stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    Unstarted,
+    /// Started, and read once at most: its first status.
+    Queued,
+    Running,
+    Over,
+}
+
+impl Timed {
+    pub fn new(lasts: Duration, began: Option<Instant>, ending: &str) -> Self {
+        Timed {
+            lasts,
+            began,
+            ending: ending.to_string(),
+            reads: 0,
+        }
+    }
+
+    /// A read of the build (`read`), or a look at it in a list; true when this read
+    /// started it.
+    pub fn tick(&mut self, read: bool) -> bool {
+        if !read {
+            return false;
+        }
+        self.reads += 1;
+        let starts = self.began.is_none();
+        self.began.get_or_insert_with(Instant::now);
+        starts
+    }
+
+    pub fn clock(&self) -> Clock {
+        match self.began {
+            None => Clock::Unstarted,
+            Some(began) if began.elapsed() >= self.lasts => Clock::Over,
+            Some(_) if self.reads >= 2 => Clock::Running,
+            Some(_) => Clock::Queued,
+        }
+    }
+}
+
+/// A time as Codefresh and GitLab write it: RFC 3339 with milliseconds.
+pub fn rfc3339_ms(unix: u64) -> String {
+    cirelay::time::rfc3339_utc(unix).replace('Z', ".000Z")
 }
