@@ -133,7 +133,7 @@ pub const TIMEOUT: Flag = Flag::value(
 pub const INTERVAL: Flag = Flag::value(
     "--interval",
     "DUR",
-    "first poll interval; ×1.5 per unchanged poll up to 60s; back to the first interval when the status changes; a rate-limit answer stretches it",
+    "first poll interval; ×1.5 per unchanged poll up to 60s; back to the first interval when the status changes; a rate-limit answer stretches it; on Codefresh, GitHub and GitLab, planned around the build's usual end from its pipeline's recent successes (README: Waiting)",
 )
 .env("CIRELAY_INTERVAL")
 .default("5s");
