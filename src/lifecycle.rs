@@ -351,7 +351,7 @@ pub fn wait_showing_log<'a>(
 
 /// How long cancelling takes at most once a signal came: Docker's stop gives about 10 s
 /// before SIGKILL.
-const ABORT_BUDGET: Duration = Duration::from_secs(8);
+pub(crate) const ABORT_BUDGET: Duration = Duration::from_secs(8);
 
 /// The calling job was cancelled while waiting: with `--cancel-on-abort` a build this
 /// process started is cancelled, else its link is printed, for someone to decide.

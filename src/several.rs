@@ -14,7 +14,8 @@ use crate::build::Stopped;
 use crate::cli::args::{Arg, Args};
 use crate::cli::flags::{FAILED_ONLY, LOGS, LOG_LINES};
 use crate::error::{Error, Result};
-use crate::logs::{LogMode, DEFAULT_LOG_LINES};
+use crate::lifecycle::LogWanted;
+use crate::logs::LogMode;
 use crate::output::{self, Outcome, Report, Summarized};
 use crate::provider::{self, Command, Entry, Verb};
 use crate::remote::{Prepared, Remote};
@@ -265,14 +266,7 @@ fn cancel(ctx: &Ctx, args: &Args) -> Result<Report> {
 
 fn logs(ctx: &Ctx, args: &Args) -> Result<Report> {
     let mut slots = open_all(ctx, args)?;
-    let lines = args
-        .value("--log-lines")
-        .map(|raw| {
-            raw.trim()
-                .parse()
-                .map_err(|_| Error::usage(format!("--log-lines: `{raw}` is not a number of lines")))
-        })
-        .transpose()?;
+    let lines = crate::lifecycle::log_lines(args)?;
     // One build's log after the other: interleaved lines would be unreadable.
     for slot in &mut slots {
         let Some(remote) = slot.remote.as_mut() else {
@@ -422,24 +416,15 @@ fn fan_out(ctx: &Ctx, args: &Args) -> Result<Report> {
 /// (the lines of several builds would interleave): `failed` (the default) shows a failed
 /// build's failed steps once it failed, `follow` each build's whole log once it finished.
 #[derive(Clone, Copy)]
-struct LogsWanted {
-    mode: LogMode,
-    lines: usize,
-}
+struct LogsWanted(LogWanted);
 
 impl LogsWanted {
     fn from_args(args: &Args) -> Result<Self> {
-        let mode = match (args.value("--logs"), std::env::var("CIRELAY_LOGS")) {
-            (Some(raw), _) => LogMode::parse(raw, "--logs")?,
-            (None, Ok(raw)) if !raw.trim().is_empty() => LogMode::parse(&raw, "CIRELAY_LOGS")?,
-            _ => LogMode::Failed,
-        };
-        let lines = crate::lifecycle::log_lines(args)?.unwrap_or(DEFAULT_LOG_LINES);
-        Ok(LogsWanted { mode, lines })
+        LogWanted::read(args, LogMode::Failed).map(LogsWanted)
     }
 
     fn shown(&self, result: Outcome) -> bool {
-        match self.mode {
+        match self.0.mode {
             LogMode::Follow => true,
             LogMode::Failed => result == Outcome::Failed,
             LogMode::None => false,
@@ -453,12 +438,12 @@ impl LogsWanted {
             let Some(remote) = slot.remote.as_mut() else {
                 continue;
             };
-            let failed_only = self.mode == LogMode::Failed;
-            let lines = failed_only.then_some(self.lines);
+            let failed_only = self.0.mode == LogMode::Failed;
+            let lines = failed_only.then_some(self.0.lines);
             output::event(if failed_only {
                 format!(
                     "[{}] what failed, the last {} lines of each:",
-                    slot.name, self.lines
+                    slot.name, self.0.lines
                 )
             } else {
                 format!("[{}] its log:", slot.name)
@@ -572,7 +557,7 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot, logs: LogsWanted) {
 /// running build's link is printed.
 fn after_abort(ctx: &Ctx, slots: &mut [Slot], signal: i32) -> Error {
     let why = crate::abort::name(signal);
-    ctx.http.extend_deadline(Duration::from_secs(8));
+    ctx.http.extend_deadline(crate::lifecycle::ABORT_BUDGET);
     let cancel = ctx.cancel_on_abort;
     in_parallel(slots, Slot::waiting, |slot| {
         let Some(remote) = slot.remote.as_mut() else {
@@ -657,7 +642,7 @@ fn finish(ctx: &Ctx, action: &'static str, slots: &[Slot], waited: bool) -> Resu
         .into_iter()
         .find(|o| reports.iter().any(|r| r.result == *o))
         .unwrap_or(Outcome::Success);
-    let mut all = Report {
+    Ok(Report {
         provider: "",
         action,
         id: reports
@@ -669,11 +654,7 @@ fn finish(ctx: &Ctx, action: &'static str, slots: &[Slot], waited: bool) -> Resu
         url: None,
         status: format!("{} builds", reports.len()),
         result: worst,
-    };
-    if !waited && worst == Outcome::Success {
-        all.result = Outcome::Success;
-    }
-    Ok(all)
+    })
 }
 
 fn print_summary(rows: &[Summarized], slots: &[Slot]) {
