@@ -84,23 +84,20 @@ impl Logs for Traces<'_> {
             if trace.done {
                 continue;
             }
-            let mut lines = Vec::new();
-            trace.read_more(ctx, self.api, &self.pipeline, job.id, &mut |l| {
-                lines.push(l.to_string())
-            })?;
+            // Each line printed as it is read (a read that breaks off later keeps what it
+            // printed: the offset has moved past it), under the job's header once it has one.
+            let last_printed = &mut self.last_printed;
+            let mut print = |l: &str| {
+                if *last_printed != Some(job.id) {
+                    out.section(&job.name, &result_of(&job), job.web_url.as_deref());
+                    *last_printed = Some(job.id);
+                }
+                out.line(l);
+            };
+            trace.read_more(ctx, self.api, &self.pipeline, job.id, &mut print)?;
             if finished(&job.status) {
-                trace.flush(&mut |l| lines.push(l.to_string()));
+                trace.flush(&mut print);
                 trace.done = true;
-            }
-            if lines.is_empty() {
-                continue;
-            }
-            if self.last_printed != Some(job.id) {
-                out.section(&job.name, &result_of(&job), job.web_url.as_deref());
-                self.last_printed = Some(job.id);
-            }
-            for line in &lines {
-                out.line(line);
             }
         }
         Ok(())
