@@ -174,7 +174,7 @@ pub type History = Vec<(String, u64)>;
 /// process: `cirelay wait` on fifty builds of one pipeline plans them from one list
 /// request, and a read that failed is not sent again. Concurrent polls of builds of the
 /// same pipeline wait for the one read.
-pub fn history_once(key: String, read: impl FnOnce() -> Option<History>) -> Option<History> {
+fn history_once(key: String, read: impl FnOnce() -> Option<History>) -> Option<History> {
     type Cell = std::sync::Arc<std::sync::OnceLock<Option<History>>>;
     static READ: std::sync::Mutex<Vec<(String, Cell)>> = std::sync::Mutex::new(Vec::new());
     let cell = {
@@ -191,8 +191,21 @@ pub fn history_once(key: String, read: impl FnOnce() -> Option<History>) -> Opti
     cell.get_or_init(read).clone()
 }
 
+/// When build `own`, begun at `began`, ends if it takes the median duration of its
+/// pipeline's recent successes on its branch, which `read` lists (once per run for `key`):
+/// what a [`Watch::plan`] answers.
+pub fn planned_end(
+    key: String,
+    own: &str,
+    began: Option<&str>,
+    read: impl FnOnce() -> Option<History>,
+) -> Option<std::time::SystemTime> {
+    let history = history_once(key, read)?;
+    expected_end(began, durations_but(&history, own))
+}
+
 /// The durations of `history` but build `own`'s.
-pub fn durations_but(history: &History, own: &str) -> Vec<u64> {
+fn durations_but(history: &History, own: &str) -> Vec<u64> {
     history
         .iter()
         .filter(|(id, _)| id != own)
@@ -205,9 +218,9 @@ pub fn durations_but(history: &History, own: &str) -> Vec<u64> {
 const WHOLE_SECONDS: Duration = Duration::from_secs(1);
 
 /// When a build that began at `began` (an RFC 3339 time of the provider's; now, when it
-/// has none) has ended if it takes the median of `durations` (seconds): what a
-/// [`Watch::plan`] answers. `None` without durations.
-pub fn expected_end(began: Option<&str>, durations: Vec<u64>) -> Option<std::time::SystemTime> {
+/// has none) has ended if it takes the median of `durations` (seconds). `None` without
+/// durations.
+fn expected_end(began: Option<&str>, durations: Vec<u64>) -> Option<std::time::SystemTime> {
     let usual = median(durations)?;
     let began = began
         .and_then(crate::time::rfc3339)

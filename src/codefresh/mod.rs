@@ -691,7 +691,7 @@ fn usual_end(
     let pipeline = build.pipeline_id.as_deref()?;
     let branch = build.branch_name.as_deref();
     let key = format!("codefresh {pipeline} {branch:?}");
-    let history = crate::wait::history_once(key, || {
+    crate::wait::planned_end(key, id, build.started.as_deref(), || {
         // Only successes: running builds of the pipeline (a fan-out of it) would fill the
         // page otherwise.
         let recent = api
@@ -708,9 +708,5 @@ fn usual_end(
                 })
                 .collect(),
         )
-    })?;
-    crate::wait::expected_end(
-        build.started.as_deref(),
-        crate::wait::durations_but(&history, id),
-    )
+    })
 }

@@ -143,7 +143,8 @@ impl Watch for RunWatch<'_> {
         let workflow = run.workflow_id?.to_string();
         let branch = run.head_branch.as_deref()?;
         let key = format!("github {} {workflow} {branch}", self.run.repo);
-        let history = wait::history_once(key, || {
+        let began = run.run_started_at.as_deref().or(run.created_at.as_deref());
+        wait::planned_end(key, &self.run.id.to_string(), began, || {
             let recent = self
                 .api
                 .runs(
@@ -170,12 +171,7 @@ impl Watch for RunWatch<'_> {
                     })
                     .collect(),
             )
-        })?;
-        let began = run.run_started_at.as_deref().or(run.created_at.as_deref());
-        wait::expected_end(
-            began,
-            wait::durations_but(&history, &self.run.id.to_string()),
-        )
+        })
     }
 }
 

@@ -765,7 +765,8 @@ impl Watch for Reads<'_> {
         let git_ref = p.git_ref.as_deref()?;
         let project = &self.reference.project;
         let key = format!("gitlab {} {git_ref}", project.segment());
-        let history = crate::wait::history_once(key, || {
+        let own = self.reference.id.to_string();
+        crate::wait::planned_end(key, &own, p.created_at.as_deref(), || {
             let recent = self
                 .api
                 .pipelines(ctx, project, Some(git_ref), Some("success"), HISTORY)
@@ -782,12 +783,7 @@ impl Watch for Reads<'_> {
                     })
                     .collect(),
             )
-        })?;
-        let own = self.reference.id.to_string();
-        crate::wait::expected_end(
-            p.created_at.as_deref(),
-            crate::wait::durations_but(&history, &own),
-        )
+        })
     }
 }
 
