@@ -581,19 +581,28 @@ impl Provider for Gitlab {
         )?;
         Ok(pipelines
             .iter()
-            .map(|p| Listed {
-                provider: NAME,
-                id: format!("{project}/{}", p.id),
-                number: Some(p.id),
-                pipeline: Some(project.to_string()),
-                branch: p.git_ref.clone(),
-                commit: p.sha.clone(),
-                status: p.status.clone(),
-                result: listing::result_word(state_of(&p.status)),
-                created_at: p.created_at.clone(),
-                finished_at: p.finished_at.clone(),
-                duration_s: listing::duration_s(p.created_at.as_deref(), p.finished_at.as_deref()),
-                url: self.link(project, p),
+            .map(|p| {
+                // Lists carry no finish time: a finished pipeline's last update is it.
+                let finished = p.finished_at.clone().or_else(|| {
+                    state_of(&p.status)
+                        .is_finished()
+                        .then(|| p.updated_at.clone())
+                        .flatten()
+                });
+                Listed {
+                    provider: NAME,
+                    id: format!("{project}/{}", p.id),
+                    number: Some(p.id),
+                    pipeline: Some(project.to_string()),
+                    branch: p.git_ref.clone(),
+                    commit: p.sha.clone(),
+                    status: p.status.clone(),
+                    result: listing::result_word(state_of(&p.status)),
+                    created_at: p.created_at.clone(),
+                    duration_s: listing::duration_s(p.created_at.as_deref(), finished.as_deref()),
+                    finished_at: finished,
+                    url: self.link(project, p),
+                }
             })
             .filter(|row| filter.keeps(row))
             .collect())

@@ -890,6 +890,10 @@ fn builds_lists_newest_first_following_pages() {
     assert_eq!(rows[0]["branch"], "main");
     assert_eq!(rows[0]["result"], "failed");
     assert_eq!(rows[0]["url"], fake.pipeline_url(PROJECT, NEWEST_MAIN));
+    // Lists have no finish time: a finished pipeline's last update stands for it.
+    assert_eq!(rows[0]["created_at"], "2026-11-01T10:00:00.000Z");
+    assert_eq!(rows[0]["finished_at"], "2026-11-01T10:05:00.000Z");
+    assert_eq!(rows[0]["duration_s"], 300);
     assert_eq!(rows[1]["id"], "acme/app/1001");
     let list = "GET /api/v4/projects/acme%2Fapp/pipelines?per_page=2&ref=main";
     assert_eq!(
