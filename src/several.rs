@@ -569,8 +569,12 @@ fn after_abort(ctx: &Ctx, slots: &mut [Slot], signal: i32) -> Error {
             return;
         }
         match remote.stop(ctx) {
-            Ok(_) => output::event(format!(
+            Ok(Stopped::Asked { .. }) => output::event(format!(
                 "[{}] {why}: canceled (--cancel-on-abort) {url}",
+                slot.name
+            )),
+            Ok(Stopped::AlreadyFinished { status, .. }) => output::event(format!(
+                "[{}] {why}: had finished ({status}); nothing to cancel",
                 slot.name
             )),
             Err(e) => output::event(format!(
