@@ -78,16 +78,8 @@ pub fn run<P: Provider>(ctx: &Ctx, command: &Command, args: &Args) -> Result<Rep
             let ((scope, filter), api) = together(parsed, api)?;
             let rows = api.builds(ctx, &scope, &filter)?;
             ctx.out.answer(&listing::lines(ctx.out.mode, &rows));
-            let listed = Build {
-                id: String::new(),
-                number: None,
-                url: None,
-                status: format!("{} builds", rows.len()),
-                state: crate::wait::BuildState::Success,
-                label: String::new(),
-                aliases: Vec::new(),
-            };
-            Ok(report::<P>(command, &listed, Outcome::Success))
+            let status = format!("{} builds", rows.len());
+            Ok(Report::resource(P::NAME, command.name, "", None, status))
         }
         Verb::Logs => {
             let ((reference, lines), api) = together(

@@ -179,6 +179,26 @@ impl Report {
             result,
         }
     }
+
+    /// The report of a command that showed, listed or changed something other than a build
+    /// (a pipeline, a project, a list): `id` names it, and it succeeded.
+    pub fn resource(
+        provider: &'static str,
+        action: &'static str,
+        id: &str,
+        url: Option<String>,
+        status: String,
+    ) -> Self {
+        Report {
+            provider,
+            action,
+            id: id.to_string(),
+            number: None,
+            url,
+            status,
+            result: Outcome::Success,
+        }
+    }
 }
 
 /// The JSON object, its keys in the contract's order.

@@ -13,7 +13,7 @@ use crate::cli::OutputMode;
 use crate::error::{Error, Result};
 use crate::http::{encode, PageBudget};
 use crate::listing::{self, Filter, Listed};
-use crate::output::{Outcome, Report};
+use crate::output::Report;
 use crate::wait::BuildState;
 use crate::Ctx;
 
@@ -183,16 +183,13 @@ pub fn insights(ctx: &Ctx, args: &Args) -> Result<Report> {
         .map(|item| summary(&slug, workflow.as_deref(), item))
         .collect();
     ctx.out.answer(&lines(ctx.out.mode, &rows));
-    let shown = crate::build::Build {
-        id: slug.to_string(),
-        number: None,
-        url: Some(api.pipelines_page(&slug.to_string())),
-        status: format!("{} summaries", rows.len()),
-        state: BuildState::Success,
-        label: String::new(),
-        aliases: Vec::new(),
-    };
-    Ok(Report::of(NAME, "insights", &shown, Outcome::Success))
+    Ok(Report::resource(
+        NAME,
+        "insights",
+        &slug.to_string(),
+        Some(api.pipelines_page(&slug.to_string())),
+        format!("{} summaries", rows.len()),
+    ))
 }
 
 fn read_pages(

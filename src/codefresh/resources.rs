@@ -9,10 +9,9 @@ use super::api::{state_of, Api, Build, BuildQuery, DEFAULT_URL};
 use super::cfconfig::{self, Context, Written};
 use super::format::{self, Entity, Format};
 use super::spec::{self, Kind};
-use crate::build;
 use crate::cli::args::Args;
 use crate::error::{Error, Result};
-use crate::output::{Outcome, Report};
+use crate::output::Report;
 use crate::Ctx;
 
 const NAME: &str = super::NAME;
@@ -23,16 +22,7 @@ pub const CLI_LIMIT: usize = 25;
 /// A report for a command that changed or showed a resource: no build, so `id` names the
 /// resource.
 fn report(action: &'static str, id: &str, status: &str) -> Report {
-    let shown = build::Build {
-        id: id.to_string(),
-        number: None,
-        url: None,
-        status: status.to_string(),
-        state: crate::wait::BuildState::Success,
-        label: String::new(),
-        aliases: Vec::new(),
-    };
-    Report::of(NAME, action, &shown, Outcome::Success)
+    Report::resource(NAME, action, id, None, status.to_string())
 }
 
 /// `codefresh get builds ID…`, or without ids the newest builds that pass the filters.

@@ -15,7 +15,7 @@ use crate::cli::flags::{
 use crate::cli::OutputMode;
 use crate::error::{Error, Result};
 use crate::listing::{self, Filter, Listed};
-use crate::output::{self, Outcome, Report};
+use crate::output::{self, Report};
 use crate::provider::{Command, Provider, Verb};
 use crate::url::WebAddress;
 use crate::wait::BuildState;
@@ -439,16 +439,7 @@ fn project_create(ctx: &Ctx, args: &Args) -> Result<Report> {
 /// The report of a command about projects: no build, so `id` names the project.
 #[inline(never)]
 fn resource_report(action: &'static str, id: &str, status: &str, url: Option<String>) -> Report {
-    let shown = Build {
-        id: id.to_string(),
-        number: None,
-        url,
-        status: status.to_string(),
-        state: BuildState::Success,
-        label: String::new(),
-        aliases: Vec::new(),
-    };
-    Report::of(NAME, action, &shown, Outcome::Success)
+    Report::resource(NAME, action, id, url, status.to_string())
 }
 
 /// Said before anything else is checked: with only an API v1 key set, the other settings
