@@ -448,8 +448,7 @@ impl Api {
                 "the job's log is gone or not written yet: GitHub keeps logs for 90 days by default, and a job's log exists once the job ran",
             )),
             _ if resp.request().contains("/actions/jobs/") => {
-                let about = format!("job {job} of {repo}");
-                self.check(resp, About::Build(&about), Access::Read)?;
+                self.check(resp, About::Job(job), Access::Read)?;
                 Err(resp.error(""))
             }
             // The signed address refused: it expired, or the log host is another matter.
@@ -486,8 +485,7 @@ impl Api {
                 "workflow {w} was not found: WORKFLOW is its file name under .github/workflows (deploy.yml) or its id; for a private repository a 404 usually means the token in {var} cannot see it"
             ),
             (404, About::Build(what)) => format!(
-                "{} was not found: check the id; for a private repository a 404 usually means the token in {var} cannot see it",
-                if what.contains("job") { what.to_string() } else { format!("run {what}") }
+                "run {what} was not found: check the id; for a private repository a 404 usually means the token in {var} cannot see it"
             ),
             (404 | 422, About::Definition(repo, w)) => format!(
                 "check that {w} of {repo} exists on that ref and has an `on: workflow_dispatch` trigger, that --ref names a branch or tag, and that every --input is one the workflow declares (values are strings); for a private repository a 404 usually means the token in {var} cannot see it"

@@ -426,7 +426,7 @@ impl Api {
             }
             200..=299 => Ok(Some((opened, from))),
             _ => {
-                check(resp, cred, About::Workflow(&job.to_string()))?;
+                check(resp, cred, About::Job(job))?;
                 Ok(None)
             }
         }
@@ -616,7 +616,7 @@ pub fn check(resp: &Response, cred: Cred, about: About) -> Result<()> {
         (404, _, About::Build(id)) => {
             format!("pipeline {id} not found in the project, or not visible to this token ({var})")
         }
-        (404, _, About::Workflow(job)) => format!("job {job} not found"),
+        (404, _, About::Job(job)) => format!("job {job} not found"),
         (400 | 422, _, About::Project(_)) => {
             "GitLab refused the pipeline: check --ref, --var and --input against the project's .gitlab-ci.yml".to_string()
         }

@@ -407,6 +407,12 @@ fn refusals_name_what_to_fix() {
             vec![],
             vec!["404", "run acme/deploy/999 was not found"],
         ),
+        // A repository whose name says "job" is still a run's.
+        (
+            vec!["status".into(), "acme/jobs-api/5".into()],
+            vec![],
+            vec!["404", "run acme/jobs-api/5 was not found"],
+        ),
         (
             vec!["status".into(), format!("{PRIVATE}/1")],
             vec![("GITHUB_TOKEN", READ_ONLY_TOKEN)],
