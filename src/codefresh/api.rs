@@ -631,13 +631,14 @@ fn build_not_found(id: &str) -> String {
 /// The Codefresh address: `CF_URL`, else that of the `~/.cfconfig` context in use (when
 /// `CF_API_KEY` is not set), else Codefresh's own.
 pub fn web_address() -> Result<String> {
-    if let Some((_, url)) = env_first(&[URL_VAR]) {
-        return web_url(URL_VAR, &url);
-    }
+    // Where `Api::from_env` sends requests: without a key, the current context's url.
     if env_first(&[KEY_VAR]).is_none() {
         if let Ok(Some(context)) = super::cfconfig::current() {
             return web_url("the url of the ~/.cfconfig context", &context.url);
         }
+    }
+    if let Some((_, url)) = env_first(&[URL_VAR]) {
+        return web_url(URL_VAR, &url);
     }
     Ok(DEFAULT_URL.to_string())
 }

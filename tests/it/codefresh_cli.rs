@@ -25,6 +25,23 @@ fn at_home(fake: &Codefresh, home: &TempDir, args: &[&str]) -> Run {
         .run()
 }
 
+/// Without `CF_API_KEY` requests go to the current context's url, so a build's web address
+/// is read on that host too, whatever `CF_URL` says.
+#[test]
+fn without_a_key_a_web_address_is_read_on_the_contexts_host() {
+    let fake = Codefresh::start("success");
+    let home = TempDir::new("cf-home-address");
+    at_home(&fake, &home, &["auth", "create-context", "--api-key", KEY]).assert_code(0);
+    let address = format!("{}/build/{NEWEST_MAIN}", fake.server.url);
+    let run = called_as("codefresh", &["status", &address])
+        .env("HOME", home.text())
+        .env("CF_URL", "https://codefresh.elsewhere.example")
+        .run();
+    // That build failed: `status` exits 1.
+    run.assert_code(1);
+    assert_eq!(run.stdout, "error\n", "{}", run.stderr);
+}
+
 #[test]
 fn the_command_lines_of_codefreshs_api_page_run_unchanged() {
     let fake = Codefresh::start("success");
