@@ -253,7 +253,7 @@ pub fn time_of(v: &serde_json::Value) -> Option<f64> {
 }
 
 /// Names and statuses go into header lines: one short line.
-fn short(s: &str) -> String {
+pub(super) fn short(s: &str) -> String {
     s.chars().take(200).collect()
 }
 

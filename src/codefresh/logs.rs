@@ -536,30 +536,48 @@ fn print_chunk(
     step: &mut Step,
     text: &str,
 ) {
-    let (name, status) = (step.shown_name(key), step.status_word());
-    step.chunks.push(text, |line| {
+    print_lines(out, current, link, key, step, |chunks, each| {
+        chunks.push(text, each)
+    });
+}
+
+/// A step's last line, when its log ended without a line break.
+fn flush(out: &mut Printer, current: &mut Option<String>, link: &str, key: &str, step: &mut Step) {
+    if !step.chunks.is_empty() {
+        print_lines(out, current, link, key, step, |chunks, each| {
+            chunks.flush(each)
+        });
+    }
+}
+
+/// Prints the lines `feed` makes of the step's chunks, its header first when the log
+/// switches to this step; the header's words are only made then, not for every entry.
+fn print_lines(
+    out: &mut Printer,
+    current: &mut Option<String>,
+    link: &str,
+    key: &str,
+    step: &mut Step,
+    feed: impl FnOnce(&mut Chunks, &mut dyn FnMut(&str)),
+) {
+    let Step {
+        name,
+        status,
+        chunks,
+        ..
+    } = step;
+    feed(chunks, &mut |line| {
         if current.as_deref() != Some(key) {
-            out.section(&name, &status, Some(link));
+            let name = name.as_deref().unwrap_or(key);
+            out.section(name, status.as_deref().unwrap_or(RUNNING), Some(link));
             *current = Some(key.to_string());
         }
         out.line(line);
     });
 }
 
-/// A step's last line, when its log ended without a line break.
-fn flush(out: &mut Printer, current: &mut Option<String>, link: &str, key: &str, step: &mut Step) {
-    if step.chunks.is_empty() {
-        return;
-    }
-    let (name, status) = (step.shown_name(key), step.status_word());
-    step.chunks.flush(|line| {
-        if current.as_deref() != Some(key) {
-            out.section(&name, &status, Some(link));
-            *current = Some(key.to_string());
-        }
-        out.line(line);
-    });
-}
+/// The status word of a step whose status is not known yet.
+const RUNNING: &str = "running";
 
 #[derive(Default)]
 struct Step {
@@ -589,7 +607,7 @@ impl Step {
     }
 
     fn status_word(&self) -> String {
-        self.status.clone().unwrap_or_else(|| "running".to_string())
+        self.status.clone().unwrap_or_else(|| RUNNING.to_string())
     }
 }
 
@@ -913,7 +931,7 @@ fn read_step(
     if print {
         on(Seen::Start(index));
     }
-    let short = |s: String| s.chars().take(200).collect::<String>();
+    let short = |s: String| firebase::short(&s);
     while let Some(field) = r.next_key()? {
         match field.as_str() {
             "name" => step.name = r.text()?.map(short).or(step.name),
