@@ -213,14 +213,7 @@ fn print_output(
             read
         }
     };
-    read.map_err(|e| match e.kind() {
-        std::io::ErrorKind::Other | std::io::ErrorKind::InvalidData => Error::api(format!(
-            "{} answered output cirelay cannot read: {}",
-            opened.response.request(),
-            crate::http::redact(&e.to_string())
-        )),
-        _ => opened.broke_off(&e),
-    })
+    read.map_err(|e| opened.read_failed("output", &e))
 }
 
 /// Reads a step's output (`[{"message": …, "time": …, "type": "out"}, …]`), handing each

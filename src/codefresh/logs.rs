@@ -1068,17 +1068,7 @@ fn download(
             .response
             .error("the archived log could not be downloaded (its link may have expired)"));
     }
-    read_archived(&mut opened, print, on).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::Other || e.kind() == std::io::ErrorKind::InvalidData {
-            Error::api(format!(
-                "{} answered a log cirelay cannot read: {}",
-                opened.response.request(),
-                crate::http::redact(&e.to_string())
-            ))
-        } else {
-            opened.broke_off(&e)
-        }
-    })
+    read_archived(&mut opened, print, on).map_err(|e| opened.read_failed("a log", &e))
 }
 
 /// What cirelay reads from the log's answers, without a server: an event stream, a query's

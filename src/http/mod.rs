@@ -847,6 +847,19 @@ impl Opened {
     pub fn broke_off(&self, e: &std::io::Error) -> Error {
         broke_off(&self.response, e)
     }
+
+    /// A read of the body as `what` (a log, output) that failed: an answer that could not
+    /// be read as one (`InvalidData`, `Other`), else a connection that broke off.
+    pub fn read_failed(&self, what: &str, e: &std::io::Error) -> Error {
+        match e.kind() {
+            std::io::ErrorKind::Other | std::io::ErrorKind::InvalidData => Error::api(format!(
+                "{} answered {what} cirelay cannot read: {}",
+                self.response.request,
+                redact(&e.to_string())
+            )),
+            _ => self.broke_off(e),
+        }
+    }
 }
 
 fn attempts_word(n: u32) -> String {
