@@ -209,17 +209,7 @@ impl Provider for Codeship {
     }
 
     fn connect_for_list(_ctx: &Ctx, project: &Option<String>) -> Result<Self> {
-        match (env_first(USER_VARS), env_first(PASSWORD_VARS)) {
-            (Some(user), Some(password)) => Ok(Codeship::V2(Box::new(v2::Api::for_project(
-                user,
-                password,
-                project.as_deref(),
-            )?))),
-            _ if env_first(&[KEY_VAR]).is_some() => {
-                Ok(Codeship::V1(v1::Api::for_project(project.as_deref())?))
-            }
-            _ => Self::connect(_ctx),
-        }
+        connect_to(project.as_deref())
     }
 
     fn builds(&self, ctx: &Ctx, _project: &Option<String>, filter: &Filter) -> Result<Vec<Listed>> {
@@ -282,23 +272,7 @@ impl Provider for Codeship {
     }
 
     fn connect(_ctx: &Ctx) -> Result<Self> {
-        let user = env_first(USER_VARS);
-        let password = env_first(PASSWORD_VARS);
-        match (user, password) {
-            (Some(user), Some(password)) => Ok(Codeship::V2(Box::new(v2::Api::from_env(
-                user, password,
-            )?))),
-            _ if env_first(&[KEY_VAR]).is_some() => Ok(Codeship::V1(v1::Api::from_env()?)),
-            (Some((user_var, _)), None) => Err(Error::usage(format!(
-                "{user_var} is set but no password: set CODESHIP_API_PASSWORD (API v2), or CODESHIP_API_KEY for API v1"
-            ))),
-            (None, Some((password_var, _))) => Err(Error::usage(format!(
-                "{password_var} is set but no user: set CODESHIP_API_USER (API v2), or CODESHIP_API_KEY for API v1"
-            ))),
-            (None, None) => Err(Error::usage(
-                "no Codeship credentials: set CODESHIP_API_KEY (API v1), or CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v2)",
-            )),
-        }
+        connect_to(None)
     }
 
     fn read(&self, ctx: &Ctx, build: &String) -> Result<Reading> {
@@ -434,6 +408,26 @@ fn project_create(ctx: &Ctx, args: &Args) -> Result<Report> {
         "created",
         Some(url),
     ))
+}
+
+/// API v2 when its user and password are set, else API v1 with its key, for `project`
+/// when given (`codeship builds PROJECT`), else the configured one.
+fn connect_to(project: Option<&str>) -> Result<Codeship> {
+    match (env_first(USER_VARS), env_first(PASSWORD_VARS)) {
+        (Some(user), Some(password)) => Ok(Codeship::V2(Box::new(v2::Api::for_project(
+            user, password, project,
+        )?))),
+        _ if env_first(&[KEY_VAR]).is_some() => Ok(Codeship::V1(v1::Api::for_project(project)?)),
+        (Some((user_var, _)), None) => Err(Error::usage(format!(
+            "{user_var} is set but no password: set CODESHIP_API_PASSWORD (API v2), or CODESHIP_API_KEY for API v1"
+        ))),
+        (None, Some((password_var, _))) => Err(Error::usage(format!(
+            "{password_var} is set but no user: set CODESHIP_API_USER (API v2), or CODESHIP_API_KEY for API v1"
+        ))),
+        (None, None) => Err(Error::usage(
+            "no Codeship credentials: set CODESHIP_API_KEY (API v1), or CODESHIP_API_USER and CODESHIP_API_PASSWORD (API v2)",
+        )),
+    }
 }
 
 /// The report of a command about projects: no build, so `id` names the project.

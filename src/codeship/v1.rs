@@ -55,12 +55,8 @@ pub struct Newest {
 }
 
 impl Api {
-    pub fn from_env() -> Result<Self> {
-        Self::for_project(None)
-    }
-
-    /// As [`from_env`](Self::from_env), for `project` when given (`codeship builds
-    /// PROJECT`), else `CODESHIP_API_PROJECT_ID`.
+    /// Reads the configuration, for `project` when given (`codeship builds PROJECT`), else
+    /// `CODESHIP_API_PROJECT_ID`.
     pub fn for_project(project: Option<&str>) -> Result<Self> {
         let (_, key) =
             env_first(&[KEY_VAR]).ok_or_else(|| Error::usage(format!("{KEY_VAR} is not set")))?;

@@ -119,13 +119,8 @@ pub struct Api {
 }
 
 impl Api {
-    /// Reads the configuration; every secret is registered before anything can print it.
-    pub fn from_env(user: Var, password: Var) -> Result<Self> {
-        Self::for_project(user, password, None)
-    }
-
-    /// As [`from_env`](Self::from_env), for `project` when given (`codeship builds
-    /// PROJECT_UUID`), else the project variables.
+    /// Reads the configuration, for `project` when given (`codeship builds PROJECT_UUID`),
+    /// else the project variables; every secret is registered before anything can print it.
     pub fn for_project(user: Var, password: Var, project: Option<&str>) -> Result<Self> {
         register_secret(&password.1);
         let project = match project {
