@@ -295,7 +295,7 @@ fn from_file(ctx: &Ctx, args: &Args, change: Change, kinds: &[Kind]) -> Result<R
     let path = args.given("--filename").ok_or_else(|| {
         Error::usage("no spec file: pass -f FILE (YAML or JSON, as `codefresh get pipeline NAME -o yaml` writes it)")
     })?;
-    let spec = spec::read(path)?;
+    let (spec, body) = spec::read(path)?;
     if !kinds.contains(&spec.kind) {
         let wanted: Vec<&str> = kinds.iter().map(|k| k.word()).collect();
         return Err(Error::usage(format!(
@@ -304,7 +304,6 @@ fn from_file(ctx: &Ctx, args: &Args, change: Change, kinds: &[Kind]) -> Result<R
             wanted.join(" or ")
         )));
     }
-    let body = spec.body().map_err(Error::usage)?;
     let api = Api::from_env()?;
     if spec.kind == Kind::Project {
         return make_project(ctx, &api, &spec.name, &spec.tags);

@@ -45,14 +45,15 @@ impl Spec {
     }
 }
 
-/// Reads and checks the spec in `path`: exit 4 naming the line and the field when it is not
-/// one Codefresh would take.
-pub fn read(path: &str) -> Result<Spec> {
+/// Reads and checks the spec in `path`, and its request body: exit 4 naming the line and
+/// the field when it is not one Codefresh would take.
+pub fn read(path: &str) -> Result<(Spec, serde_json::Value)> {
     let text = crate::document::read(path, "the spec file")?;
     let spec = parse(&text).map_err(|why| Error::usage(format!("{path}: {why}")))?;
-    spec.body()
+    let body = spec
+        .body()
         .map_err(|why| Error::usage(format!("{path}: {why}")))?;
-    Ok(spec)
+    Ok((spec, body))
 }
 
 /// A spec's text, YAML or JSON (JSON is YAML too, tab-indented JSON as the Codefresh CLI's
