@@ -395,7 +395,17 @@ impl Provider for Gitlab {
             .is_some_and(|(_, id)| id.is_some())
     }
 
+    /// The project; a `--status` GitLab does not have is refused here, before any
+    /// credential is read, with the other problems of the line.
     fn list_scope(args: &Args) -> Result<Project> {
+        if let Some(s) = args.value("--status") {
+            if !STATUSES.contains(&s) {
+                return Err(Error::usage(format!(
+                    "--status: `{s}` is not a GitLab pipeline status ({})",
+                    STATUSES.join(", ")
+                )));
+            }
+        }
         Project::parse(args.positional(0).unwrap_or_default())
     }
 
@@ -564,14 +574,6 @@ impl Provider for Gitlab {
     }
 
     fn builds(&self, ctx: &Ctx, project: &Project, filter: &Filter) -> Result<Vec<Listed>> {
-        if let Some(s) = filter.status.as_deref() {
-            if !STATUSES.contains(&s) {
-                return Err(Error::usage(format!(
-                    "--status: `{s}` is not a GitLab pipeline status ({})",
-                    STATUSES.join(", ")
-                )));
-            }
-        }
         let pipelines = self.api.pipelines(
             ctx,
             project,

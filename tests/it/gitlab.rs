@@ -707,6 +707,12 @@ fn bad_settings_are_exit_4_before_anything_is_sent() {
             vec![("GITLAB_TOKEN", TOKEN)],
             "--limit",
         ),
+        // Said with the missing token, not hidden behind it.
+        (
+            vec!["builds", PROJECT, "--status", "green"],
+            vec![("GITLAB_API_URL", &api)],
+            "not a GitLab pipeline status",
+        ),
         (
             vec!["wait", "acme/app/x"],
             vec![("GITLAB_TOKEN", TOKEN)],
