@@ -163,6 +163,25 @@ impl Slot {
     fn waiting(&self) -> bool {
         self.remote.is_some() && self.ended.is_none() && self.error.is_none()
     }
+
+    /// It ended now, as `seen` says, with `result`.
+    fn end(&mut self, seen: Observation, result: Outcome) {
+        self.took = self.began.elapsed();
+        self.ended = Some((seen, result));
+    }
+
+    /// `--timeout` passed while it was still going, last seen as [`Slot::last_status`].
+    fn time_out(&mut self) {
+        let status = self.last_status().to_string();
+        self.end(
+            Observation::new(BuildState::Running, status),
+            Outcome::Timeout,
+        );
+    }
+
+    fn last_status(&self) -> &str {
+        self.last.as_deref().unwrap_or("unknown")
+    }
 }
 
 /// Opens every REF; all are checked (form, provider, credentials) before anything is sent.
@@ -474,17 +493,13 @@ fn follow_all(ctx: &Ctx, slots: &mut [Slot], logs: LogsWanted) -> Result<()> {
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d) {
             for slot in slots.iter_mut().filter(|s| s.waiting()) {
-                let status = slot.last.clone().unwrap_or_else(|| "unknown".into());
                 output::event(format!(
-                    "[{}] gave up waiting after {} (--timeout); it is still {status}",
+                    "[{}] gave up waiting after {} (--timeout); it is still {}",
                     slot.name,
-                    output::seconds(ctx.wait.timeout.unwrap_or_default())
+                    output::seconds(ctx.wait.timeout.unwrap_or_default()),
+                    slot.last_status()
                 ));
-                slot.took = slot.began.elapsed();
-                slot.ended = Some((
-                    Observation::new(BuildState::Running, status),
-                    Outcome::Timeout,
-                ));
+                slot.time_out();
             }
             return Ok(());
         }
@@ -514,11 +529,10 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot, logs: LogsWanted) {
                 slot.last = Some(seen.status.clone());
             }
             if seen.state.is_finished() {
-                slot.took = slot.began.elapsed();
                 let word = remote.status_word(&seen);
                 let result = Outcome::of(seen.state);
                 slot.log_due = logs.shown(result);
-                slot.ended = Some((Observation::new(seen.state, word), result));
+                slot.end(Observation::new(seen.state, word), result);
             } else {
                 if !slot.planned {
                     slot.planned = true;
@@ -535,12 +549,7 @@ fn poll_one(ctx: &Ctx, slot: &mut Slot, logs: LogsWanted) {
                 "[{}] gave up waiting (--timeout): {why}",
                 slot.name
             ));
-            let status = slot.last.clone().unwrap_or_else(|| "unknown".into());
-            slot.took = slot.began.elapsed();
-            slot.ended = Some((
-                Observation::new(BuildState::Running, status),
-                Outcome::Timeout,
-            ));
+            slot.time_out();
         }
         Err(e) => {
             if !matches!(e, Error::DryRunStop(_)) {
