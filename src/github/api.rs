@@ -78,9 +78,29 @@ impl Run {
     }
 
     fn check(&self) -> Result<(), String> {
-        positive("run id", self.id)?;
-        word_shaped("status", self.status.as_deref())?;
-        word_shaped("conclusion", self.conclusion.as_deref())
+        checked_shape("run id", self.id, &self.status, &self.conclusion)
+    }
+}
+
+/// A run's or a job's id and words, checked where they are read: they go into request
+/// paths and printed lines.
+fn checked_shape(
+    what: &str,
+    id: u64,
+    status: &Option<String>,
+    conclusion: &Option<String>,
+) -> Result<(), String> {
+    positive(what, id)?;
+    word_shaped("status", status.as_deref())?;
+    word_shaped("conclusion", conclusion.as_deref())
+}
+
+/// A run's or a job's word: its conclusion once completed, else its status.
+pub fn word_of<'a>(status: Option<&'a str>, conclusion: Option<&'a str>) -> &'a str {
+    match (status, conclusion) {
+        (Some("completed"), Some(c)) => c,
+        (Some(s), _) => s,
+        (None, _) => "unknown",
     }
 }
 
@@ -106,9 +126,7 @@ pub struct Job {
 
 impl Job {
     fn check(&self) -> Result<(), String> {
-        positive("job id", self.id)?;
-        word_shaped("status", self.status.as_deref())?;
-        word_shaped("conclusion", self.conclusion.as_deref())
+        checked_shape("job id", self.id, &self.status, &self.conclusion)
     }
 
     pub fn is_completed(&self) -> bool {
@@ -117,11 +135,7 @@ impl Job {
 
     /// Its conclusion once completed, else its status.
     pub fn word(&self) -> &str {
-        match (self.status.as_deref(), self.conclusion.as_deref()) {
-            (Some("completed"), Some(c)) => c,
-            (Some(s), _) => s,
-            (None, _) => "unknown",
-        }
+        word_of(self.status.as_deref(), self.conclusion.as_deref())
     }
 }
 

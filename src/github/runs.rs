@@ -33,11 +33,7 @@ pub fn state_of(status: Option<&str>, conclusion: Option<&str>) -> BuildState {
 
 /// The run's word: its conclusion once completed, else its status.
 pub fn word(run: &Run) -> String {
-    match (run.status.as_deref(), run.conclusion.as_deref()) {
-        (Some("completed"), Some(c)) => c.to_string(),
-        (Some(s), _) => s.to_string(),
-        (None, _) => "unknown".to_string(),
-    }
+    super::api::word_of(run.status.as_deref(), run.conclusion.as_deref()).to_string()
 }
 
 fn state(run: &Run) -> BuildState {
