@@ -115,6 +115,12 @@ pub mod fuzzing {
     }
 }
 
+/// A lock a panicking thread left poisoned still guards its data: cirelay's locks hold
+/// caches, registries and queues, which a panic cannot leave half-written.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 use cli::{Globals, Invocation};
 use error::Result;
 use http::Http;

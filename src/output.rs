@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::build::Build;
 use crate::cli::OutputMode;
 use crate::error::{Error, Result};
+use crate::lock;
 use crate::sanitize;
 use crate::secrets::redact;
 use crate::wait::BuildState;
@@ -330,10 +331,6 @@ impl Output {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One line on stdout; a closed pipe (`cirelay … | head -1`) is not an error of cirelay's.

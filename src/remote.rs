@@ -38,7 +38,7 @@ pub trait Remote: Send {
 /// one connection (one sign-in), and each build's watch borrows it.
 fn connected<P: Provider>(ctx: &Ctx) -> Result<&'static P> {
     static CONNECTIONS: Mutex<Vec<&'static (dyn Any + Sync)>> = Mutex::new(Vec::new());
-    let mut all = CONNECTIONS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut all = crate::lock(&CONNECTIONS);
     if let Some(p) = all
         .iter()
         .find_map(|c| (*c as &dyn Any).downcast_ref::<P>())

@@ -28,7 +28,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
+    crate::lock(&REGISTRY)
 }
 
 /// Query parameters whose values are secrets wherever they appear.

@@ -178,7 +178,7 @@ fn history_once(key: String, read: impl FnOnce() -> Option<History>) -> Option<H
     type Cell = std::sync::Arc<std::sync::OnceLock<Option<History>>>;
     static READ: std::sync::Mutex<Vec<(String, Cell)>> = std::sync::Mutex::new(Vec::new());
     let cell = {
-        let mut read = READ.lock().unwrap_or_else(|p| p.into_inner());
+        let mut read = crate::lock(&READ);
         match read.iter().find(|(k, _)| *k == key) {
             Some((_, cell)) => cell.clone(),
             None => {

@@ -509,20 +509,13 @@ impl Api {
         let path = format!("/pipeline/{}/workflow", encode(pipeline));
         let all: Vec<Workflow> =
             self.every_page(ctx, &path, About::Build(pipeline), "workflow list")?;
-        self.workflows_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(pipeline.to_string(), all.clone());
+        crate::lock(&self.workflows_seen).insert(pipeline.to_string(), all.clone());
         Ok(all)
     }
 
     /// The pipeline's workflows as the last read of them found them.
     pub fn workflows_seen(&self, pipeline: &str) -> Option<Vec<Workflow>> {
-        self.workflows_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(pipeline)
-            .cloned()
+        crate::lock(&self.workflows_seen).get(pipeline).cloned()
     }
 
     /// Every job of a workflow, following `next_page_token`.

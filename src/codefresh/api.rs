@@ -4,7 +4,7 @@
 //! CLI builds it, because the description leaves it as a bare object.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -13,6 +13,7 @@ use serde_norway::Value as YamlValue;
 use crate::cli::{env_first, key_value_list, last_wins};
 use crate::error::{Error, Result};
 use crate::http::{encode, register_secret, Request, Response};
+use crate::lock;
 use crate::wait::BuildState;
 use crate::Ctx;
 
@@ -604,10 +605,6 @@ impl Api {
         started_id(&resp.body)
             .ok_or_else(|| resp.unusable(&format!("without a build id ({})", resp.snippet())))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// An answer as an ordered document (a `serde_json::Value` would sort its keys), which must

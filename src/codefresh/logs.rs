@@ -810,7 +810,7 @@ struct Queue {
 
 impl Queue {
     fn lock(&self) -> MutexGuard<'_, (VecDeque<Message>, bool)> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.state)
     }
 
     /// Hands a message over, waiting for room; false once nobody takes them any more.

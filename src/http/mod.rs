@@ -24,6 +24,7 @@ use ureq::unversioned::transport::{Connector, DefaultConnector};
 use ureq::Agent;
 
 use crate::error::{Error, Result};
+use crate::lock;
 use crate::output;
 // Providers reach these through the HTTP layer they build requests with.
 pub use crate::secrets::{redact, register_secret};
@@ -868,10 +869,6 @@ fn attempts_word(n: u32) -> String {
     } else {
         format!("{n} attempts")
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn unknown_outcome(req: &Request, failure: &str) -> Error {

@@ -44,7 +44,7 @@ pub(super) struct Session {
 
 impl Api {
     fn session(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
-        self.session.lock().unwrap_or_else(|p| p.into_inner())
+        crate::lock(&self.session)
     }
 
     /// Exchanges the email and password for an access token and picks the organization.
